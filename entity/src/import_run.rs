@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "import_run")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// REPLACE_ALL, MERGE_DELETE_MISSING or MERGE_KEEP_MISSING.
+    pub mode: String,
+    pub file_name: String,
+    pub dry_run: bool,
+    pub committed: bool,
+    pub undone: bool,
+    pub created_at: DateTimeUtc,
+    pub summary: Json,
+    pub file_errors: Json,
+    pub file_warnings: Json,
+    pub columns: Json,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

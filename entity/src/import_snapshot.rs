@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// The organization's clients, service points and occupants as they were
+/// before a destructive import, for `undoImport`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "import_snapshot")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub import_run_id: Uuid,
+    pub organization_id: Uuid,
+    pub data: Json,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

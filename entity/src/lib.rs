@@ -1,0 +1,15 @@
+//! SeaORM entities: one module a table, nothing else. The API wraps these in
+//! its own GraphQL types so the tables never leak into the public contract.
+
+pub mod api_token;
+pub mod client;
+pub mod geocode_cache;
+pub mod import_row;
+pub mod import_run;
+pub mod import_snapshot;
+pub mod occupant;
+pub mod organization;
+pub mod sector;
+pub mod sector_alert;
+pub mod sector_membership;
+pub mod service_point;

@@ -1,0 +1,19 @@
+use sea_orm::entity::prelude::*;
+
+/// One alert of a sector, from start to end, for the history.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sector_alert")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub sector_id: Uuid,
+    pub started_at: DateTimeUtc,
+    pub ended_at: Option<DateTimeUtc>,
+    pub recipients_count: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

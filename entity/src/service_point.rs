@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "service_point")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub client_id: Uuid,
+    pub address_line1: String,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub postal_code: Option<String>,
+    /// Normalized address: unique per client, and the geocode cache key.
+    pub address_key: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// PENDING, OK, APPROXIMATE, NOT_FOUND, FAILED or MANUAL.
+    pub geocode_status: String,
+    pub geocode_provider: Option<String>,
+    pub geocoded_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,16 @@
+//! Database migrations, one file per change. Run at `serve` start and by
+//! `flokon-api migrate`; written with sea-query so the same file serves
+//! SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_initial::Migration)]
+    }
+}

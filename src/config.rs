@@ -1,0 +1,144 @@
+//! Configuration: every flag is also an environment variable (clap `env`).
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flokon-api",
+    version,
+    about = "Flokon's GraphQL API: clients, service points, occupants, imports, sectors."
+)]
+pub struct Cli {
+    /// Database URL: `sqlite://FILE?mode=rwc` (created if missing) or `postgres://...`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://flokon.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Organizations (tenants).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization and print its first token (shown once).
+    Create { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for an organization and print it (shown once).
+    Create {
+        #[arg(long)]
+        org: uuid::Uuid,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke a token, named by its id or by its value.
+    Revoke { token: String },
+    /// List an organization's tokens (ids and labels, never values).
+    List {
+        #[arg(long)]
+        org: uuid::Uuid,
+    },
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeConfig {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub bind_addr: String,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    /// Serve GraphiQL at `GET /graphql`.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
+
+    /// Answer introspection queries (turn off in production if the schema is private).
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Limits {
+    /// Deepest query accepted (GraphiQL's introspection needs 13).
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16, global = true)]
+    pub max_depth: usize,
+    /// Highest query complexity accepted (one per field).
+    #[arg(
+        long,
+        env = "MAX_QUERY_COMPLEXITY",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+    /// Largest `first` accepted on a connection.
+    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 500, global = true)]
+    pub max_page_size: u64,
+    /// `first` when a query does not say.
+    #[arg(long, env = "DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
+    pub default_page_size: u64,
+    /// Operations per request: 1 turns batching off.
+    #[arg(long, env = "MAX_BATCH", default_value_t = 1, global = true)]
+    pub max_batch: usize,
+    /// Longest query text accepted, in bytes.
+    #[arg(long, env = "MAX_QUERY_BYTES", default_value_t = 32 * 1024, global = true)]
+    pub max_query_bytes: usize,
+    /// Largest request body (and so upload) accepted, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 16,
+            max_complexity: 5_000,
+            max_page_size: 500,
+            default_page_size: 100,
+            max_batch: 1,
+            max_query_bytes: 32 * 1024,
+            max_upload_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            bind_addr: "127.0.0.1:8000".to_owned(),
+            limits: Limits::default(),
+            graphiql: true,
+            introspection: true,
+        }
+    }
+}

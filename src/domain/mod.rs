@@ -1,0 +1,26 @@
+//! Validated domain values shared by the manual API and the importer: a value
+//! of these types is valid by construction, and every failure is a
+//! [`ValidationError`] with a stable code and a French and English message.
+
+mod address;
+mod contact;
+mod error;
+mod geocode_status;
+mod lang;
+mod phone;
+mod postal;
+mod text;
+
+pub use address::{Address, Coordinates, full_address};
+pub use contact::ContactMethod;
+pub use error::{Field, ValidationError};
+pub use geocode_status::GeocodeStatus;
+pub use lang::Lang;
+pub use phone::{Phone, PhoneError};
+pub use postal::{PostalCode, Province};
+pub use text::{clean, fold, optional_text, required_text};
+
+/// Length limits of SPEC.md, in characters.
+pub const MAX_NAME: usize = 100;
+pub const MAX_NOTES: usize = 2_000;
+pub const MAX_IDENTIFIER: usize = 200;

@@ -1,0 +1,149 @@
+//! The two error layers. Services return [`ServiceError`]; resolvers return
+//! [`ApiError`], converted once into a GraphQL error with `extensions.code`.
+//!
+//! `ApiError` deliberately does not implement `Display`: async-graphql turns
+//! any `Display` error into a client message with no code, which is how raw
+//! database text leaks. Without it, the only way out is our `From` below,
+//! which logs internal causes and sends a fixed message.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+use crate::domain::{Lang, ValidationError};
+
+tokio::task_local! {
+    /// The language of the request being executed, set by the GraphQL handler
+    /// so that errors are worded for the caller wherever they are raised.
+    pub static LANG: Lang;
+}
+
+pub fn current_lang() -> Lang {
+    LANG.try_with(|lang| *lang).unwrap_or_default()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("database error")]
+    Db(#[from] DbErr),
+}
+
+/// A message in both languages, picked when the error is sent.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub fr: String,
+    pub en: String,
+}
+
+impl Message {
+    pub fn new(fr: impl Into<String>, en: impl Into<String>) -> Message {
+        Message {
+            fr: fr.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn pick(&self, lang: Lang) -> String {
+        lang.pick(self.fr.clone(), self.en.clone())
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated,
+    NotFound,
+    Invalid(ValidationError),
+    BadInput(Message),
+    LimitExceeded(Message),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {
+        ApiError::Internal(Box::new(error))
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::NotFound => "NOT_FOUND",
+            ApiError::Invalid(_) | ApiError::BadInput(_) => "BAD_USER_INPUT",
+            ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        match error {
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Invalid(invalid) => ApiError::Invalid(invalid),
+            ServiceError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> ApiError {
+        ApiError::internal(error)
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> ApiError {
+        ApiError::Invalid(error)
+    }
+}
+
+/// The message sent for every internal error; the detail is only logged.
+pub fn internal_message(lang: Lang) -> String {
+    lang.pick(
+        "Erreur interne. Si elle persiste, donnez le requestId au support.",
+        "Internal error. If it persists, give the requestId to support.",
+    )
+}
+
+/// Logs an internal error with its whole source chain.
+pub fn log_internal(error: &(dyn std::error::Error + 'static)) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "internal error");
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> async_graphql::Error {
+        let lang = current_lang();
+        let code = error.code();
+        let message = match &error {
+            ApiError::Unauthenticated => lang.pick(
+                "Jeton d'accès manquant, invalide ou révoqué : envoyez l'en-tête Authorization: Bearer <jeton>.",
+                "Missing, invalid or revoked access token: send the header Authorization: Bearer <token>.",
+            ),
+            ApiError::NotFound => lang.pick("Introuvable.", "Not found."),
+            ApiError::Invalid(invalid) => invalid.message(lang),
+            ApiError::BadInput(message) | ApiError::LimitExceeded(message) => message.pick(lang),
+            ApiError::Internal(source) => {
+                log_internal(source.as_ref());
+                internal_message(lang)
+            }
+        };
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
+            extensions.set("code", code);
+            if let ApiError::Invalid(invalid) = &error {
+                extensions.set("reason", invalid.code());
+                if let Some(field) = invalid.field() {
+                    extensions.set("field", field.api_name());
+                }
+            }
+        })
+    }
+}

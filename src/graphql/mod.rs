@@ -1,0 +1,68 @@
+//! The schema layer: resolvers read the context, call a service, wrap the
+//! result. Nothing else lives here.
+
+pub mod connection;
+pub mod id;
+pub mod loader;
+pub mod mutation;
+pub mod object;
+pub mod query;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::{Context, EmptySubscription, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::OrgId;
+use crate::config::Limits;
+use crate::error::ApiError;
+
+pub type FlokonSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// The authenticated side of a request: present only with a valid token.
+pub struct Tenant {
+    pub db: DatabaseConnection,
+    pub org: OrgId,
+}
+
+impl Tenant {
+    /// The per-request data an authenticated operation runs with.
+    pub fn attach(self, request: async_graphql::Request) -> async_graphql::Request {
+        let loaders = loader::Loaders {
+            db: self.db.clone(),
+            org: self.org,
+        };
+        let loaders: loader::RequestLoader =
+            DataLoader::with_cache(loaders, tokio::spawn, HashMapCache::default());
+        request.data(loaders).data(self)
+    }
+}
+
+pub fn tenant<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
+    ctx.data_opt::<Tenant>().ok_or(ApiError::Unauthenticated)
+}
+
+/// The tenant for a mutation. The request's loader cache is turned off:
+/// after a write, nested reads must see the new state.
+pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
+    if let Some(loader) = ctx.data_opt::<loader::RequestLoader>() {
+        loader.enable_all_cache(false);
+    }
+    tenant(ctx)
+}
+
+pub fn build_schema(limits: &Limits, introspection: bool) -> FlokonSchema {
+    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(16)
+        .data(limits.clone());
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    build_schema(&Limits::default(), true).sdl()
+}

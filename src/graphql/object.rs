@@ -1,0 +1,362 @@
+//! GraphQL types wrapping the entities: the tables never become the API.
+//! Nested fields go through the request's dataloaders.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, Interface, Object};
+use chrono::{DateTime, Utc};
+use entity::{client, occupant, service_point};
+
+use super::connection::{Cursor, ServicePointConnection, page_request};
+use super::id::{Kind, encode};
+use super::loader::{
+    ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, prefetch,
+};
+use crate::domain::{self, GeocodeStatus as Status, Phone, full_address};
+use crate::error::ApiError;
+use crate::service::Page;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactMethod {
+    Sms,
+    Call,
+}
+
+impl From<ContactMethod> for domain::ContactMethod {
+    fn from(value: ContactMethod) -> domain::ContactMethod {
+        match value {
+            ContactMethod::Sms => domain::ContactMethod::Sms,
+            ContactMethod::Call => domain::ContactMethod::Call,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeocodeStatus {
+    Pending,
+    Ok,
+    Approximate,
+    NotFound,
+    Failed,
+    Manual,
+}
+
+impl From<GeocodeStatus> for Status {
+    fn from(value: GeocodeStatus) -> Status {
+        match value {
+            GeocodeStatus::Pending => Status::Pending,
+            GeocodeStatus::Ok => Status::Ok,
+            GeocodeStatus::Approximate => Status::Approximate,
+            GeocodeStatus::NotFound => Status::NotFound,
+            GeocodeStatus::Failed => Status::Failed,
+            GeocodeStatus::Manual => Status::Manual,
+        }
+    }
+}
+
+impl From<Status> for GeocodeStatus {
+    fn from(value: Status) -> GeocodeStatus {
+        match value {
+            Status::Pending => GeocodeStatus::Pending,
+            Status::Ok => GeocodeStatus::Ok,
+            Status::Approximate => GeocodeStatus::Approximate,
+            Status::NotFound => GeocodeStatus::NotFound,
+            Status::Failed => GeocodeStatus::Failed,
+            Status::Manual => GeocodeStatus::Manual,
+        }
+    }
+}
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Client(Client),
+    ServicePoint(ServicePoint),
+    Occupant(Occupant),
+}
+
+/// A stored value that does not parse: corrupt data, an internal error.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt stored value {value:?} in {column}")]
+pub struct CorruptValue {
+    pub column: &'static str,
+    pub value: String,
+}
+
+pub fn loader<'a>(ctx: &'a Context<'_>) -> Result<&'a RequestLoader, ApiError> {
+    ctx.data_opt::<RequestLoader>()
+        .ok_or(ApiError::Unauthenticated)
+}
+
+pub struct Client(pub Arc<client::Model>);
+
+impl Client {
+    pub fn new(model: client::Model) -> Client {
+        Client(Arc::new(model))
+    }
+}
+
+impl Cursor for Client {
+    fn uuid(&self) -> uuid::Uuid {
+        self.0.id
+    }
+}
+
+#[Object]
+impl Client {
+    async fn id(&self) -> ID {
+        encode(Kind::Client, self.0.id)
+    }
+
+    /// The client's number or name in the contractor's files; for a client
+    /// imported without one, its address as first written.
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
+    }
+
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    async fn service_points(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ServicePointConnection, ApiError> {
+        let page = page_request(ctx, first, after)?;
+        let all = loader(ctx)?
+            .load_one(PointsOfClient(self.0.id))
+            .await
+            .map_err(ApiError::internal)?;
+        let all = all.unwrap_or_default();
+        let total = all.len() as u64;
+        let page = Page::from_sorted(&all, page, |p| p.id);
+        let ids: Vec<uuid::Uuid> = page.items.iter().map(|p| p.id).collect();
+        prefetch::for_points(
+            loader(ctx)?,
+            ctx.look_ahead().field("edges").field("node"),
+            &ids,
+            &[],
+        )
+        .await?;
+        // The points know their client already: `servicePoint.client` costs nothing.
+        Ok(ServicePointConnection::new(
+            page.map(|p| ServicePoint::with_client(p, self.0.clone())),
+            total,
+        ))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct ServicePoint {
+    pub model: Arc<service_point::Model>,
+    client: Option<Arc<client::Model>>,
+}
+
+impl ServicePoint {
+    pub fn new(model: service_point::Model) -> ServicePoint {
+        ServicePoint {
+            model: Arc::new(model),
+            client: None,
+        }
+    }
+
+    fn with_client(model: service_point::Model, client: Arc<client::Model>) -> ServicePoint {
+        ServicePoint {
+            model: Arc::new(model),
+            client: Some(client),
+        }
+    }
+}
+
+impl Cursor for ServicePoint {
+    fn uuid(&self) -> uuid::Uuid {
+        self.model.id
+    }
+}
+
+#[Object]
+impl ServicePoint {
+    async fn id(&self) -> ID {
+        encode(Kind::ServicePoint, self.model.id)
+    }
+
+    async fn client(&self, ctx: &Context<'_>) -> Result<Client, ApiError> {
+        if let Some(client) = &self.client {
+            return Ok(Client(client.clone()));
+        }
+        let client = loader(ctx)?
+            .load_one(ClientKey(self.model.client_id))
+            .await
+            .map_err(ApiError::internal)?;
+        client.map(Client::new).ok_or(ApiError::NotFound)
+    }
+
+    /// Civic number and street.
+    async fn address_line1(&self) -> &str {
+        &self.model.address_line1
+    }
+
+    async fn city(&self) -> Option<&str> {
+        self.model.city.as_deref()
+    }
+
+    /// Two-letter code (`QC`).
+    async fn province(&self) -> Option<&str> {
+        self.model.province.as_deref()
+    }
+
+    /// `G1P 0A0`.
+    async fn postal_code(&self) -> Option<&str> {
+        self.model.postal_code.as_deref()
+    }
+
+    /// `999 Rue Exemple, Québec, QC, G1P 0A0`.
+    async fn full_address(&self) -> String {
+        full_address(
+            &self.model.address_line1,
+            self.model.city.as_deref(),
+            self.model.province.as_deref(),
+            self.model.postal_code.as_deref(),
+        )
+    }
+
+    async fn latitude(&self) -> Option<f64> {
+        self.model.latitude
+    }
+
+    async fn longitude(&self) -> Option<f64> {
+        self.model.longitude
+    }
+
+    async fn geocode_status(&self) -> Result<GeocodeStatus, ApiError> {
+        Status::from_stored(&self.model.geocode_status)
+            .map(GeocodeStatus::from)
+            .ok_or_else(|| {
+                ApiError::internal(CorruptValue {
+                    column: "geocode_status",
+                    value: self.model.geocode_status.clone(),
+                })
+            })
+    }
+
+    async fn occupants(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
+        let occupants = loader(ctx)?
+            .load_one(OccupantsOfPoint(self.model.id))
+            .await
+            .map_err(ApiError::internal)?;
+        let point = ServicePoint {
+            model: self.model.clone(),
+            client: self.client.clone(),
+        };
+        let point = Arc::new(point);
+        Ok(occupants
+            .unwrap_or_default()
+            .into_iter()
+            .map(|model| Occupant {
+                model,
+                point: Some(point.clone()),
+            })
+            .collect())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+}
+
+pub struct Occupant {
+    pub model: occupant::Model,
+    point: Option<Arc<ServicePoint>>,
+}
+
+impl Occupant {
+    pub fn new(model: occupant::Model) -> Occupant {
+        Occupant { model, point: None }
+    }
+
+    fn phone(&self) -> Result<Phone, ApiError> {
+        Phone::parse(&self.model.phone).map_err(|_| {
+            ApiError::internal(CorruptValue {
+                column: "phone",
+                value: self.model.phone.clone(),
+            })
+        })
+    }
+}
+
+#[Object]
+impl Occupant {
+    async fn id(&self) -> ID {
+        encode(Kind::Occupant, self.model.id)
+    }
+
+    async fn service_point(&self, ctx: &Context<'_>) -> Result<ServicePoint, ApiError> {
+        if let Some(point) = &self.point {
+            return Ok(ServicePoint {
+                model: point.model.clone(),
+                client: point.client.clone(),
+            });
+        }
+        let point = loader(ctx)?
+            .load_one(PointKey(self.model.service_point_id))
+            .await
+            .map_err(ApiError::internal)?;
+        point.map(ServicePoint::new).ok_or(ApiError::NotFound)
+    }
+
+    async fn first_name(&self) -> Option<&str> {
+        self.model.first_name.as_deref()
+    }
+
+    async fn last_name(&self) -> Option<&str> {
+        self.model.last_name.as_deref()
+    }
+
+    /// `418-555-0123`.
+    #[graphql(name = "phone")]
+    async fn phone_formatted(&self) -> &str {
+        &self.model.phone
+    }
+
+    /// `+14185550123`.
+    async fn phone_e164(&self) -> Result<String, ApiError> {
+        Ok(self.phone()?.e164())
+    }
+
+    async fn contact_method(&self) -> Result<ContactMethod, ApiError> {
+        match domain::ContactMethod::from_stored(&self.model.contact_method) {
+            Some(domain::ContactMethod::Sms) => Ok(ContactMethod::Sms),
+            Some(domain::ContactMethod::Call) => Ok(ContactMethod::Call),
+            None => Err(ApiError::internal(CorruptValue {
+                column: "contact_method",
+                value: self.model.contact_method.clone(),
+            })),
+        }
+    }
+
+    /// Internal notes, never sent to the occupant.
+    async fn notes(&self) -> Option<&str> {
+        self.model.notes.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+}

@@ -1,0 +1,210 @@
+use chrono::Utc;
+use entity::{client, sector_membership, service_point};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Select, Set,
+    sea_query::{Expr, ExprTrait, LikeExpr, Query},
+};
+use uuid::Uuid;
+
+use super::{Page, PageRequest, fetch_page, on_unique_violation};
+use crate::auth::OrgId;
+use crate::domain::{
+    Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
+};
+use crate::error::ServiceError;
+
+#[derive(Clone, Debug, Default)]
+pub struct ClientFilter {
+    /// Part of the external id or the name, case and accents ignored.
+    pub search: Option<String>,
+    /// Clients with at least one service point in this sector.
+    pub sector_id: Option<Uuid>,
+}
+
+/// A change to an optional field: `None` keeps it, `Some(None)` clears it.
+pub type Patch<T> = Option<Option<T>>;
+
+pub fn search_key(external_id: &str, name: Option<&str>) -> String {
+    fold(&format!("{external_id} {}", name.unwrap_or("")))
+}
+
+fn filtered(org: OrgId, filter: &ClientFilter) -> Select<client::Entity> {
+    let mut select = client::Entity::find().filter(client::Column::OrganizationId.eq(org.uuid()));
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(|s| fold(s.trim()))
+        .filter(|s| !s.is_empty())
+    {
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select.filter(
+            Expr::col(client::Column::SearchKey)
+                .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(sector_id) = filter.sector_id {
+        select = select.filter(
+            client::Column::Id.in_subquery(
+                Query::select()
+                    .column((service_point::Entity, service_point::Column::ClientId))
+                    .from(service_point::Entity)
+                    .inner_join(
+                        sector_membership::Entity,
+                        Expr::col((
+                            sector_membership::Entity,
+                            sector_membership::Column::ServicePointId,
+                        ))
+                        .equals((service_point::Entity, service_point::Column::Id)),
+                    )
+                    .and_where(sector_membership::Column::SectorId.eq(sector_id))
+                    .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
+                    .take(),
+            ),
+        );
+    }
+    select
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &ClientFilter,
+    page: PageRequest,
+) -> Result<Page<client::Model>, ServiceError> {
+    fetch_page(db, filtered(org, filter), client::Column::Id, page).await
+}
+
+pub async fn count(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &ClientFilter,
+) -> Result<u64, ServiceError> {
+    Ok(filtered(org, filter).count(db).await?)
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<client::Model>, ServiceError> {
+    Ok(client::Entity::find_by_id(id)
+        .filter(client::Column::OrganizationId.eq(org.uuid()))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<Vec<client::Model>, sea_orm::DbErr> {
+    client::Entity::find()
+        .filter(client::Column::OrganizationId.eq(org.uuid()))
+        .filter(client::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+async fn ensure_external_id_free(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    external_id: &str,
+    except: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let taken = client::Entity::find()
+        .select_only()
+        .column(client::Column::Id)
+        .filter(client::Column::OrganizationId.eq(org.uuid()))
+        .filter(client::Column::ExternalId.eq(external_id))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    match taken {
+        Some(id) if Some(id) != except => Err(ValidationError::DuplicateClientId {
+            external_id: external_id.to_owned(),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    external_id: &str,
+    name: Option<&str>,
+) -> Result<client::Model, ServiceError> {
+    let external_id = required_text(Field::ClientId, external_id, MAX_IDENTIFIER)?;
+    let name = optional_text(Field::ClientName, name, MAX_NAME)?;
+    ensure_external_id_free(db, org, &external_id, None).await?;
+    let now = Utc::now();
+    let model = client::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.uuid()),
+        search_key: Set(search_key(&external_id, name.as_deref())),
+        external_id: Set(external_id.clone()),
+        address_key: Set(None),
+        name: Set(name),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    model
+        .insert(db)
+        .await
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateClientId { external_id }))
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+    external_id: Option<&str>,
+    name: Patch<&str>,
+) -> Result<client::Model, ServiceError> {
+    let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let external_id = match external_id {
+        Some(value) => required_text(Field::ClientId, value, MAX_IDENTIFIER)?,
+        None => current.external_id.clone(),
+    };
+    let name = match name {
+        Some(value) => optional_text(Field::ClientName, value, MAX_NAME)?,
+        None => current.name.clone(),
+    };
+    if external_id == current.external_id && name == current.name {
+        return Ok(current);
+    }
+    let renamed = external_id != current.external_id;
+    if renamed {
+        ensure_external_id_free(db, org, &external_id, Some(id)).await?;
+    }
+    let mut model: client::ActiveModel = current.into();
+    if renamed {
+        // An identifier given by hand replaces the address as the client's key.
+        model.address_key = Set(None);
+    }
+    model.search_key = Set(search_key(&external_id, name.as_deref()));
+    model.external_id = Set(external_id.clone());
+    model.name = Set(name);
+    model.updated_at = Set(Utc::now());
+    model
+        .update(db)
+        .await
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateClientId { external_id }))
+}
+
+/// Deletes the client; its service points and occupants cascade.
+pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
+    let result = client::Entity::delete_many()
+        .filter(client::Column::Id.eq(id))
+        .filter(client::Column::OrganizationId.eq(org.uuid()))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+use chrono::Utc;
+use entity::{occupant, service_point};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::{clients::Patch, on_unique_violation};
+use crate::auth::OrgId;
+use crate::domain::{
+    ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
+};
+use crate::error::ServiceError;
+
+/// An occupant's fields, validated.
+#[derive(Clone, Debug)]
+pub struct OccupantFields {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Phone,
+    pub contact_method: ContactMethod,
+    pub notes: Option<String>,
+}
+
+/// A partial change: `None` keeps a field, `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct OccupantPatch<'a> {
+    pub first_name: Patch<&'a str>,
+    pub last_name: Patch<&'a str>,
+    pub phone: Option<&'a str>,
+    pub contact_method: Option<ContactMethod>,
+    pub notes: Patch<&'a str>,
+}
+
+pub fn first_name(value: Option<&str>) -> Result<Option<String>, ValidationError> {
+    optional_text(Field::FirstName, value, MAX_NAME)
+}
+
+pub fn last_name(value: Option<&str>) -> Result<Option<String>, ValidationError> {
+    optional_text(Field::LastName, value, MAX_NAME)
+}
+
+pub fn notes(value: Option<&str>) -> Result<Option<String>, ValidationError> {
+    optional_text(Field::Notes, value, MAX_NOTES)
+}
+
+pub fn phone(value: &str) -> Result<Phone, ValidationError> {
+    Phone::parse(value).map_err(|e| match e {
+        crate::domain::PhoneError::Empty => ValidationError::Required {
+            field: Field::Phone,
+        },
+        other => ValidationError::Phone(other),
+    })
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<occupant::Model>, ServiceError> {
+    Ok(occupant::Entity::find_by_id(id)
+        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+        .one(db)
+        .await?)
+}
+
+/// The occupants of several service points, each point's in id order.
+pub async fn of_service_points(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    point_ids: &[Uuid],
+) -> Result<Vec<occupant::Model>, sea_orm::DbErr> {
+    occupant::Entity::find()
+        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+        .filter(occupant::Column::ServicePointId.is_in(point_ids.iter().copied()))
+        .order_by_asc(occupant::Column::Id)
+        .all(db)
+        .await
+}
+
+async fn ensure_phone_free(
+    db: &impl ConnectionTrait,
+    point_id: Uuid,
+    phone: &str,
+    except: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let taken = occupant::Entity::find()
+        .select_only()
+        .column(occupant::Column::Id)
+        .filter(occupant::Column::ServicePointId.eq(point_id))
+        .filter(occupant::Column::Phone.eq(phone))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    match taken {
+        Some(id) if Some(id) != except => Err(ValidationError::DuplicatePhone {
+            phone: phone.to_owned(),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    point_id: Uuid,
+    fields: OccupantFields,
+) -> Result<occupant::Model, ServiceError> {
+    let point = service_point::Entity::find_by_id(point_id)
+        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+        .one(db)
+        .await?;
+    if point.is_none() {
+        return Err(ServiceError::NotFound);
+    }
+    let phone = fields.phone.formatted();
+    ensure_phone_free(db, point_id, &phone, None).await?;
+    let now = Utc::now();
+    let model = occupant::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.uuid()),
+        service_point_id: Set(point_id),
+        first_name: Set(fields.first_name),
+        last_name: Set(fields.last_name),
+        phone: Set(phone.clone()),
+        contact_method: Set(fields.contact_method.as_str().to_owned()),
+        notes: Set(fields.notes),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    model
+        .insert(db)
+        .await
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicatePhone { phone }))
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+    patch: OccupantPatch<'_>,
+) -> Result<occupant::Model, ServiceError> {
+    let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let next = occupant::Model {
+        first_name: match patch.first_name {
+            Some(value) => first_name(value)?,
+            None => current.first_name.clone(),
+        },
+        last_name: match patch.last_name {
+            Some(value) => last_name(value)?,
+            None => current.last_name.clone(),
+        },
+        phone: match patch.phone {
+            Some(value) => phone(value)?.formatted(),
+            None => current.phone.clone(),
+        },
+        contact_method: patch
+            .contact_method
+            .map_or(current.contact_method.clone(), |m| m.as_str().to_owned()),
+        notes: match patch.notes {
+            Some(value) => notes(value)?,
+            None => current.notes.clone(),
+        },
+        ..current.clone()
+    };
+    if next == current {
+        return Ok(current);
+    }
+    if next.phone != current.phone {
+        ensure_phone_free(db, current.service_point_id, &next.phone, Some(id)).await?;
+    }
+    let phone = next.phone.clone();
+    let mut model: occupant::ActiveModel = current.into();
+    model.first_name = Set(next.first_name);
+    model.last_name = Set(next.last_name);
+    model.phone = Set(next.phone);
+    model.contact_method = Set(next.contact_method);
+    model.notes = Set(next.notes);
+    model.updated_at = Set(Utc::now());
+    model
+        .update(db)
+        .await
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicatePhone { phone }))
+}
+
+pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
+    let result = occupant::Entity::delete_many()
+        .filter(occupant::Column::Id.eq(id))
+        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+use chrono::Utc;
+use entity::{client, sector_membership, service_point};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, sea_query::Query,
+};
+use uuid::Uuid;
+
+use super::{Page, PageRequest, fetch_page, on_unique_violation};
+use crate::auth::OrgId;
+use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
+use crate::error::ServiceError;
+
+#[derive(Clone, Debug, Default)]
+pub struct ServicePointFilter {
+    pub client_id: Option<Uuid>,
+    pub sector_id: Option<Uuid>,
+    pub geocode_status: Option<GeocodeStatus>,
+}
+
+fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point::Entity> {
+    let mut select =
+        service_point::Entity::find().filter(service_point::Column::OrganizationId.eq(org.uuid()));
+    if let Some(client_id) = filter.client_id {
+        select = select.filter(service_point::Column::ClientId.eq(client_id));
+    }
+    if let Some(status) = filter.geocode_status {
+        select = select.filter(service_point::Column::GeocodeStatus.eq(status.as_str()));
+    }
+    if let Some(sector_id) = filter.sector_id {
+        select = select.filter(
+            service_point::Column::Id.in_subquery(
+                Query::select()
+                    .column(sector_membership::Column::ServicePointId)
+                    .from(sector_membership::Entity)
+                    .and_where(sector_membership::Column::SectorId.eq(sector_id))
+                    .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
+                    .take(),
+            ),
+        );
+    }
+    select
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &ServicePointFilter,
+    page: PageRequest,
+) -> Result<Page<service_point::Model>, ServiceError> {
+    fetch_page(db, filtered(org, filter), service_point::Column::Id, page).await
+}
+
+pub async fn count(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &ServicePointFilter,
+) -> Result<u64, ServiceError> {
+    Ok(filtered(org, filter).count(db).await?)
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<service_point::Model>, ServiceError> {
+    Ok(service_point::Entity::find_by_id(id)
+        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<Vec<service_point::Model>, sea_orm::DbErr> {
+    service_point::Entity::find()
+        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+        .filter(service_point::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// The service points of several clients, each client's in id order.
+pub async fn of_clients(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    client_ids: &[Uuid],
+) -> Result<Vec<service_point::Model>, sea_orm::DbErr> {
+    service_point::Entity::find()
+        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+        .filter(service_point::Column::ClientId.is_in(client_ids.iter().copied()))
+        .order_by_asc(service_point::Column::Id)
+        .all(db)
+        .await
+}
+
+async fn ensure_address_free(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    address_key: &str,
+    except: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let taken = service_point::Entity::find()
+        .select_only()
+        .column(service_point::Column::Id)
+        .filter(service_point::Column::ClientId.eq(client_id))
+        .filter(service_point::Column::AddressKey.eq(address_key))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    match taken {
+        Some(id) if Some(id) != except => Err(ValidationError::DuplicateAddress.into()),
+        _ => Ok(()),
+    }
+}
+
+fn set_address(model: &mut service_point::ActiveModel, address: &Address) {
+    model.address_line1 = Set(address.line1.clone());
+    model.city = Set(address.city.clone());
+    model.province = Set(address.province.map(|p| p.code().to_owned()));
+    model.postal_code = Set(address.postal_code.as_ref().map(|p| p.as_str().to_owned()));
+    model.address_key = Set(address.key());
+}
+
+/// Coordinates given by hand are `MANUAL`; none leaves the point `PENDING`
+/// until the geocoder locates it.
+fn set_location(model: &mut service_point::ActiveModel, coordinates: Option<Coordinates>) {
+    let status = match coordinates {
+        Some(_) => GeocodeStatus::Manual,
+        None => GeocodeStatus::Pending,
+    };
+    model.latitude = Set(coordinates.map(|c| c.latitude));
+    model.longitude = Set(coordinates.map(|c| c.longitude));
+    model.geocode_status = Set(status.as_str().to_owned());
+    model.geocode_provider = Set(None);
+    model.geocoded_at = Set(None);
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    client_id: Uuid,
+    address: &Address,
+    coordinates: Option<Coordinates>,
+) -> Result<service_point::Model, ServiceError> {
+    let owner = client::Entity::find_by_id(client_id)
+        .filter(client::Column::OrganizationId.eq(org.uuid()))
+        .one(db)
+        .await?;
+    if owner.is_none() {
+        return Err(ServiceError::NotFound);
+    }
+    ensure_address_free(db, client_id, &address.key(), None).await?;
+    let now = Utc::now();
+    let mut model = service_point::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.uuid()),
+        client_id: Set(client_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    set_address(&mut model, address);
+    set_location(&mut model, coordinates);
+    model
+        .insert(db)
+        .await
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))
+}
+
+/// `coordinates`: `None` keeps them, `Some(None)` clears hand-given ones so
+/// the geocoder takes over, `Some(Some(_))` sets them by hand. A new address
+/// without new coordinates drops the old position: it described the old
+/// address. A respelled address (same key) keeps it.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+    address: Option<&Address>,
+    coordinates: Option<Option<Coordinates>>,
+) -> Result<service_point::Model, ServiceError> {
+    let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let moved = address.is_some_and(|a| a.key() != current.address_key);
+    if let Some(address) = address.filter(|_| moved) {
+        ensure_address_free(db, current.client_id, &address.key(), Some(id)).await?;
+    }
+    let mut model: service_point::ActiveModel = current.into();
+    if let Some(address) = address {
+        set_address(&mut model, address);
+    }
+    match coordinates {
+        Some(coordinates) => set_location(&mut model, coordinates),
+        None if moved => set_location(&mut model, None),
+        None => {}
+    }
+    if !model.is_changed() {
+        return get(db, org, id).await?.ok_or(ServiceError::NotFound);
+    }
+    model.updated_at = Set(Utc::now());
+    model
+        .update(db)
+        .await
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))
+}
+
+/// Deletes the point; its occupants and sector memberships cascade.
+pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
+    let result = service_point::Entity::delete_many()
+        .filter(service_point::Column::Id.eq(id))
+        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The binary itself: `schema`, `org create`, `token create/revoke`, and
+//! `serve` until SIGTERM. These drive a SQLite file of their own: they test
+//! the command line, not the database.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+fn binary(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flokon-api"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run(database_url: &str, args: &[&str]) -> String {
+    let output = binary(database_url)
+        .args(args)
+        .output()
+        .expect("run flokon-api");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+fn field<'a>(output: &'a str, prefix: &str) -> &'a str {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {output}"))
+        .split_whitespace()
+        .next()
+        .expect("value")
+}
+
+#[test]
+fn schema_prints_the_sdl() {
+    assert_eq!(
+        run("sqlite::memory:", &["schema"]),
+        flokon_api::graphql::sdl()
+    );
+}
+
+#[tokio::test]
+async fn serve_answers_with_a_token_from_org_create_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+
+    let created = run(&url, &["org", "create", "Déneigement Rive-Sud"]);
+    let org = field(&created, "organization: ").to_owned();
+    let token = field(&created, "token: ").to_owned();
+    let second = run(&url, &["token", "create", "--org", &org, "--label", "ci"]);
+    let second_id = field(&second, "token id: ").to_owned();
+    let second_token = field(&second, "token: ").to_owned();
+    assert!(token.starts_with("flk_") && token.len() >= 40);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = binary(&url)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut healthy = false;
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "server did not come up");
+
+    let query =
+        json!({"query": r#"mutation { createClient(input: {externalId: "C-1"}) { externalId } }"#});
+    let body: serde_json::Value = http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .json(&query)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["createClient"]["externalId"], "C-1");
+
+    run(&url, &["token", "revoke", &second_id]);
+    let count = json!({"query": "{ clients { totalCount } }"});
+    let body: serde_json::Value = http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&second_token)
+        .json(&count)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+
+    let listed = run(&url, &["token", "list", "--org", &org]);
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("\tactive\t")).count(),
+        1
+    );
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("\trevoked\t")).count(),
+        1
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "server exit status after SIGTERM: {status}"
+    );
+}

@@ -1,0 +1,61 @@
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::helpers::{address, error_codes, spawn_app};
+
+#[tokio::test]
+async fn a_database_error_is_masked_with_a_request_id() {
+    let app = spawn_app().await;
+    let client = app.create_client("C-1", None).await;
+    app.create_service_point(&client, address("1 rue A", "Québec", None))
+        .await;
+    // Break the database under the server's feet.
+    app.db
+        .execute_unprepared("DROP TABLE occupant")
+        .await
+        .unwrap();
+
+    let response = app
+        .post_graphql(
+            Some(&app.token),
+            json!({"query": "{ servicePoints { edges { node { addressLine1 occupants { phone } } } } }"}),
+            None,
+        )
+        .await;
+    let header_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let text = response.text().await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(error_codes(&body), ["INTERNAL"]);
+    assert_eq!(
+        body["errors"][0]["extensions"]["requestId"],
+        header_id.as_str()
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Erreur interne")
+    );
+    for leak in [
+        "occupant\"",
+        "SELECT",
+        "sql",
+        "no such table",
+        "relation",
+        "src/",
+    ] {
+        assert!(!text.contains(leak), "response leaks {leak:?}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn errors_carry_a_code_even_from_validation() {
+    let app = spawn_app().await;
+    let body = app.graphql("{ clients { noSuchField } }", json!({})).await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+    let body = app.graphql("{ clients ", json!({})).await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+}

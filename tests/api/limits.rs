@@ -1,0 +1,118 @@
+use serde_json::json;
+
+use crate::helpers::{error_codes, spawn_app, spawn_app_with};
+
+/// The query GraphiQL sends on load (graphql-js `getIntrospectionQuery`).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;
+
+#[tokio::test]
+async fn graphiqls_introspection_passes_the_default_limits() {
+    let app = spawn_app().await;
+    let body = app.graphql_as(None, INTROSPECTION, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn too_deep_a_query_is_refused() {
+    let app = spawn_app().await;
+    let mut query =
+        String::from("{ clients { edges { node { servicePoints { edges { node { client ");
+    for _ in 0..4 {
+        query.push_str("{ servicePoints { edges { node { client ");
+    }
+    query.push_str("{ id }");
+    let unclosed = query.matches('{').count() - query.matches('}').count();
+    query.push_str(&" }".repeat(unclosed));
+    let body = app.graphql(&query, json!({})).await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+}
+
+#[tokio::test]
+async fn too_complex_a_query_is_refused() {
+    let app = spawn_app_with(|config| config.limits.max_complexity = 20).await;
+    let fields = (0..25)
+        .map(|i| format!("c{i}: clients {{ totalCount }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let body = app.graphql(&format!("{{ {fields} }}"), json!({})).await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"]);
+}
+
+#[tokio::test]
+async fn batches_are_refused_unless_enabled() {
+    let app = spawn_app().await;
+    let batch =
+        json!([{"query": "{ clients { totalCount } }"}, {"query": "{ clients { totalCount } }"}]);
+    let response = app
+        .post_graphql(Some(&app.token), batch.clone(), None)
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"]);
+
+    let app = spawn_app_with(|config| config.limits.max_batch = 2).await;
+    let response = app.post_graphql(Some(&app.token), batch, None).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body[0]["data"]["clients"]["totalCount"], 0);
+    assert_eq!(body[1]["data"]["clients"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn too_long_a_query_is_refused() {
+    let app = spawn_app().await;
+    let query = format!("{{ clients {{ totalCount }} }} #{}", "x".repeat(40_000));
+    let response = app
+        .post_graphql(Some(&app.token), json!({"query": query}), None)
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"]);
+}
+
+#[tokio::test]
+async fn too_large_a_body_is_refused() {
+    let app = spawn_app_with(|config| config.limits.max_upload_bytes = 1024).await;
+    let query = format!("{{ clients {{ totalCount }} }} #{}", "x".repeat(2_000));
+    let response = app
+        .post_graphql(Some(&app.token), json!({"query": query}), None)
+        .await;
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn an_unreadable_body_is_bad_input() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+}

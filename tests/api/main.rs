@@ -1,0 +1,17 @@
+//! Black-box tests: the real server over HTTP, one fresh database per test.
+//! The whole suite runs on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set.
+
+mod auth;
+mod cli;
+mod clients;
+mod dataloader;
+mod errors;
+mod helpers;
+mod limits;
+mod occupants;
+mod pagination;
+mod schema;
+mod server;
+mod service_points;
+mod tenancy;

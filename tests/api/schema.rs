@@ -1,0 +1,183 @@
+//! `schema.graphql` is generated, and the public contract
+//! (`../shared/API.graphql`) is a subset of it.
+
+use std::collections::BTreeMap;
+
+use async_graphql::parser::{
+    parse_schema,
+    types::{TypeKind, TypeSystemDefinition},
+};
+
+/// Contract items that later issues deliver: a name covers its fields,
+/// arguments and interfaces. Each must still be missing (the test says when
+/// one lands); the list must be empty once those issues are resolved.
+const PENDING: &[&str] = &[
+    // Imports (issue 3).
+    "Upload",
+    "ImportMode",
+    "RowStatus",
+    "ImportField",
+    "ImportIssue",
+    "RowReport",
+    "RowReportConnection",
+    "RowReportEdge",
+    "DetectedColumn",
+    "ChangeCounts",
+    "ImportSummary",
+    "ImportRun",
+    "ImportRunConnection",
+    "ImportRunEdge",
+    "ColumnMappingInput",
+    "Query.importRun",
+    "Query.importRuns",
+    "Mutation.importSpreadsheet",
+    "Mutation.undoImport",
+    // Sectors (issue 5).
+    "JSON",
+    "Sector",
+    "SectorInput",
+    "ServicePoint.sectors",
+    "Query.sector",
+    "Query.sectors",
+    "Mutation.createSector",
+    "Mutation.updateSector",
+    "Mutation.deleteSector",
+    "Mutation.setSectorAlert",
+];
+
+fn covers(pending: &str, item: &str) -> bool {
+    item.strip_prefix(pending)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '(', ' ']))
+}
+
+fn manifest_path(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+#[test]
+fn schema_graphql_is_up_to_date() {
+    let checked_in = std::fs::read_to_string(manifest_path("schema.graphql")).unwrap_or_default();
+    assert!(
+        checked_in == flokon_api::graphql::sdl(),
+        "schema.graphql is stale: regenerate it with `cargo run -- schema > schema.graphql`"
+    );
+}
+
+/// Every type, field, argument, input field and enum value of an SDL, with
+/// its type where it has one.
+fn items(sdl: &str) -> BTreeMap<String, String> {
+    let document = parse_schema(sdl).expect("valid SDL");
+    let mut items = BTreeMap::new();
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(definition) = definition else {
+            continue;
+        };
+        let definition = definition.node;
+        let type_name = definition.name.node.to_string();
+        let kind = match &definition.kind {
+            TypeKind::Scalar => "scalar",
+            TypeKind::Object(_) => "type",
+            TypeKind::Interface(_) => "interface",
+            TypeKind::Union(_) => "union",
+            TypeKind::Enum(_) => "enum",
+            TypeKind::InputObject(_) => "input",
+        };
+        items.insert(type_name.clone(), kind.to_owned());
+        match definition.kind {
+            TypeKind::Object(object) => {
+                for interface in object.implements {
+                    items.insert(
+                        format!("{type_name} implements {}", interface.node),
+                        String::new(),
+                    );
+                }
+                for field in object.fields {
+                    let field = field.node;
+                    let field_name = format!("{type_name}.{}", field.name.node);
+                    for argument in field.arguments {
+                        let argument = argument.node;
+                        items.insert(
+                            format!("{field_name}({})", argument.name.node),
+                            argument.ty.node.to_string(),
+                        );
+                    }
+                    items.insert(field_name, field.ty.node.to_string());
+                }
+            }
+            TypeKind::Interface(interface) => {
+                for field in interface.fields {
+                    items.insert(
+                        format!("{type_name}.{}", field.node.name.node),
+                        field.node.ty.node.to_string(),
+                    );
+                }
+            }
+            TypeKind::Enum(enumeration) => {
+                for value in enumeration.values {
+                    items.insert(
+                        format!("{type_name}.{}", value.node.value.node),
+                        String::new(),
+                    );
+                }
+            }
+            TypeKind::InputObject(input) => {
+                for field in input.fields {
+                    items.insert(
+                        format!("{type_name}.{}", field.node.name.node),
+                        field.node.ty.node.to_string(),
+                    );
+                }
+            }
+            TypeKind::Scalar | TypeKind::Union(_) => {}
+        }
+    }
+    items
+}
+
+fn contract() -> String {
+    let copy =
+        std::fs::read_to_string(manifest_path("tests/API.graphql")).expect("tests/API.graphql");
+    if let Ok(shared) = std::fs::read_to_string(manifest_path("../shared/API.graphql")) {
+        assert!(
+            shared == copy,
+            "tests/API.graphql differs from ../shared/API.graphql: copy it again"
+        );
+    }
+    copy
+}
+
+#[test]
+fn every_name_of_the_contract_exists_with_its_type() {
+    let ours = items(&flokon_api::graphql::sdl());
+    let mut missing = Vec::new();
+    let mut mismatched = Vec::new();
+    for (name, ty) in items(&contract()) {
+        match ours.get(&name) {
+            None => missing.push(name),
+            Some(our_ty) if *our_ty != ty => {
+                mismatched.push(format!("{name}: contract {ty}, schema {our_ty}"))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(
+        mismatched.is_empty(),
+        "types differ from the contract: {mismatched:#?}"
+    );
+    let unexpected: Vec<&String> = missing
+        .iter()
+        .filter(|item| !PENDING.iter().any(|p| covers(p, item)))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "contract names missing from the schema: {unexpected:#?}"
+    );
+    let landed: Vec<&&str> = PENDING
+        .iter()
+        .filter(|p| !missing.iter().any(|item| covers(p, item)))
+        .collect();
+    assert!(
+        landed.is_empty(),
+        "these landed: remove them from PENDING: {landed:#?}"
+    );
+}

@@ -1,0 +1,107 @@
+//! Another organization's IDs behave exactly like IDs that do not exist.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{address, error_codes, spawn_app};
+
+#[tokio::test]
+async fn another_organizations_records_are_invisible_and_untouchable() {
+    let app = spawn_app().await;
+    let client = app.create_client("C-1", Some("Mine")).await;
+    let point = app
+        .create_service_point(&client, address("1 rue A", "Québec", None))
+        .await;
+    let occupant = app.create_occupant(&point, "418-555-0123", "SMS").await;
+    let other = app.new_org("Concurrent").await;
+    let ids = json!({"c": client, "p": point, "o": occupant});
+
+    let data = app
+        .graphql_as(
+            Some(&other),
+            "query($c: ID!, $p: ID!, $o: ID!) {
+                client(id: $c) { id } servicePoint(id: $p) { id } occupant(id: $o) { id }
+                nc: node(id: $c) { id } np: node(id: $p) { id } no: node(id: $o) { id }
+                clients { totalCount edges { node { id } } }
+                servicePoints { totalCount }
+                byClient: servicePoints(clientId: $c) { totalCount edges { node { id } } }
+            }",
+            ids.clone(),
+        )
+        .await;
+    assert!(data.get("errors").is_none(), "{data:#}");
+    assert_eq!(
+        data["data"],
+        json!({
+            "client": null, "servicePoint": null, "occupant": null, "nc": null, "np": null, "no": null,
+            "clients": {"totalCount": 0, "edges": []},
+            "servicePoints": {"totalCount": 0},
+            "byClient": {"totalCount": 0, "edges": []}
+        })
+    );
+
+    let mutations: [(&str, Value); 8] = [
+        (
+            "mutation($c: ID!) { updateClient(id: $c, input: {name: \"Stolen\"}) { id } }",
+            json!({"c": client}),
+        ),
+        (
+            "mutation($c: ID!) { deleteClient(id: $c) }",
+            json!({"c": client}),
+        ),
+        (
+            "mutation($c: ID!) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"2 rue B\"}}) { id } }",
+            json!({"c": client}),
+        ),
+        (
+            "mutation($p: ID!) { updateServicePoint(id: $p, input: {latitude: 1, longitude: 1}) { id } }",
+            json!({"p": point}),
+        ),
+        (
+            "mutation($p: ID!) { deleteServicePoint(id: $p) }",
+            json!({"p": point}),
+        ),
+        (
+            "mutation($p: ID!) { createOccupant(input: {servicePointId: $p, phone: \"418-555-0199\", contactMethod: SMS}) { id } }",
+            json!({"p": point}),
+        ),
+        (
+            "mutation($o: ID!) { updateOccupant(id: $o, input: {notes: \"x\"}) { id } }",
+            json!({"o": occupant}),
+        ),
+        (
+            "mutation($o: ID!) { deleteOccupant(id: $o) }",
+            json!({"o": occupant}),
+        ),
+    ];
+    for (mutation, variables) in mutations {
+        let body = app.graphql_as(Some(&other), mutation, variables).await;
+        assert_eq!(error_codes(&body), ["NOT_FOUND"], "{mutation}");
+    }
+
+    // The owner still sees everything exactly as it was.
+    let data = app
+        .data(
+            "query($c: ID!) { client(id: $c) { name servicePoints { edges { node { latitude occupants { phone notes } } } } } }",
+            json!({"c": client}),
+        )
+        .await;
+    assert_eq!(
+        data["client"],
+        json!({"name": "Mine", "servicePoints": {"edges": [{"node": {"latitude": null, "occupants": [{"phone": "418-555-0123", "notes": null}]}}]}})
+    );
+}
+
+#[tokio::test]
+async fn the_same_external_id_may_exist_in_two_organizations() {
+    let app = spawn_app().await;
+    app.create_client("C-1", None).await;
+    let other = app.new_org("Concurrent").await;
+    let body = app
+        .graphql_as(
+            Some(&other),
+            r#"mutation { createClient(input: {externalId: "C-1"}) { externalId } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["createClient"]["externalId"], "C-1");
+}
