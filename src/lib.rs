@@ -5,4 +5,5 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod import;
 pub mod service;

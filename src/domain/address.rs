@@ -66,6 +66,9 @@ impl Address {
                 } else if city.is_none() {
                     city = Some(head);
                 }
+            } else if postal.is_none() && part.chars().any(|c| c.is_ascii_digit()) {
+                // A mistyped postal code: keep it so that it is reported.
+                postal = Some(part.to_owned());
             } else if city.is_none() {
                 city = Some(part.to_owned());
             } else if province.is_none() {
@@ -95,6 +98,13 @@ impl Address {
             key.push_str(&postal.compact().to_lowercase());
         }
         key
+    }
+
+    /// A key for an address that does not validate: its folded words, so
+    /// that an invalid row still protects the point it names.
+    pub fn loose_key(text: &str) -> String {
+        let line1 = text.split(',').next().unwrap_or("");
+        normalize_words(line1)
     }
 
     /// `999 Rue Exemple, Québec, QC, G1P 0A0`.

@@ -1,0 +1,103 @@
+//! The spreadsheet import as a pipeline of plain functions:
+//! read (bounded) → recognize headers → validate rows → plan against the
+//! existing records; the service layer then applies the plan in one
+//! transaction. Everything here is testable without HTTP or a database.
+
+pub mod cell;
+pub mod error;
+pub mod headers;
+pub mod plan;
+pub mod read;
+pub mod rows;
+
+use error::{FileError, Issue};
+use headers::{DetectedColumn, Mapping};
+use plan::Present;
+use read::ReadLimits;
+use rows::RowOutcome;
+
+use crate::domain::Field;
+
+/// A file read and validated, not yet planned.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub columns: Vec<DetectedColumn>,
+    pub file_errors: Vec<Issue>,
+    pub file_warnings: Vec<Issue>,
+    pub rows: Vec<RowOutcome>,
+    pub present: Present,
+}
+
+/// Header and title rows a file may have above its data.
+const HEADER_ROWS: usize = 10;
+
+pub fn parse(
+    bytes: &[u8],
+    max_data_rows: usize,
+    limits: &ReadLimits,
+    mapping: &[Mapping],
+) -> Parsed {
+    match parse_inner(bytes, max_data_rows, limits, mapping) {
+        Ok(parsed) => parsed,
+        Err((error, columns)) => Parsed {
+            file_errors: vec![error.issue()],
+            columns,
+            ..Parsed::default()
+        },
+    }
+}
+
+type Failure = (FileError, Vec<DetectedColumn>);
+
+fn parse_inner(
+    bytes: &[u8],
+    max_data_rows: usize,
+    limits: &ReadLimits,
+    mapping: &[Mapping],
+) -> Result<Parsed, Failure> {
+    let format = read::detect(bytes).map_err(|e| (e, vec![]))?;
+    let limits = ReadLimits {
+        max_rows: max_data_rows + HEADER_ROWS,
+        ..limits.clone()
+    };
+    // The first visible sheet with a recognizable header row is the one.
+    let found = read::read_sheets(bytes, format, &limits, |sheet| {
+        match headers::detect(&sheet.rows, mapping) {
+            Err(FileError::NoHeaders) => None,
+            result => Some((sheet, result)),
+        }
+    })
+    .map_err(|e| (e, vec![]))?;
+    let (sheet, detected) = found.ok_or((FileError::NoHeaders, vec![]))?;
+    let (columns, file_warnings) = detected.map_err(|e| (e, vec![]))?;
+
+    let data: Vec<_> = sheet
+        .rows
+        .iter()
+        .filter(|row| row.number > columns.header_row)
+        .collect();
+    if data.len() > max_data_rows {
+        return Err((
+            FileError::TooManyRows { max: max_data_rows },
+            columns.detected,
+        ));
+    }
+    let rows = data
+        .into_iter()
+        .map(|row| rows::parse_row(row, &columns))
+        .collect();
+    let present = Present {
+        first_name: columns.has(Field::FirstName),
+        last_name: columns.has(Field::LastName),
+        notes: columns.has(Field::Notes),
+        client_name: columns.has(Field::ClientName),
+        coordinates: columns.has(Field::Latitude),
+    };
+    Ok(Parsed {
+        columns: columns.detected,
+        file_errors: vec![],
+        file_warnings,
+        rows,
+        present,
+    })
+}
