@@ -23,6 +23,7 @@ use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{LANG, internal_message, log_internal};
 use crate::graphql::{FlokonSchema, Tenant, build_schema};
+use crate::service::imports::Importer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -47,7 +48,9 @@ impl Application {
         db: DatabaseConnection,
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind(&config.bind_addr).await?;
-        let schema = build_schema(&config.limits, config.introspection);
+        let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let importer = Arc::new(Importer::new(config.limits.import(), parses));
+        let schema = build_schema(&config.limits, config.introspection, importer);
         let state = AppState {
             db,
             schema,

@@ -116,6 +116,20 @@ pub struct Limits {
     /// Largest request body (and so upload) accepted, in bytes.
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
+    /// Data rows an import may hold.
+    #[arg(
+        long,
+        env = "MAX_IMPORT_ROWS",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub max_import_rows: usize,
+    /// Uncompressed size an xlsx/ods archive may reach (zip bombs).
+    #[arg(long, env = "MAX_UNCOMPRESSED_BYTES", default_value_t = 200 * 1024 * 1024, global = true)]
+    pub max_uncompressed_bytes: u64,
+    /// Characters a cell may hold.
+    #[arg(long, env = "MAX_CELL_CHARS", default_value_t = 2_000, global = true)]
+    pub max_cell_chars: usize,
 }
 
 impl Default for Limits {
@@ -128,6 +142,23 @@ impl Default for Limits {
             max_batch: 1,
             max_query_bytes: 32 * 1024,
             max_upload_bytes: 20 * 1024 * 1024,
+            max_import_rows: 100_000,
+            max_uncompressed_bytes: 200 * 1024 * 1024,
+            max_cell_chars: 2_000,
+        }
+    }
+}
+
+impl Limits {
+    pub fn import(&self) -> crate::service::imports::ImportLimits {
+        crate::service::imports::ImportLimits {
+            max_rows: self.max_import_rows,
+            read: crate::import::read::ReadLimits {
+                max_rows: self.max_import_rows,
+                max_uncompressed_bytes: self.max_uncompressed_bytes,
+                max_cell_chars: self.max_cell_chars,
+                max_columns: 200,
+            },
         }
     }
 }

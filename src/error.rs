@@ -27,6 +27,10 @@ pub enum ServiceError {
     NotFound,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    #[error("an import is in progress")]
+    ImportInProgress,
+    #[error("import cannot be undone")]
+    Undo(crate::service::imports::UndoRefusal),
     #[error("database error")]
     Db(#[from] DbErr),
 }
@@ -58,6 +62,7 @@ pub enum ApiError {
     Invalid(ValidationError),
     BadInput(Message),
     LimitExceeded(Message),
+    ImportInProgress,
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -72,6 +77,7 @@ impl ApiError {
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Invalid(_) | ApiError::BadInput(_) => "BAD_USER_INPUT",
             ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::ImportInProgress => "IMPORT_IN_PROGRESS",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -82,8 +88,28 @@ impl From<ServiceError> for ApiError {
         match error {
             ServiceError::NotFound => ApiError::NotFound,
             ServiceError::Invalid(invalid) => ApiError::Invalid(invalid),
+            ServiceError::ImportInProgress => ApiError::ImportInProgress,
+            ServiceError::Undo(refusal) => ApiError::BadInput(undo_message(refusal)),
             ServiceError::Db(db) => ApiError::internal(db),
         }
+    }
+}
+
+fn undo_message(refusal: crate::service::imports::UndoRefusal) -> Message {
+    use crate::service::imports::UndoRefusal;
+    match refusal {
+        UndoRefusal::NotCommitted => Message::new(
+            "Cet import n'a rien changé (essai, refusé ou déjà annulé) : il n'y a rien à annuler.",
+            "This import changed nothing (dry run, refused or already undone): there is nothing to undo.",
+        ),
+        UndoRefusal::NoSnapshot => Message::new(
+            "Seuls les imports « Repartir à neuf » et « Fusionner et supprimer le reste » peuvent être annulés.",
+            "Only REPLACE_ALL and MERGE_DELETE_MISSING imports can be undone.",
+        ),
+        UndoRefusal::LaterImport => Message::new(
+            "Un import plus récent a été appliqué depuis : celui-ci ne peut plus être annulé.",
+            "A later import has been committed since: this one can no longer be undone.",
+        ),
     }
 }
 
@@ -129,6 +155,10 @@ impl From<ApiError> for async_graphql::Error {
                 "Missing, invalid or revoked access token: send the header Authorization: Bearer <token>.",
             ),
             ApiError::NotFound => lang.pick("Introuvable.", "Not found."),
+            ApiError::ImportInProgress => lang.pick(
+                "Un import est déjà en cours pour cette organisation : réessayez quand il sera terminé.",
+                "An import is already in progress for this organization: try again when it is done.",
+            ),
             ApiError::Invalid(invalid) => invalid.message(lang),
             ApiError::BadInput(message) | ApiError::LimitExceeded(message) => message.pick(lang),
             ApiError::Internal(source) => {

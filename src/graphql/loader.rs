@@ -32,6 +32,9 @@ pub struct ClientKey(pub Uuid);
 pub struct PointKey(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OccupantKey(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PointsOfClient(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -83,6 +86,22 @@ impl Loader<PointKey> for Loaders {
         Ok(rows
             .into_iter()
             .map(|row| (PointKey(row.id), row))
+            .collect())
+    }
+}
+
+impl Loader<OccupantKey> for Loaders {
+    type Value = occupant::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[OccupantKey],
+    ) -> Result<HashMap<OccupantKey, occupant::Model>, Arc<DbErr>> {
+        let rows = service::occupants::by_ids(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (OccupantKey(row.id), row))
             .collect())
     }
 }

@@ -3,20 +3,30 @@
 
 pub mod connection;
 pub mod id;
+pub mod import;
 pub mod loader;
 pub mod mutation;
 pub mod object;
 pub mod query;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{Context, EmptySubscription, Schema};
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::OrgId;
 use crate::config::Limits;
 use crate::error::ApiError;
+use crate::service::imports::Importer;
 
-pub type FlokonSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Query(query::RecordQuery, import::ImportQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::RecordMutation, import::ImportMutation);
+
+pub type FlokonSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The authenticated side of a request: present only with a valid token.
 pub struct Tenant {
@@ -50,8 +60,9 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
     tenant(ctx)
 }
 
-pub fn build_schema(limits: &Limits, introspection: bool) -> FlokonSchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer>) -> FlokonSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(importer)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(16)
@@ -64,5 +75,6 @@ pub fn build_schema(limits: &Limits, introspection: bool) -> FlokonSchema {
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
-    build_schema(&Limits::default(), true).sdl()
+    let limits = Limits::default();
+    build_schema(&limits, true, Arc::new(Importer::new(limits.import(), 1))).sdl()
 }

@@ -105,10 +105,11 @@ fn coordinates_patch(
     }
 }
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct RecordMutation;
 
 #[Object]
-impl Mutation {
+impl RecordMutation {
     async fn create_client(
         &self,
         ctx: &Context<'_>,

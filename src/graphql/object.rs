@@ -73,6 +73,7 @@ pub enum Node {
     Client(Client),
     ServicePoint(ServicePoint),
     Occupant(Occupant),
+    ImportRun(super::import::ImportRun),
 }
 
 /// A stored value that does not parse: corrupt data, an internal error.

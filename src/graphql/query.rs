@@ -9,10 +9,11 @@ use super::tenant;
 use crate::error::ApiError;
 use crate::service::{self, clients::ClientFilter, service_points::ServicePointFilter};
 
-pub struct Query;
+#[derive(Default)]
+pub struct RecordQuery;
 
 #[Object]
-impl Query {
+impl RecordQuery {
     /// Any object by its global ID; null when it does not exist or belongs to
     /// another organization.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, ApiError> {
@@ -29,7 +30,10 @@ impl Query {
             Kind::Occupant => service::occupants::get(db, org, uuid)
                 .await?
                 .map(|m| Node::Occupant(Occupant::new(m))),
-            Kind::Sector | Kind::ImportRun => None,
+            Kind::ImportRun => service::imports::get_run(db, org, uuid)
+                .await?
+                .map(|m| Node::ImportRun(super::import::ImportRun(m))),
+            Kind::Sector => None,
         })
     }
 

@@ -5,6 +5,7 @@
 //! [`OrgId`]: crate::auth::OrgId
 
 pub mod clients;
+pub mod imports;
 pub mod occupants;
 pub mod organizations;
 pub mod service_points;

@@ -65,6 +65,18 @@ pub async fn get(
         .await?)
 }
 
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<Vec<occupant::Model>, sea_orm::DbErr> {
+    occupant::Entity::find()
+        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+        .filter(occupant::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
 /// The occupants of several service points, each point's in id order.
 pub async fn of_service_points(
     db: &impl ConnectionTrait,

@@ -210,6 +210,90 @@ impl TestApp {
     }
 }
 
+pub const IMPORT: &str = "mutation($file: Upload!, $mode: ImportMode!, $dryRun: Boolean, $skip: Boolean, $columns: [ColumnMappingInput!]) {
+  importSpreadsheet(file: $file, mode: $mode, dryRun: $dryRun, skipInvalidRows: $skip, columns: $columns) {
+    id mode fileName dryRun committed undone
+    fileErrors { code column message } fileWarnings { code column message }
+    columns { header index field }
+    summary { totalRows errorRows skippedRows
+      clients { created updated unchanged deleted }
+      servicePoints { created updated unchanged deleted }
+      occupants { created updated unchanged deleted } }
+    rows(first: 500) { totalCount edges { node { rowNumber status errors { code column message } warnings { code column message } } } }
+  }
+}";
+
+impl TestApp {
+    /// Uploads a file the way a GraphQL multipart client does; `variables`
+    /// beside `file` (mode, dryRun, skip, columns).
+    pub async fn upload(&self, file_name: &str, bytes: Vec<u8>, variables: Value) -> Value {
+        self.upload_with(IMPORT, file_name, bytes, variables, None)
+            .await
+    }
+
+    pub async fn upload_with(
+        &self,
+        query: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        mut variables: Value,
+        lang: Option<&str>,
+    ) -> Value {
+        variables["file"] = Value::Null;
+        let operations = json!({"query": query, "variables": variables});
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({"0": ["variables.file"]}).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+            );
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(&self.token)
+            .multipart(form);
+        if let Some(lang) = lang {
+            request = request.header("Accept-Language", lang);
+        }
+        request
+            .send()
+            .await
+            .expect("upload")
+            .json()
+            .await
+            .expect("json body")
+    }
+
+    /// Uploads and returns the run, failing on any GraphQL error.
+    pub async fn import(&self, file_name: &str, bytes: Vec<u8>, variables: Value) -> Value {
+        let body = self.upload(file_name, bytes, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"]["importSpreadsheet"].clone()
+    }
+}
+
+/// `{created, updated, unchanged, deleted}` of a run's summary part.
+pub fn counts(run: &Value, part: &str) -> [i64; 4] {
+    let c = &run["summary"][part];
+    ["created", "updated", "unchanged", "deleted"].map(|k| c[k].as_i64().expect("count"))
+}
+
+/// Each row's `(rowNumber, status)`.
+pub fn row_statuses(run: &Value) -> Vec<(i64, String)> {
+    run["rows"]["edges"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["rowNumber"].as_i64().unwrap(),
+                e["node"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The `extensions.code` of each error of a response.
 pub fn error_codes(body: &Value) -> Vec<String> {
     body["errors"]

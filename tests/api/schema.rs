@@ -12,26 +12,6 @@ use async_graphql::parser::{
 /// arguments and interfaces. Each must still be missing (the test says when
 /// one lands); the list must be empty once those issues are resolved.
 const PENDING: &[&str] = &[
-    // Imports (issue 3).
-    "Upload",
-    "ImportMode",
-    "RowStatus",
-    "ImportField",
-    "ImportIssue",
-    "RowReport",
-    "RowReportConnection",
-    "RowReportEdge",
-    "DetectedColumn",
-    "ChangeCounts",
-    "ImportSummary",
-    "ImportRun",
-    "ImportRunConnection",
-    "ImportRunEdge",
-    "ColumnMappingInput",
-    "Query.importRun",
-    "Query.importRuns",
-    "Mutation.importSpreadsheet",
-    "Mutation.undoImport",
     // Sectors (issue 5).
     "JSON",
     "Sector",

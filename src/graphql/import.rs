@@ -1,0 +1,565 @@
+//! The import part of the schema: `importSpreadsheet`, `undoImport`,
+//! `importRun(s)` and the report types.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
+use chrono::{DateTime, Utc};
+use entity::{import_row, import_run};
+
+use super::connection::{PageInfo, page_request, wants_total};
+use super::id::{Kind, decode, decode_existing, encode};
+use super::loader::{ClientKey, OccupantKey, PointKey};
+use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
+use super::{tenant, writer};
+use crate::domain::Field;
+use crate::error::{ApiError, Message, current_lang};
+use crate::import::error::Issue;
+use crate::import::headers::{self, Mapping};
+use crate::import::plan::{self, Summary};
+use crate::service::imports::{self as service, ImportOptions, Importer};
+use crate::service::{Page, PageRequest};
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportMode {
+    /// "Repartir à neuf": delete everything, then import the file.
+    ReplaceAll,
+    /// "Fusionner et supprimer le reste": merge, then delete what the file lacks.
+    MergeDeleteMissing,
+    /// "Fusionner et conserver le reste": merge, delete nothing.
+    MergeKeepMissing,
+}
+
+impl From<ImportMode> for plan::Mode {
+    fn from(mode: ImportMode) -> plan::Mode {
+        match mode {
+            ImportMode::ReplaceAll => plan::Mode::ReplaceAll,
+            ImportMode::MergeDeleteMissing => plan::Mode::MergeDeleteMissing,
+            ImportMode::MergeKeepMissing => plan::Mode::MergeKeepMissing,
+        }
+    }
+}
+
+impl From<plan::Mode> for ImportMode {
+    fn from(mode: plan::Mode) -> ImportMode {
+        match mode {
+            plan::Mode::ReplaceAll => ImportMode::ReplaceAll,
+            plan::Mode::MergeDeleteMissing => ImportMode::MergeDeleteMissing,
+            plan::Mode::MergeKeepMissing => ImportMode::MergeKeepMissing,
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowStatus {
+    Created,
+    Updated,
+    Unchanged,
+    Skipped,
+    Error,
+}
+
+impl RowStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Created => "CREATED",
+            RowStatus::Updated => "UPDATED",
+            RowStatus::Unchanged => "UNCHANGED",
+            RowStatus::Skipped => "SKIPPED",
+            RowStatus::Error => "ERROR",
+        }
+    }
+
+    fn from_stored(value: &str) -> Option<RowStatus> {
+        [
+            RowStatus::Created,
+            RowStatus::Updated,
+            RowStatus::Unchanged,
+            RowStatus::Skipped,
+            RowStatus::Error,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+}
+
+/// What a spreadsheet column is read as.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportField {
+    FirstName,
+    LastName,
+    Phone,
+    ContactMethod,
+    Address,
+    #[graphql(name = "ADDRESS_LINE1")]
+    AddressLine1,
+    City,
+    Province,
+    PostalCode,
+    Notes,
+    ClientId,
+    ClientName,
+    Latitude,
+    Longitude,
+}
+
+const FIELDS: [(ImportField, Field); 14] = [
+    (ImportField::FirstName, Field::FirstName),
+    (ImportField::LastName, Field::LastName),
+    (ImportField::Phone, Field::Phone),
+    (ImportField::ContactMethod, Field::ContactMethod),
+    (ImportField::Address, Field::Address),
+    (ImportField::AddressLine1, Field::AddressLine1),
+    (ImportField::City, Field::City),
+    (ImportField::Province, Field::Province),
+    (ImportField::PostalCode, Field::PostalCode),
+    (ImportField::Notes, Field::Notes),
+    (ImportField::ClientId, Field::ClientId),
+    (ImportField::ClientName, Field::ClientName),
+    (ImportField::Latitude, Field::Latitude),
+    (ImportField::Longitude, Field::Longitude),
+];
+
+impl ImportField {
+    fn field(self) -> Field {
+        FIELDS
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or(Field::Notes, |(_, field)| *field)
+    }
+
+    fn from_stored(name: &str) -> Option<ImportField> {
+        FIELDS
+            .iter()
+            .find(|(_, field)| headers::field_name(*field) == name)
+            .map(|(f, _)| *f)
+    }
+}
+
+/// A header as written → the field to read it as; `field: null` ignores it.
+#[derive(InputObject)]
+pub struct ColumnMappingInput {
+    pub header: String,
+    pub field: Option<ImportField>,
+}
+
+/// A problem found in the file or a row.
+pub struct ImportIssue(Issue);
+
+#[Object]
+impl ImportIssue {
+    /// The header as written in the file, when one column is at fault.
+    async fn column(&self) -> Option<&str> {
+        self.0.column.as_deref()
+    }
+
+    /// Stable, e.g. `PHONE_INVALID`, `CONTACT_METHOD_INVALID`, `REQUIRED`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// French by default, English with `Accept-Language: en`.
+    async fn message(&self) -> &str {
+        self.0.message(current_lang())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct DetectedColumn {
+    /// As written in the file.
+    pub header: String,
+    /// 0-based column index.
+    pub index: i32,
+    /// null: ignored.
+    pub field: Option<ImportField>,
+}
+
+#[derive(SimpleObject)]
+pub struct ChangeCounts {
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
+    pub deleted: i32,
+}
+
+impl From<plan::Counts> for ChangeCounts {
+    fn from(counts: plan::Counts) -> ChangeCounts {
+        ChangeCounts {
+            created: counts.created as i32,
+            updated: counts.updated as i32,
+            unchanged: counts.unchanged as i32,
+            deleted: counts.deleted as i32,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ImportSummary {
+    /// Non-empty data rows (a skipped example row included).
+    pub total_rows: i32,
+    pub error_rows: i32,
+    pub skipped_rows: i32,
+    pub clients: ChangeCounts,
+    pub service_points: ChangeCounts,
+    pub occupants: ChangeCounts,
+}
+
+fn issues(value: &serde_json::Value, column: &'static str) -> Result<Vec<ImportIssue>, ApiError> {
+    serde_json::from_value::<Vec<Issue>>(value.clone())
+        .map(|issues| issues.into_iter().map(ImportIssue).collect())
+        .map_err(|_| {
+            ApiError::internal(CorruptValue {
+                column,
+                value: value.to_string(),
+            })
+        })
+}
+
+pub struct ImportRun(pub import_run::Model);
+
+#[Object]
+impl ImportRun {
+    pub async fn id(&self) -> ID {
+        encode(Kind::ImportRun, self.0.id)
+    }
+
+    async fn mode(&self) -> Result<ImportMode, ApiError> {
+        plan::Mode::from_stored(&self.0.mode)
+            .map(ImportMode::from)
+            .ok_or_else(|| {
+                ApiError::internal(CorruptValue {
+                    column: "mode",
+                    value: self.0.mode.clone(),
+                })
+            })
+    }
+
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+
+    async fn dry_run(&self) -> bool {
+        self.0.dry_run
+    }
+
+    /// Whether the changes were applied.
+    async fn committed(&self) -> bool {
+        self.0.committed
+    }
+
+    async fn undone(&self) -> bool {
+        self.0.undone
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// File-level: unreadable file, missing required column, limit exceeded.
+    async fn file_errors(&self) -> Result<Vec<ImportIssue>, ApiError> {
+        issues(&self.0.file_errors, "file_errors")
+    }
+
+    /// File-level: ignored columns, duplicate columns.
+    async fn file_warnings(&self) -> Result<Vec<ImportIssue>, ApiError> {
+        issues(&self.0.file_warnings, "file_warnings")
+    }
+
+    /// How each header was understood.
+    async fn columns(&self) -> Result<Vec<DetectedColumn>, ApiError> {
+        let columns: Vec<headers::DetectedColumn> = serde_json::from_value(self.0.columns.clone())
+            .map_err(|_| {
+                ApiError::internal(CorruptValue {
+                    column: "columns",
+                    value: self.0.columns.to_string(),
+                })
+            })?;
+        Ok(columns
+            .into_iter()
+            .map(|c| DetectedColumn {
+                header: c.header,
+                index: c.index as i32,
+                field: c.field.as_deref().and_then(ImportField::from_stored),
+            })
+            .collect())
+    }
+
+    async fn summary(&self) -> Result<ImportSummary, ApiError> {
+        let summary: Summary = serde_json::from_value(self.0.summary.clone()).map_err(|_| {
+            ApiError::internal(CorruptValue {
+                column: "summary",
+                value: self.0.summary.to_string(),
+            })
+        })?;
+        Ok(ImportSummary {
+            total_rows: summary.total_rows as i32,
+            error_rows: summary.error_rows as i32,
+            skipped_rows: summary.skipped_rows as i32,
+            clients: summary.clients.into(),
+            service_points: summary.service_points.into(),
+            occupants: summary.occupants.into(),
+        })
+    }
+
+    /// The per-row report in row order, filtered by status.
+    async fn rows(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<RowStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RowReportConnection, ApiError> {
+        let t = tenant(ctx)?;
+        let page = page_request(ctx, first, None)?;
+        let after = after.as_deref().map(parse_row_cursor).transpose()?;
+        let statuses: Vec<&str> = status
+            .unwrap_or_default()
+            .into_iter()
+            .map(RowStatus::as_str)
+            .collect();
+        let rows = service::rows(&t.db, t.org, self.0.id, &statuses, page.first, after).await?;
+        let total = match wants_total(ctx) {
+            true => service::count_rows(&t.db, t.org, self.0.id, &statuses).await?,
+            false => 0,
+        };
+        Ok(RowReportConnection::new(rows, total))
+    }
+}
+
+fn row_cursor(number: i32) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("row:{number}"))
+}
+
+fn parse_row_cursor(cursor: &str) -> Result<i32, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("row:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::BadInput(Message::new(
+                "Curseur (after) invalide.",
+                "Invalid cursor (after).",
+            ))
+        })
+}
+
+pub struct RowReport(import_row::Model);
+
+#[Object]
+impl RowReport {
+    /// The row number the spreadsheet program shows.
+    async fn row_number(&self) -> i32 {
+        self.0.row_number
+    }
+
+    async fn status(&self) -> Result<RowStatus, ApiError> {
+        RowStatus::from_stored(&self.0.status).ok_or_else(|| {
+            ApiError::internal(CorruptValue {
+                column: "status",
+                value: self.0.status.clone(),
+            })
+        })
+    }
+
+    async fn errors(&self) -> Result<Vec<ImportIssue>, ApiError> {
+        issues(&self.0.errors, "errors")
+    }
+
+    async fn warnings(&self) -> Result<Vec<ImportIssue>, ApiError> {
+        issues(&self.0.warnings, "warnings")
+    }
+
+    /// null when not committed or since deleted.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>, ApiError> {
+        let Some(id) = self.0.client_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)?
+            .load_one(ClientKey(id))
+            .await
+            .map_err(ApiError::internal)?
+            .map(Client::new))
+    }
+
+    async fn service_point(&self, ctx: &Context<'_>) -> Result<Option<ServicePoint>, ApiError> {
+        let Some(id) = self.0.service_point_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)?
+            .load_one(PointKey(id))
+            .await
+            .map_err(ApiError::internal)?
+            .map(ServicePoint::new))
+    }
+
+    async fn occupant(&self, ctx: &Context<'_>) -> Result<Option<Occupant>, ApiError> {
+        let Some(id) = self.0.occupant_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)?
+            .load_one(OccupantKey(id))
+            .await
+            .map_err(ApiError::internal)?
+            .map(Occupant::new))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RowReportEdge {
+    pub node: RowReport,
+    pub cursor: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RowReportConnection {
+    pub edges: Vec<RowReportEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i64,
+}
+
+impl RowReportConnection {
+    fn new(page: Page<import_row::Model>, total: u64) -> RowReportConnection {
+        let edges: Vec<RowReportEdge> = page
+            .items
+            .into_iter()
+            .map(|row| RowReportEdge {
+                cursor: row_cursor(row.row_number),
+                node: RowReport(row),
+            })
+            .collect();
+        let end_cursor = edges.last().map(|e| e.cursor.clone());
+        RowReportConnection {
+            edges,
+            page_info: PageInfo {
+                has_next_page: page.has_next,
+                end_cursor,
+            },
+            total_count: total as i64,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ImportRunEdge {
+    pub node: ImportRun,
+    pub cursor: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ImportRunConnection {
+    pub edges: Vec<ImportRunEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i64,
+}
+
+fn importer<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Importer>, ApiError> {
+    ctx.data::<Arc<Importer>>()
+        .map_err(|_| ApiError::internal(super::connection::MissingData("Importer")))
+}
+
+#[derive(Default)]
+pub struct ImportQuery;
+
+#[Object]
+impl ImportQuery {
+    async fn import_run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ImportRun>, ApiError> {
+        let t = tenant(ctx)?;
+        let Some(uuid) = decode(&id, Kind::ImportRun)? else {
+            return Ok(None);
+        };
+        Ok(service::get_run(&t.db, t.org, uuid).await?.map(ImportRun))
+    }
+
+    /// The organization's imports, most recent first.
+    async fn import_runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ImportRunConnection, ApiError> {
+        let t = tenant(ctx)?;
+        let page: PageRequest = page_request(ctx, first, after)?;
+        let runs = service::list_runs(&t.db, t.org, page).await?;
+        let total = match wants_total(ctx) {
+            true => service::count_runs(&t.db, t.org).await?,
+            false => 0,
+        };
+        let edges: Vec<ImportRunEdge> = runs
+            .items
+            .into_iter()
+            .map(|run| ImportRunEdge {
+                cursor: super::id::cursor(run.id),
+                node: ImportRun(run),
+            })
+            .collect();
+        let end_cursor = edges.last().map(|e| e.cursor.clone());
+        Ok(ImportRunConnection {
+            edges,
+            page_info: PageInfo {
+                has_next_page: runs.has_next,
+                end_cursor,
+            },
+            total_count: total as i64,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct ImportMutation;
+
+#[Object]
+impl ImportMutation {
+    /// Imports a spreadsheet (.xlsx, .xls, .ods or .csv; one row per
+    /// occupant). The run is returned and kept, committed or not.
+    async fn import_spreadsheet(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+        mode: ImportMode,
+        #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
+        #[graphql(default_with = "Some(false)")] skip_invalid_rows: Option<bool>,
+        columns: Option<Vec<ColumnMappingInput>>,
+    ) -> Result<ImportRun, ApiError> {
+        let t = writer(ctx)?;
+        let importer = importer(ctx)?;
+        let upload = file.value(ctx).map_err(ApiError::internal)?;
+        let file_name = upload.filename.clone();
+        let bytes = tokio::task::spawn_blocking(move || {
+            let mut bytes = Vec::new();
+            upload.into_read().read_to_end(&mut bytes).map(|_| bytes)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        let mapping = columns
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| Mapping {
+                header: c.header,
+                field: c.field.map(ImportField::field),
+            })
+            .collect();
+        let options = ImportOptions {
+            mode: mode.into(),
+            dry_run: dry_run.unwrap_or(false),
+            skip_invalid_rows: skip_invalid_rows.unwrap_or(false),
+            mapping,
+        };
+        let run = service::import(&t.db, importer, t.org, &file_name, bytes, options).await?;
+        Ok(ImportRun(run))
+    }
+
+    /// Restores the records as they were before a `REPLACE_ALL` or
+    /// `MERGE_DELETE_MISSING` import, while no later import was committed.
+    async fn undo_import(&self, ctx: &Context<'_>, id: ID) -> Result<ImportRun, ApiError> {
+        let t = writer(ctx)?;
+        let uuid = decode_existing(&id, Kind::ImportRun)?;
+        Ok(ImportRun(
+            service::undo(&t.db, importer(ctx)?, t.org, uuid).await?,
+        ))
+    }
+}

@@ -1,0 +1,576 @@
+//! Running an import: parse off the async workers, plan against the
+//! organization's records, apply in one transaction with batched
+//! statements, store the run and its per-row report; and undo.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use entity::{
+    client, import_row, import_run, import_snapshot, occupant, organization, service_point,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
+};
+use serde_json::json;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::auth::OrgId;
+use crate::error::ServiceError;
+use crate::import::error::{FileError, Issue};
+use crate::import::headers::Mapping;
+use crate::import::plan::{self, Existing, Mode, Plan, PlanInput, Summary};
+use crate::import::read::ReadLimits;
+use crate::import::{self as pipeline, Parsed};
+
+/// Limits of an import (SPEC: "Limits", all configurable).
+#[derive(Clone, Debug)]
+pub struct ImportLimits {
+    pub max_rows: usize,
+    pub read: ReadLimits,
+}
+
+/// Shared by all requests: who is importing now, and how many parses may
+/// run at once (parsing is CPU-bound and runs on blocking threads).
+pub struct Importer {
+    pub limits: ImportLimits,
+    busy: Mutex<HashSet<Uuid>>,
+    parses: Semaphore,
+}
+
+impl Importer {
+    pub fn new(limits: ImportLimits, concurrent_parses: usize) -> Importer {
+        Importer {
+            limits,
+            busy: Mutex::new(HashSet::new()),
+            parses: Semaphore::new(concurrent_parses.max(1)),
+        }
+    }
+
+    /// One import per organization at a time.
+    fn claim(self: &Arc<Self>, org: OrgId) -> Result<Claim, ServiceError> {
+        let mut busy = self
+            .busy
+            .lock()
+            .map_err(|_| ServiceError::ImportInProgress)?;
+        if !busy.insert(org.uuid()) {
+            return Err(ServiceError::ImportInProgress);
+        }
+        Ok(Claim {
+            importer: self.clone(),
+            org: org.uuid(),
+        })
+    }
+
+    async fn parse(&self, bytes: Vec<u8>, mapping: Vec<Mapping>) -> Parsed {
+        let Ok(_permit) = self.parses.acquire().await else {
+            return Parsed {
+                file_errors: vec![FileError::Unreadable.issue()],
+                ..Parsed::default()
+            };
+        };
+        let limits = self.limits.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            pipeline::parse(&bytes, limits.max_rows, &limits.read, &mapping)
+        })
+        .await;
+        // A panic inside a reader is a broken file, not a broken server.
+        parsed.unwrap_or_else(|_| Parsed {
+            file_errors: vec![FileError::Unreadable.issue()],
+            ..Parsed::default()
+        })
+    }
+}
+
+struct Claim {
+    importer: Arc<Importer>,
+    org: Uuid,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.importer.busy.lock() {
+            busy.remove(&self.org);
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub skip_invalid_rows: bool,
+    pub mapping: Vec<Mapping>,
+}
+
+pub async fn import(
+    db: &DatabaseConnection,
+    importer: &Arc<Importer>,
+    org: OrgId,
+    file_name: &str,
+    bytes: Vec<u8>,
+    options: ImportOptions,
+) -> Result<import_run::Model, ServiceError> {
+    let _claim = importer.claim(org)?;
+    let parsed = importer.parse(bytes, options.mapping.clone()).await;
+    let run = NewRun {
+        id: Uuid::now_v7(),
+        org,
+        file_name,
+        options: &options,
+    };
+    if !parsed.file_errors.is_empty() {
+        return Ok(store_run(db, &run, &parsed, &Plan::default(), false).await?);
+    }
+
+    let tx = db.begin().await?;
+    lock_organization(&tx, org).await?;
+    let existing = load_existing(&tx, org).await?;
+    let plan = plan::plan(
+        PlanInput {
+            organization_id: org.uuid(),
+            mode: options.mode,
+            present: parsed.present,
+            rows: &parsed.rows,
+            now: Utc::now(),
+        },
+        &existing,
+    );
+    let valid_rows = plan.rows.iter().any(|r| r.occupant_id.is_some());
+    let commit =
+        !options.dry_run && valid_rows && (!plan.has_errors() || options.skip_invalid_rows);
+    if !commit {
+        tx.rollback().await?;
+        return Ok(store_run(db, &run, &parsed, &plan, false).await?);
+    }
+    let stored = store_run(&tx, &run, &parsed, &plan, true).await?;
+    if options.mode.destructive() {
+        snapshot(&tx, org, stored.id, &existing).await?;
+    }
+    apply(&tx, org, &plan).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Serializes imports of one organization across server instances too:
+/// PostgreSQL refuses a second one at once (advisory lock); on SQLite the
+/// first statement writes, taking the database's write lock for the whole
+/// transaction, as `BEGIN IMMEDIATE` would.
+async fn lock_organization(tx: &impl ConnectionTrait, org: OrgId) -> Result<(), ServiceError> {
+    let backend = tx.get_database_backend();
+    match backend {
+        DbBackend::Postgres => {
+            let bytes = org.uuid().into_bytes();
+            let key = i64::from_be_bytes(bytes[8..16].try_into().unwrap_or_default());
+            let statement = Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_try_advisory_xact_lock($1) AS locked",
+                [key.into()],
+            );
+            let row = tx.query_one_raw(statement).await?;
+            let locked: bool = row
+                .map(|r| r.try_get("", "locked"))
+                .transpose()?
+                .unwrap_or(false);
+            if !locked {
+                return Err(ServiceError::ImportInProgress);
+            }
+        }
+        _ => {
+            organization::Entity::update_many()
+                .col_expr(
+                    organization::Column::Name,
+                    sea_orm::sea_query::Expr::col(organization::Column::Name),
+                )
+                .filter(organization::Column::Id.eq(org.uuid()))
+                .exec(tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn load_existing(db: &impl ConnectionTrait, org: OrgId) -> Result<Existing, DbErr> {
+    Ok(Existing {
+        clients: client::Entity::find()
+            .filter(client::Column::OrganizationId.eq(org.uuid()))
+            .order_by_asc(client::Column::Id)
+            .all(db)
+            .await?,
+        points: service_point::Entity::find()
+            .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+            .order_by_asc(service_point::Column::Id)
+            .all(db)
+            .await?,
+        occupants: occupant::Entity::find()
+            .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+            .order_by_asc(occupant::Column::Id)
+            .all(db)
+            .await?,
+    })
+}
+
+/// Parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMETERS: usize = 30_000;
+
+/// Inserts (or, with `on_conflict`, upserts) in multi-row statements.
+async fn insert_batched<A>(
+    db: &impl ConnectionTrait,
+    models: impl IntoIterator<Item = A>,
+    columns: usize,
+    on_conflict: Option<&OnConflict>,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait,
+{
+    let mut models = models.into_iter().peekable();
+    let chunk = (MAX_PARAMETERS / columns).max(1);
+    while models.peek().is_some() {
+        let batch: Vec<A> = models.by_ref().take(chunk).collect();
+        let mut insert = A::Entity::insert_many(batch);
+        if let Some(on_conflict) = on_conflict {
+            insert = insert.on_conflict(on_conflict.clone());
+        }
+        insert.exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+async fn delete_batched<E, C>(
+    db: &impl ConnectionTrait,
+    column: C,
+    org: OrgId,
+    org_column: C,
+    ids: &[Uuid],
+) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    for chunk in ids.chunks(MAX_PARAMETERS) {
+        E::delete_many()
+            .filter(org_column.eq(org.uuid()))
+            .filter(column.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn apply(tx: &impl ConnectionTrait, org: OrgId, plan: &Plan) -> Result<(), DbErr> {
+    if plan.replace_all {
+        // Children go by cascade; never TRUNCATE: other tenants share the tables.
+        client::Entity::delete_many()
+            .filter(client::Column::OrganizationId.eq(org.uuid()))
+            .exec(tx)
+            .await?;
+    }
+    delete_batched::<occupant::Entity, _>(
+        tx,
+        occupant::Column::Id,
+        org,
+        occupant::Column::OrganizationId,
+        &plan.occupants.delete,
+    )
+    .await?;
+    delete_batched::<service_point::Entity, _>(
+        tx,
+        service_point::Column::Id,
+        org,
+        service_point::Column::OrganizationId,
+        &plan.points.delete,
+    )
+    .await?;
+    delete_batched::<client::Entity, _>(
+        tx,
+        client::Column::Id,
+        org,
+        client::Column::OrganizationId,
+        &plan.clients.delete,
+    )
+    .await?;
+
+    let client_updates = OnConflict::column(client::Column::Id)
+        .update_columns([
+            client::Column::ExternalId,
+            client::Column::AddressKey,
+            client::Column::Name,
+            client::Column::SearchKey,
+            client::Column::UpdatedAt,
+        ])
+        .to_owned();
+    let point_updates = OnConflict::column(service_point::Column::Id)
+        .update_columns([
+            service_point::Column::AddressLine1,
+            service_point::Column::City,
+            service_point::Column::Province,
+            service_point::Column::PostalCode,
+            service_point::Column::Latitude,
+            service_point::Column::Longitude,
+            service_point::Column::GeocodeStatus,
+            service_point::Column::GeocodeProvider,
+            service_point::Column::GeocodedAt,
+            service_point::Column::UpdatedAt,
+        ])
+        .to_owned();
+    let occupant_updates = OnConflict::column(occupant::Column::Id)
+        .update_columns([
+            occupant::Column::FirstName,
+            occupant::Column::LastName,
+            occupant::Column::ContactMethod,
+            occupant::Column::Notes,
+            occupant::Column::UpdatedAt,
+        ])
+        .to_owned();
+
+    insert_batched::<client::ActiveModel>(tx, active(&plan.clients.create), 8, None).await?;
+    insert_batched::<client::ActiveModel>(
+        tx,
+        active(&plan.clients.update),
+        8,
+        Some(&client_updates),
+    )
+    .await?;
+    insert_batched::<service_point::ActiveModel>(tx, active(&plan.points.create), 15, None).await?;
+    insert_batched::<service_point::ActiveModel>(
+        tx,
+        active(&plan.points.update),
+        15,
+        Some(&point_updates),
+    )
+    .await?;
+    insert_batched::<occupant::ActiveModel>(tx, active(&plan.occupants.create), 10, None).await?;
+    insert_batched::<occupant::ActiveModel>(
+        tx,
+        active(&plan.occupants.update),
+        10,
+        Some(&occupant_updates),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Models as active models to insert, collected so the future stays `Send`.
+fn active<M, A>(models: &[M]) -> Vec<A>
+where
+    M: Clone,
+    A: From<M>,
+{
+    models.iter().cloned().map(A::from).collect()
+}
+
+async fn snapshot(
+    tx: &impl ConnectionTrait,
+    org: OrgId,
+    run_id: Uuid,
+    existing: &Existing,
+) -> Result<(), ServiceError> {
+    let data = serde_json::to_value(existing)
+        .map_err(|e| ServiceError::Db(DbErr::Custom(e.to_string())))?;
+    import_snapshot::ActiveModel {
+        import_run_id: Set(run_id),
+        organization_id: Set(org.uuid()),
+        data: Set(data),
+        created_at: Set(Utc::now()),
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+struct NewRun<'a> {
+    id: Uuid,
+    org: OrgId,
+    file_name: &'a str,
+    options: &'a ImportOptions,
+}
+
+fn issues_json(issues: &[Issue]) -> serde_json::Value {
+    serde_json::to_value(issues).unwrap_or_else(|_| json!([]))
+}
+
+async fn store_run(
+    db: &impl ConnectionTrait,
+    run: &NewRun<'_>,
+    parsed: &Parsed,
+    plan: &Plan,
+    committed: bool,
+) -> Result<import_run::Model, DbErr> {
+    let summary: Summary = plan.summary;
+    let model = import_run::ActiveModel {
+        id: Set(run.id),
+        organization_id: Set(run.org.uuid()),
+        mode: Set(run.options.mode.as_str().to_owned()),
+        file_name: Set(run.file_name.chars().take(400).collect()),
+        dry_run: Set(run.options.dry_run),
+        committed: Set(committed),
+        undone: Set(false),
+        created_at: Set(Utc::now()),
+        summary: Set(serde_json::to_value(summary).unwrap_or_else(|_| json!({}))),
+        file_errors: Set(issues_json(&parsed.file_errors)),
+        file_warnings: Set(issues_json(&parsed.file_warnings)),
+        columns: Set(serde_json::to_value(&parsed.columns).unwrap_or_else(|_| json!([]))),
+    }
+    .insert(db)
+    .await?;
+    let rows: Vec<import_row::ActiveModel> = plan
+        .rows
+        .iter()
+        .map(|row| import_row::ActiveModel {
+            import_run_id: Set(run.id),
+            row_number: Set(row.number as i32),
+            organization_id: Set(run.org.uuid()),
+            status: Set(row.status.as_str().to_owned()),
+            errors: Set(issues_json(&row.errors)),
+            warnings: Set(issues_json(&row.warnings)),
+            client_id: Set(row.client_id),
+            service_point_id: Set(row.point_id),
+            occupant_id: Set(row.occupant_id),
+        })
+        .collect();
+    insert_batched(db, rows, 9, None).await?;
+    Ok(model)
+}
+
+pub async fn get_run(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<import_run::Model>, ServiceError> {
+    Ok(import_run::Entity::find_by_id(id)
+        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .one(db)
+        .await?)
+}
+
+/// Restores the organization's records as they were before a destructive
+/// import, while no later import has been committed.
+pub async fn undo(
+    db: &DatabaseConnection,
+    importer: &Arc<Importer>,
+    org: OrgId,
+    id: Uuid,
+) -> Result<import_run::Model, ServiceError> {
+    let _claim = importer.claim(org)?;
+    let tx = db.begin().await?;
+    lock_organization(&tx, org).await?;
+    let run = get_run(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
+    if !run.committed || run.undone {
+        return Err(ServiceError::Undo(UndoRefusal::NotCommitted));
+    }
+    let later = import_run::Entity::find()
+        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .filter(import_run::Column::Committed.eq(true))
+        .filter(import_run::Column::Undone.eq(false))
+        .filter(import_run::Column::Id.gt(run.id))
+        .one(&tx)
+        .await?;
+    if later.is_some() {
+        return Err(ServiceError::Undo(UndoRefusal::LaterImport));
+    }
+    let snapshot = import_snapshot::Entity::find_by_id(run.id)
+        .filter(import_snapshot::Column::OrganizationId.eq(org.uuid()))
+        .one(&tx)
+        .await?
+        .ok_or(ServiceError::Undo(UndoRefusal::NoSnapshot))?;
+    let existing: Existing = serde_json::from_value(snapshot.data)
+        .map_err(|e| ServiceError::Db(DbErr::Custom(e.to_string())))?;
+
+    client::Entity::delete_many()
+        .filter(client::Column::OrganizationId.eq(org.uuid()))
+        .exec(&tx)
+        .await?;
+    insert_batched::<client::ActiveModel>(&tx, active(&existing.clients), 8, None).await?;
+    insert_batched::<service_point::ActiveModel>(&tx, active(&existing.points), 15, None).await?;
+    insert_batched::<occupant::ActiveModel>(&tx, active(&existing.occupants), 10, None).await?;
+    let mut model: import_run::ActiveModel = run.into();
+    model.undone = Set(true);
+    let run = model.update(&tx).await?;
+    import_snapshot::Entity::delete_by_id(run.id)
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndoRefusal {
+    /// A dry run, a refused run, or one already undone.
+    NotCommitted,
+    /// Only destructive imports are snapshotted.
+    NoSnapshot,
+    LaterImport,
+}
+
+/// One page of a run's report, in row order.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    run_id: Uuid,
+    statuses: &[&str],
+    first: u64,
+    after_row: Option<i32>,
+) -> Result<crate::service::Page<import_row::Model>, ServiceError> {
+    use sea_orm::QuerySelect;
+    let mut select = rows_filter(org, run_id, statuses)
+        .order_by_asc(import_row::Column::RowNumber)
+        .limit(first + 1);
+    if let Some(after) = after_row {
+        select = select.filter(import_row::Column::RowNumber.gt(after));
+    }
+    let mut items = select.all(db).await?;
+    let has_next = items.len() as u64 > first;
+    items.truncate(first as usize);
+    Ok(crate::service::Page { items, has_next })
+}
+
+fn rows_filter(org: OrgId, run_id: Uuid, statuses: &[&str]) -> sea_orm::Select<import_row::Entity> {
+    let mut select = import_row::Entity::find()
+        .filter(import_row::Column::OrganizationId.eq(org.uuid()))
+        .filter(import_row::Column::ImportRunId.eq(run_id));
+    if !statuses.is_empty() {
+        select = select.filter(import_row::Column::Status.is_in(statuses.iter().copied()));
+    }
+    select
+}
+
+pub async fn count_rows(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    run_id: Uuid,
+    statuses: &[&str],
+) -> Result<u64, ServiceError> {
+    use sea_orm::PaginatorTrait;
+    Ok(rows_filter(org, run_id, statuses).count(db).await?)
+}
+
+/// Most recent first.
+pub async fn list_runs(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    page: crate::service::PageRequest,
+) -> Result<crate::service::Page<import_run::Model>, ServiceError> {
+    use sea_orm::QuerySelect;
+    let mut select = import_run::Entity::find()
+        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .order_by_desc(import_run::Column::Id)
+        .limit(page.first + 1);
+    if let Some(after) = page.after {
+        select = select.filter(import_run::Column::Id.lt(after));
+    }
+    let mut items = select.all(db).await?;
+    let has_next = items.len() as u64 > page.first;
+    items.truncate(page.first as usize);
+    Ok(crate::service::Page { items, has_next })
+}
+
+pub async fn count_runs(db: &impl ConnectionTrait, org: OrgId) -> Result<u64, ServiceError> {
+    use sea_orm::PaginatorTrait;
+    Ok(import_run::Entity::find()
+        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .count(db)
+        .await?)
+}

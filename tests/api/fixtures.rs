@@ -1,0 +1,80 @@
+//! Spreadsheets built by the tests themselves, messy on purpose.
+
+use rust_xlsxwriter::Workbook;
+
+/// A cell to write: text, a number (as Excel stores phone numbers typed
+/// without dashes), or nothing.
+#[derive(Clone, Debug)]
+pub enum V {
+    T(&'static str),
+    S(String),
+    N(f64),
+    E,
+}
+
+pub use V::{E, N, T};
+
+/// The template's headers, in order.
+pub const TEMPLATE: [&str; 7] = [
+    "Prénom",
+    "Nom",
+    "Téléphone*",
+    "SMS/Appel*",
+    "Adresse*",
+    "Notes",
+    "Identifiant du client",
+];
+
+/// An xlsx with the given rows on its first sheet, from row 1.
+pub fn xlsx(rows: &[Vec<V>]) -> Vec<u8> {
+    xlsx_at(rows, 0)
+}
+
+/// An xlsx whose rows start `offset` rows down (title rows above are the
+/// caller's to include).
+pub fn xlsx_at(rows: &[Vec<V>], offset: u32) -> Vec<u8> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + offset, c as u16);
+            match value {
+                V::T(text) => {
+                    sheet.write_string(r, c, *text).unwrap();
+                }
+                V::S(text) => {
+                    sheet.write_string(r, c, text).unwrap();
+                }
+                V::N(number) => {
+                    sheet.write_number(r, c, *number).unwrap();
+                }
+                V::E => {}
+            }
+        }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+pub fn header() -> Vec<V> {
+    TEMPLATE.iter().map(|h| T(h)).collect()
+}
+
+/// A template row: first name, phone, method, address, client id.
+pub fn occupant(
+    first: &'static str,
+    phone: &'static str,
+    method: &'static str,
+    address: &'static str,
+    client: &'static str,
+) -> Vec<V> {
+    let opt = |v: &'static str| if v.is_empty() { E } else { T(v) };
+    vec![
+        opt(first),
+        E,
+        T(phone),
+        T(method),
+        T(address),
+        E,
+        opt(client),
+    ]
+}

@@ -1,0 +1,751 @@
+use serde_json::{Value, json};
+
+use crate::fixtures::{E, N, T, V, header, occupant, xlsx, xlsx_at};
+use crate::helpers::{TestApp, counts, row_statuses, spawn_app};
+
+/// The organization's occupants as `client | address | phone | first name | method`, sorted.
+async fn state(app: &TestApp) -> Vec<String> {
+    let data = app
+        .data(
+            "{ clients(first: 500) { edges { node { externalId name servicePoints { edges { node {
+                fullAddress geocodeStatus latitude occupants { phone firstName contactMethod notes } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut lines = Vec::new();
+    for client in data["clients"]["edges"].as_array().unwrap() {
+        let client = &client["node"];
+        for point in client["servicePoints"]["edges"].as_array().unwrap() {
+            let point = &point["node"];
+            for occupant in point["occupants"].as_array().unwrap() {
+                lines.push(format!(
+                    "{} | {} | {} | {} | {}",
+                    client["externalId"].as_str().unwrap(),
+                    point["fullAddress"].as_str().unwrap(),
+                    occupant["phone"].as_str().unwrap(),
+                    occupant["firstName"].as_str().unwrap_or("-"),
+                    occupant["contactMethod"].as_str().unwrap(),
+                ));
+            }
+        }
+    }
+    lines.sort();
+    lines
+}
+
+fn keep() -> Value {
+    json!({"mode": "MERGE_KEEP_MISSING"})
+}
+
+/// The seed's three examples: an apartment building (one client, one
+/// address, three tenants), a single-family home without client id, a condo
+/// syndicate (one client, two buildings).
+fn seed_examples() -> Vec<u8> {
+    xlsx(&[
+        header(),
+        occupant(
+            "Ana",
+            "418-555-0101",
+            "SMS",
+            "100 rue du Pont, Québec, QC, G1K 1A1",
+            "IMM-100",
+        ),
+        occupant(
+            "Ben",
+            "418-555-0102",
+            "appel",
+            "100 rue du Pont, Québec, QC, G1K 1A1",
+            "IMM-100",
+        ),
+        occupant(
+            "Cléo",
+            "418-555-0103",
+            "texto",
+            "100, Rue du Pont, Quebec, G1K1A1",
+            "IMM-100",
+        ),
+        occupant(
+            "Dany",
+            "581-555-0104",
+            "SMS",
+            "12 boul. St-Joseph, Lévis",
+            "",
+        ),
+        occupant(
+            "Éloi",
+            "418-555-0105",
+            "CALL",
+            "1 av. des Érables, Québec",
+            "SYND-ERABLES",
+        ),
+        occupant(
+            "Flo",
+            "418-555-0106",
+            "SMS",
+            "3 av. des Érables, Québec",
+            "SYND-ERABLES",
+        ),
+    ])
+}
+
+#[tokio::test]
+async fn imports_the_seeds_three_examples() {
+    let app = spawn_app().await;
+    let run = app.import("clients.xlsx", seed_examples(), keep()).await;
+
+    assert_eq!(run["committed"], true);
+    assert_eq!(run["fileName"], "clients.xlsx");
+    assert_eq!(run["summary"]["totalRows"], 6);
+    assert_eq!(counts(&run, "clients"), [3, 0, 0, 0]);
+    assert_eq!(counts(&run, "servicePoints"), [4, 0, 0, 0]);
+    assert_eq!(counts(&run, "occupants"), [6, 0, 0, 0]);
+    assert!(row_statuses(&run).iter().all(|(_, s)| s == "CREATED"));
+    assert_eq!(
+        row_statuses(&run)[0].0,
+        2,
+        "row numbers are the spreadsheet's"
+    );
+    assert_eq!(
+        state(&app).await,
+        [
+            "12 boul. St-Joseph, Lévis | 12 boul. St-Joseph, Lévis | 581-555-0104 | Dany | SMS",
+            "IMM-100 | 100 rue du Pont, Québec, QC, G1K 1A1 | 418-555-0101 | Ana | SMS",
+            "IMM-100 | 100 rue du Pont, Québec, QC, G1K 1A1 | 418-555-0102 | Ben | CALL",
+            "IMM-100 | 100 rue du Pont, Québec, QC, G1K 1A1 | 418-555-0103 | Cléo | SMS",
+            "SYND-ERABLES | 1 av. des Érables, Québec | 418-555-0105 | Éloi | CALL",
+            "SYND-ERABLES | 3 av. des Érables, Québec | 418-555-0106 | Flo | SMS",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn messy_headers_title_rows_and_numeric_cells() {
+    let app = spawn_app().await;
+    let rows = vec![
+        vec![T("Liste de clients — hiver 2026")],
+        vec![],
+        vec![
+            T(" téléphone "),
+            T("sms / appel *"),
+            T("ADRESSE"),
+            T("No client"),
+            T("Couleur"),
+            T("prénom"),
+        ],
+        vec![
+            N(4185550123.0),
+            T("Sms"),
+            T("1 rue A, Québec"),
+            N(1001.0),
+            T("bleu"),
+            T("Zoé"),
+        ],
+        vec![],
+        vec![
+            T("(418) 555-0124"),
+            T("Appel"),
+            T("1 rue A, Québec"),
+            N(1001.0),
+            E,
+            T("Yan"),
+        ],
+    ];
+    let run = app
+        .import("export logiciel.xlsx", xlsx(&rows), keep())
+        .await;
+    assert_eq!(run["committed"], true);
+    assert_eq!(run["summary"]["totalRows"], 2);
+    assert_eq!(
+        run["columns"],
+        json!([
+            {"header": "téléphone", "index": 0, "field": "PHONE"},
+            {"header": "sms / appel *", "index": 1, "field": "CONTACT_METHOD"},
+            {"header": "ADRESSE", "index": 2, "field": "ADDRESS"},
+            {"header": "No client", "index": 3, "field": "CLIENT_ID"},
+            {"header": "Couleur", "index": 4, "field": null},
+            {"header": "prénom", "index": 5, "field": "FIRST_NAME"},
+        ])
+    );
+    assert_eq!(run["fileWarnings"][0]["code"], "UNKNOWN_COLUMN");
+    assert_eq!(run["fileWarnings"][0]["column"], "Couleur");
+    assert_eq!(
+        row_statuses(&run),
+        [(4, "CREATED".to_owned()), (6, "CREATED".to_owned())]
+    );
+    assert_eq!(
+        state(&app).await,
+        [
+            "1001 | 1 rue A, Québec | 418-555-0123 | Zoé | SMS",
+            "1001 | 1 rue A, Québec | 418-555-0124 | Yan | CALL"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn reads_a_windows_1252_semicolon_csv() {
+    let app = spawn_app().await;
+    let text = "Pr\u{e9}nom;T\u{e9}l\u{e9}phone*;SMS/Appel*;Adresse*;Identifiant du client\r\n\
+                Hél\u{e8}ne;418 555 0199;t\u{e9}l\u{e9}phone;\"5 ch. Sainte-Foy, Qu\u{e9}bec, QC, G1R 1T1\";C-9\r\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    let run = app.import("clients.csv", bytes.into_owned(), keep()).await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    assert_eq!(
+        state(&app).await,
+        ["C-9 | 5 ch. Sainte-Foy, Québec, QC, G1R 1T1 | 418-555-0199 | Hélène | CALL"]
+    );
+}
+
+#[tokio::test]
+async fn a_csv_named_xlsx_is_read_by_its_content() {
+    let app = spawn_app().await;
+    let csv = "Téléphone,SMS/Appel,Adresse\n4185550123,SMS,\"1 rue A, Québec\"\n";
+    let run = app
+        .import("clients.xlsx", csv.as_bytes().to_vec(), keep())
+        .await;
+    assert_eq!(run["committed"], true);
+    assert_eq!(counts(&run, "occupants"), [1, 0, 0, 0]);
+}
+
+#[tokio::test]
+async fn every_phone_form_of_the_spec_is_read() {
+    let app = spawn_app().await;
+    let phones = [
+        "418-555-0101",
+        "4185550102",
+        "(418) 555-0103",
+        "418.555.0104",
+        "1-418-555-0105",
+        "+1 418 555 0106",
+    ];
+    let mut rows = vec![header()];
+    for (i, phone) in phones.iter().enumerate() {
+        rows.push(vec![
+            E,
+            E,
+            T(phone),
+            T("SMS"),
+            V::S(format!("{} rue A, Québec", i + 1)),
+            E,
+            E,
+        ]);
+    }
+    rows.push(vec![
+        E,
+        E,
+        N(4185550107.0),
+        T("SMS"),
+        T("7 rue A, Québec"),
+        E,
+        E,
+    ]);
+    let run = app.import("phones.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(counts(&run, "occupants"), [7, 0, 0, 0], "{run:#}");
+    let phones: Vec<String> = state(&app)
+        .await
+        .iter()
+        .map(|l| l.split(" | ").nth(2).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            "418-555-0101",
+            "418-555-0102",
+            "418-555-0103",
+            "418-555-0104",
+            "418-555-0105",
+            "418-555-0106",
+            "418-555-0107"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn invalid_rows_are_reported_and_by_default_nothing_is_committed() {
+    let app = spawn_app().await;
+    let rows = vec![
+        header(),
+        occupant("Ok", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("", "418-555-01", "SMS", "2 rue A, Québec", "C-2"),
+        occupant("", "418-555-0103", "courriel", "3 rue A, Québec", "C-3"),
+        occupant("", "911-555-0104", "SMS", "4 rue A, Québec, 12345", "C-4"),
+        occupant("", "", "SMS", "", "C-5"),
+        vec![
+            E,
+            E,
+            T("418-555-0106 poste 3"),
+            T("SMS"),
+            T("6 rue A"),
+            E,
+            V::S("x".repeat(201)),
+        ],
+    ];
+    let body = app
+        .upload_with(
+            crate::helpers::IMPORT,
+            "c.xlsx",
+            xlsx(&rows),
+            keep(),
+            Some("en"),
+        )
+        .await;
+    let run = &body["data"]["importSpreadsheet"];
+    assert_eq!(run["committed"], false);
+    assert_eq!(run["summary"]["errorRows"], 5);
+    let errors: Vec<(i64, Vec<(String, String)>)> = run["rows"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["status"] == "ERROR")
+        .map(|e| {
+            let issues = e["node"]["errors"].as_array().unwrap();
+            let issues = issues
+                .iter()
+                .map(|i| {
+                    (
+                        i["code"].as_str().unwrap().to_owned(),
+                        i["column"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            (e["node"]["rowNumber"].as_i64().unwrap(), issues)
+        })
+        .collect();
+    let pair = |c: &str, col: &str| (c.to_owned(), col.to_owned());
+    assert_eq!(
+        errors,
+        [
+            (3, vec![pair("PHONE_INVALID", "Téléphone*")]),
+            (4, vec![pair("CONTACT_METHOD_INVALID", "SMS/Appel*")]),
+            (
+                5,
+                vec![
+                    pair("PHONE_INVALID", "Téléphone*"),
+                    pair("POSTAL_CODE_INVALID", "Adresse*")
+                ]
+            ),
+            (
+                6,
+                vec![pair("REQUIRED", "Téléphone*"), pair("REQUIRED", "Adresse*")]
+            ),
+            (
+                7,
+                vec![
+                    pair("TOO_LONG", "Identifiant du client"),
+                    pair("PHONE_INVALID", "Téléphone*")
+                ]
+            ),
+        ]
+    );
+    let message = run["rows"]["edges"][1]["node"]["errors"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with("The phone number must have 10 digits"),
+        "{message}"
+    );
+    assert_eq!(state(&app).await, Vec::<String>::new());
+
+    let run = app
+        .import(
+            "c.xlsx",
+            xlsx(&rows),
+            json!({"mode": "MERGE_KEEP_MISSING", "skip": true}),
+        )
+        .await;
+    assert_eq!(run["committed"], true);
+    assert_eq!(counts(&run, "occupants"), [1, 0, 0, 0]);
+    assert_eq!(
+        state(&app).await,
+        ["C-1 | 1 rue A, Québec | 418-555-0101 | Ok | SMS"]
+    );
+}
+
+#[tokio::test]
+async fn a_missing_required_column_refuses_the_file() {
+    let app = spawn_app().await;
+    let rows = vec![
+        vec![T("Prénom"), T("Téléphone"), T("Adresse")],
+        vec![T("A"), T("418-555-0101"), T("1 rue A")],
+    ];
+    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(run["committed"], false);
+    assert_eq!(
+        run["fileErrors"],
+        json!([{"code": "MISSING_COLUMN", "column": "SMS/Appel", "message": "Colonne obligatoire absente : SMS/Appel."}])
+    );
+    assert_eq!(run["summary"]["totalRows"], 0);
+}
+
+#[tokio::test]
+async fn the_columns_mapping_reads_another_softwares_headers() {
+    let app = spawn_app().await;
+    let rows = vec![
+        vec![T("Cell"), T("Canal"), T("Lieu"), T("Dossier")],
+        vec![T("418-555-0101"), T("SMS"), T("1 rue A, Québec"), T("D-77")],
+    ];
+    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(run["fileErrors"][0]["code"], "HEADERS_NOT_FOUND");
+
+    let columns = json!([
+        {"header": "Canal", "field": "CONTACT_METHOD"},
+        {"header": "lieu", "field": "ADDRESS"},
+        {"header": "Dossier", "field": "CLIENT_ID"},
+        {"header": "Cell", "field": "PHONE"}
+    ]);
+    let run = app
+        .import(
+            "c.xlsx",
+            xlsx(&rows),
+            json!({"mode": "MERGE_KEEP_MISSING", "columns": columns}),
+        )
+        .await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    assert_eq!(
+        run["columns"][2],
+        json!({"header": "Lieu", "index": 2, "field": "ADDRESS"})
+    );
+    assert_eq!(
+        state(&app).await,
+        ["D-77 | 1 rue A, Québec | 418-555-0101 | - | SMS"]
+    );
+}
+
+#[tokio::test]
+async fn the_template_example_row_left_in_is_skipped_with_a_warning() {
+    let app = spawn_app().await;
+    let example = vec![
+        T("Jean"),
+        T("Exemple"),
+        T("000-000-0000"),
+        T("SMS"),
+        T("999 Rue exemple, Québec, QC, G1P 0A0"),
+        T("Exemple de note"),
+        T("Client-001"),
+    ];
+    let rows = vec![
+        header(),
+        example,
+        occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+    ];
+    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(run["committed"], true);
+    assert_eq!(run["summary"]["totalRows"], 2);
+    assert_eq!(run["summary"]["skippedRows"], 1);
+    assert_eq!(
+        row_statuses(&run),
+        [(2, "SKIPPED".to_owned()), (3, "CREATED".to_owned())]
+    );
+    assert_eq!(
+        run["rows"]["edges"][0]["node"]["warnings"][0]["code"],
+        "EXAMPLE_ROW"
+    );
+}
+
+#[tokio::test]
+async fn split_address_columns_and_coordinates_give_manual_points() {
+    let app = spawn_app().await;
+    let rows = vec![
+        vec![
+            T("Téléphone"),
+            T("SMS/Appel"),
+            T("Adresse Ligne 1"),
+            T("Ville"),
+            T("Code postal"),
+            T("Latitude"),
+            T("Longitude"),
+        ],
+        vec![
+            T("418-555-0101"),
+            T("SMS"),
+            T("5 av. du Parc"),
+            T("Lévis"),
+            T("g6v1a1"),
+            N(46.8),
+            N(-71.17),
+        ],
+        vec![
+            T("418-555-0102"),
+            T("SMS"),
+            T("6 av. du Parc"),
+            T("Lévis"),
+            E,
+            E,
+            E,
+        ],
+    ];
+    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    let data = app
+        .data("{ servicePoints { edges { node { fullAddress province latitude longitude geocodeStatus } } } }", json!({}))
+        .await;
+    assert_eq!(
+        data["servicePoints"]["edges"],
+        json!([
+            {"node": {"fullAddress": "5 av. du Parc, Lévis, QC, G6V 1A1", "province": "QC", "latitude": 46.8, "longitude": -71.17, "geocodeStatus": "MANUAL"}},
+            {"node": {"fullAddress": "6 av. du Parc, Lévis", "province": null, "latitude": null, "longitude": null, "geocodeStatus": "PENDING"}}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_row_is_skipped_and_a_conflicting_one_is_an_error() {
+    let app = spawn_app().await;
+    let rows = vec![
+        header(),
+        occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("A", "4185550101", "SMS", "1, Rue A, Quebec", "C-1"),
+        occupant("B", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+    ];
+    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(
+        row_statuses(&run),
+        [
+            (2, "CREATED".to_owned()),
+            (3, "SKIPPED".to_owned()),
+            (4, "ERROR".to_owned())
+        ]
+    );
+    assert_eq!(
+        run["rows"]["edges"][2]["node"]["errors"][0]["code"],
+        "DUPLICATE_OCCUPANT"
+    );
+    assert!(
+        run["rows"]["edges"][2]["node"]["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ligne 2")
+    );
+    assert_eq!(run["committed"], false);
+}
+
+/// C-1 (two occupants at 1 rue A), C-2 (one at 2 rue B), C-3 (one at 3 rue C).
+async fn prepared(app: &TestApp) {
+    let rows = vec![
+        header(),
+        occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("B", "418-555-0102", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("C", "418-555-0103", "SMS", "2 rue B, Québec", "C-2"),
+        occupant("D", "418-555-0104", "SMS", "3 rue C, Québec", "C-3"),
+    ];
+    let run = app.import("base.xlsx", xlsx(&rows), keep()).await;
+    assert_eq!(run["committed"], true);
+}
+
+/// C-1 unchanged but B renamed, C-2 absent, C-3 moved to a new address, C-4 new.
+fn second_file() -> Vec<u8> {
+    xlsx(&[
+        header(),
+        occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("Bea", "418-555-0102", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("D", "418-555-0104", "SMS", "4 rue D, Québec", "C-3"),
+        occupant("E", "418-555-0105", "CALL", "5 rue E, Québec", "C-4"),
+    ])
+}
+
+#[tokio::test]
+async fn merge_keep_missing_merges_and_deletes_nothing() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let run = app.import("second.xlsx", second_file(), keep()).await;
+    assert_eq!(counts(&run, "clients"), [1, 0, 2, 0]);
+    assert_eq!(counts(&run, "servicePoints"), [2, 0, 1, 0]);
+    assert_eq!(counts(&run, "occupants"), [2, 1, 1, 0]);
+    assert_eq!(state(&app).await.len(), 6);
+}
+
+#[tokio::test]
+async fn merge_delete_missing_deletes_what_the_file_lacks() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let run = app
+        .import(
+            "second.xlsx",
+            second_file(),
+            json!({"mode": "MERGE_DELETE_MISSING"}),
+        )
+        .await;
+    assert_eq!(counts(&run, "clients"), [1, 0, 2, 1]);
+    assert_eq!(counts(&run, "servicePoints"), [2, 0, 1, 2]);
+    assert_eq!(counts(&run, "occupants"), [2, 1, 1, 2]);
+    assert_eq!(
+        state(&app).await,
+        [
+            "C-1 | 1 rue A, Québec | 418-555-0101 | A | SMS",
+            "C-1 | 1 rue A, Québec | 418-555-0102 | Bea | SMS",
+            "C-3 | 4 rue D, Québec | 418-555-0104 | D | SMS",
+            "C-4 | 5 rue E, Québec | 418-555-0105 | E | CALL",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn replace_all_starts_over() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let run = app
+        .import("second.xlsx", second_file(), json!({"mode": "REPLACE_ALL"}))
+        .await;
+    assert_eq!(counts(&run, "clients"), [3, 0, 0, 3]);
+    assert_eq!(counts(&run, "servicePoints"), [3, 0, 0, 3]);
+    assert_eq!(counts(&run, "occupants"), [4, 0, 0, 4]);
+    assert_eq!(state(&app).await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_and_changes_nothing() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let before = state(&app).await;
+    let run = app
+        .import(
+            "second.xlsx",
+            second_file(),
+            json!({"mode": "MERGE_DELETE_MISSING", "dryRun": true}),
+        )
+        .await;
+    assert_eq!(run["dryRun"], true);
+    assert_eq!(run["committed"], false);
+    assert_eq!(counts(&run, "occupants"), [2, 1, 1, 2]);
+    assert_eq!(state(&app).await, before);
+}
+
+#[tokio::test]
+async fn skipping_invalid_rows_never_deletes_what_they_name() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let rows = vec![
+        header(),
+        occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+        occupant("C", "418-555-01", "SMS", "9 rue Z, Québec", "C-2"),
+        occupant("D", "bad", "SMS", "3 rue C, Québec", ""),
+    ];
+    let run = app
+        .import(
+            "c.xlsx",
+            xlsx(&rows),
+            json!({"mode": "MERGE_DELETE_MISSING", "skip": true}),
+        )
+        .await;
+    assert_eq!(run["committed"], true);
+    assert_eq!(run["summary"]["errorRows"], 2);
+    // Only B (at 1 rue A, named by no invalid row) goes.
+    assert_eq!(counts(&run, "clients"), [0, 0, 1, 0]);
+    assert_eq!(counts(&run, "occupants"), [0, 0, 1, 1]);
+    assert_eq!(
+        state(&app).await,
+        [
+            "C-1 | 1 rue A, Québec | 418-555-0101 | A | SMS",
+            "C-2 | 2 rue B, Québec | 418-555-0103 | C | SMS",
+            "C-3 | 3 rue C, Québec | 418-555-0104 | D | SMS",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn import_runs_are_kept_and_their_rows_filtered_by_status() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let run = app.import("second.xlsx", second_file(), keep()).await;
+    let data = app
+        .data(
+            "query($id: ID!) {
+                importRun(id: $id) { fileName rows(status: [UPDATED, CREATED], first: 1) { totalCount
+                    pageInfo { hasNextPage endCursor } edges { node { rowNumber status occupant { firstName } client { externalId } } } } }
+                importRuns { totalCount edges { node { fileName } } }
+            }",
+            json!({"id": run["id"]}),
+        )
+        .await;
+    let rows = &data["importRun"]["rows"];
+    assert_eq!(rows["totalCount"], 3);
+    assert_eq!(rows["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        rows["edges"][0]["node"],
+        json!({"rowNumber": 3, "status": "UPDATED", "occupant": {"firstName": "Bea"}, "client": {"externalId": "C-1"}})
+    );
+    assert_eq!(data["importRuns"]["totalCount"], 2);
+    assert_eq!(
+        data["importRuns"]["edges"][0]["node"]["fileName"],
+        "second.xlsx"
+    );
+
+    let data = app
+        .data(
+            "query($id: ID!, $after: String) { importRun(id: $id) { rows(status: [UPDATED, CREATED], after: $after) { edges { node { rowNumber } } } } }",
+            json!({"id": run["id"], "after": rows["pageInfo"]["endCursor"]}),
+        )
+        .await;
+    assert_eq!(
+        data["importRun"]["rows"]["edges"],
+        json!([{"node": {"rowNumber": 4}}, {"node": {"rowNumber": 5}}])
+    );
+}
+
+#[tokio::test]
+async fn undo_restores_the_state_before_a_destructive_import() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let before = state(&app).await;
+    let run = app
+        .import("second.xlsx", second_file(), json!({"mode": "REPLACE_ALL"}))
+        .await;
+    assert_ne!(state(&app).await, before);
+
+    let data = app
+        .data(
+            "mutation($id: ID!) { undoImport(id: $id) { undone committed } }",
+            json!({"id": run["id"]}),
+        )
+        .await;
+    assert_eq!(
+        data["undoImport"],
+        json!({"undone": true, "committed": true})
+    );
+    assert_eq!(state(&app).await, before);
+
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { undoImport(id: $id) { undone } }",
+            json!({"id": run["id"]}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn undo_is_refused_once_a_later_import_was_committed() {
+    let app = spawn_app().await;
+    prepared(&app).await;
+    let first = app
+        .import(
+            "second.xlsx",
+            second_file(),
+            json!({"mode": "MERGE_DELETE_MISSING"}),
+        )
+        .await;
+    app.import("third.xlsx", seed_examples(), keep()).await;
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { undoImport(id: $id) { undone } }",
+            json!({"id": first["id"]}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("plus récent")
+    );
+}
+
+#[tokio::test]
+async fn title_rows_written_lower_in_the_sheet_are_found() {
+    let app = spawn_app().await;
+    let rows = vec![
+        header(),
+        occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
+    ];
+    let run = app.import("c.xlsx", xlsx_at(&rows, 4), keep()).await;
+    assert_eq!(row_statuses(&run), [(6, "CREATED".to_owned())]);
+}
