@@ -23,7 +23,8 @@ use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{LANG, internal_message, log_internal};
 use crate::graphql::{FlokonSchema, Tenant, build_schema};
-use crate::service::imports::Importer;
+use crate::service::imports::{Importer, load_existing};
+use crate::spreadsheet;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -79,6 +80,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/health", get(health))
+        .route("/template.xlsx", get(template))
+        .route("/export.xlsx", get(export))
         .with_state(state)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
@@ -145,6 +148,79 @@ async fn graphiql(State(state): State<AppState>) -> Response {
             .finish(),
     )
     .into_response()
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, XLSX.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn internal_response(error: &(dyn std::error::Error + 'static), lang: Lang) -> Response {
+    log_internal(error);
+    request_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        internal_message(lang),
+    )
+}
+
+/// `GET /template.xlsx`: open to all.
+async fn template(headers: HeaderMap) -> Response {
+    let lang = Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    match spreadsheet::template() {
+        Ok(bytes) => xlsx_response(bytes, "gabarit-flokon.xlsx"),
+        Err(error) => internal_response(&error, lang),
+    }
+}
+
+/// `GET /export.xlsx`: the organization's data in the template's format.
+async fn export(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    let org = match token {
+        Some(token) => authenticate(&state.db, token).await,
+        None => Ok(None),
+    };
+    let org = match org {
+        Ok(Some(org)) => org,
+        Ok(None) => {
+            let message = lang.pick(
+                "Jeton d'accès manquant, invalide ou révoqué : envoyez l'en-tête Authorization: Bearer <jeton>.",
+                "Missing, invalid or revoked access token: send the header Authorization: Bearer <token>.",
+            );
+            return request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
+        }
+        Err(error) => return internal_response(&error, lang),
+    };
+    let data = match load_existing(&state.db, org).await {
+        Ok(data) => data,
+        Err(error) => return internal_response(&error, lang),
+    };
+    match tokio::task::spawn_blocking(move || spreadsheet::export(&data)).await {
+        Ok(Ok(bytes)) => xlsx_response(bytes, "export-flokon.xlsx"),
+        Ok(Err(error)) => internal_response(&error, lang),
+        Err(error) => internal_response(&error, lang),
+    }
 }
 
 /// An error response outside execution (body, batch or size refused).

@@ -7,3 +7,4 @@ pub mod error;
 pub mod graphql;
 pub mod import;
 pub mod service;
+pub mod spreadsheet;

@@ -16,4 +16,5 @@ mod pagination;
 mod schema;
 mod server;
 mod service_points;
+mod spreadsheets;
 mod tenancy;

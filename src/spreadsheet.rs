@@ -1,0 +1,205 @@
+//! Writing spreadsheets: the import template and the organization's export,
+//! in the same columns, with rust_xlsxwriter. Pure: records in, bytes out.
+
+use std::collections::HashMap;
+
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use crate::domain::{ContactMethod, Field, GeocodeStatus, full_address};
+use crate::import::plan::Existing;
+use crate::import::rows::EXAMPLE_ROW;
+
+/// The template's headers, in order, with their field.
+pub const TEMPLATE_COLUMNS: [(&str, Field); 7] = [
+    ("Prénom", Field::FirstName),
+    ("Nom", Field::LastName),
+    ("Téléphone*", Field::Phone),
+    ("SMS/Appel*", Field::ContactMethod),
+    ("Adresse*", Field::Address),
+    ("Notes", Field::Notes),
+    ("Identifiant du client", Field::ClientId),
+];
+
+/// Added by the export after the template's columns. The split address
+/// makes a re-import exact even for addresses with commas in their street.
+const EXPORT_EXTRA_COLUMNS: [&str; 7] = [
+    "Nom du client",
+    "Adresse Ligne 1",
+    "Ville",
+    "Province",
+    "Code postal",
+    "Latitude",
+    "Longitude",
+];
+
+const WIDTHS: [f64; 14] = [
+    16.0, 18.0, 16.0, 12.0, 44.0, 30.0, 24.0, 26.0, 30.0, 18.0, 10.0, 12.0, 12.0, 12.0,
+];
+
+const EXPLANATIONS: [(&str, &str, &str); 7] = [
+    ("Prénom", "Non", "Prénom de l'occupant."),
+    ("Nom", "Non", "Nom de l'occupant."),
+    (
+        "Téléphone*",
+        "Oui",
+        "Numéro à alerter : 10 chiffres (ex. 418-555-0123), ou 11 commençant par 1. Pas de poste : une alerte ne peut pas le composer.",
+    ),
+    (
+        "SMS/Appel*",
+        "Oui",
+        "Type d'alerte : SMS (ou texto) ou appel.",
+    ),
+    (
+        "Adresse*",
+        "Oui",
+        "Adresse complète du point de service, ex. 999 Rue exemple, Québec, QC, G1P 0A0. Plusieurs occupants peuvent avoir la même adresse. On peut aussi donner les colonnes Adresse Ligne 1, Ville, Province et Code postal.",
+    ),
+    (
+        "Notes",
+        "Non",
+        "Notes internes sur l'occupant (jamais envoyées).",
+    ),
+    (
+        "Identifiant du client",
+        "Non",
+        "Numéro ou nom du client, unique. Laissé vide, l'adresse sert d'identifiant. Deux lignes avec le même client et la même adresse : un seul point de service avec les deux occupants.",
+    ),
+];
+
+fn header_format() -> Format {
+    Format::new().set_bold()
+}
+
+fn setup_columns(sheet: &mut Worksheet, headers: &[&str]) -> Result<(), XlsxError> {
+    let bold = header_format();
+    // Text cells: a phone typed as digits stays text, never 4.18E+09.
+    let text = Format::new().set_num_format("@");
+    for (i, header) in headers.iter().enumerate() {
+        let column = i as u16;
+        sheet.write_string_with_format(0, column, *header, &bold)?;
+        sheet.set_column_width(column, WIDTHS.get(i).copied().unwrap_or(14.0))?;
+        if !header.starts_with("Latitude") && !header.starts_with("Longitude") {
+            sheet.set_column_format(column, &text)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// `GET /template.xlsx`: the headers, the example row, and a second sheet
+/// explaining each column in French.
+pub fn template() -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Clients")?;
+    let headers: Vec<&str> = TEMPLATE_COLUMNS.iter().map(|(h, _)| *h).collect();
+    setup_columns(sheet, &headers)?;
+    for (column, (_, field)) in TEMPLATE_COLUMNS.iter().enumerate() {
+        if let Some((_, value)) = EXAMPLE_ROW.iter().find(|(f, _)| f == field) {
+            sheet.write_string(1, column as u16, *value)?;
+        }
+    }
+
+    let help = workbook.add_worksheet();
+    help.set_name("Explications")?;
+    let bold = header_format();
+    let wrap = Format::new().set_text_wrap();
+    for (column, title) in ["Colonne", "Obligatoire", "Description"].iter().enumerate() {
+        help.write_string_with_format(0, column as u16, *title, &bold)?;
+    }
+    for (row, (column, required, text)) in EXPLANATIONS.iter().enumerate() {
+        let row = row as u32 + 1;
+        help.write_string(row, 0, *column)?;
+        help.write_string(row, 1, *required)?;
+        help.write_string_with_format(row, 2, *text, &wrap)?;
+    }
+    let notes = [
+        "Une ligne par occupant. La première ligne de données de ce gabarit est un exemple : supprimez-la.",
+        "Les en-têtes peuvent être en français ou en anglais; l'ordre des colonnes n'a pas d'importance.",
+        "Latitude et Longitude (facultatives, les deux ensemble) évitent la géolocalisation de l'adresse.",
+    ];
+    for (i, note) in notes.iter().enumerate() {
+        help.write_string_with_format(
+            EXPLANATIONS.len() as u32 + 2 + i as u32,
+            0,
+            *note,
+            &Format::new(),
+        )?;
+    }
+    help.set_column_width(0, 24)?;
+    help.set_column_width(1, 12)?;
+    help.set_column_width(2, 90)?;
+    workbook.save_to_buffer()
+}
+
+/// A text that a spreadsheet program could take for a formula.
+fn risky(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// `GET /export.xlsx`: one row per occupant in the template's columns, then
+/// the client's name, the split address, and coordinates for `MANUAL`
+/// points only (so a re-import never turns geocoded points into manual ones).
+pub fn export(data: &Existing) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Clients")?;
+    let mut headers: Vec<&str> = TEMPLATE_COLUMNS.iter().map(|(h, _)| *h).collect();
+    headers.extend(EXPORT_EXTRA_COLUMNS);
+    setup_columns(sheet, &headers)?;
+    // A leading = + - @ is written as literal text (quote prefix): the value
+    // is kept exactly, and no spreadsheet program evaluates it.
+    let literal = Format::new().set_quote_prefix().set_num_format("@");
+
+    let clients: HashMap<_, _> = data.clients.iter().map(|c| (c.id, c)).collect();
+    let points: HashMap<_, _> = data.points.iter().map(|p| (p.id, p)).collect();
+    let mut row = 0u32;
+    for occupant in &data.occupants {
+        let Some(point) = points.get(&occupant.service_point_id) else {
+            continue;
+        };
+        let Some(client) = clients.get(&point.client_id) else {
+            continue;
+        };
+        row += 1;
+        let method = match ContactMethod::from_stored(&occupant.contact_method) {
+            Some(ContactMethod::Call) => "appel",
+            _ => "SMS",
+        };
+        let address = full_address(
+            &point.address_line1,
+            point.city.as_deref(),
+            point.province.as_deref(),
+            point.postal_code.as_deref(),
+        );
+        let texts: [Option<&str>; 12] = [
+            occupant.first_name.as_deref(),
+            occupant.last_name.as_deref(),
+            Some(&occupant.phone),
+            Some(method),
+            Some(&address),
+            occupant.notes.as_deref(),
+            Some(&client.external_id),
+            client.name.as_deref(),
+            Some(&point.address_line1),
+            point.city.as_deref(),
+            point.province.as_deref(),
+            point.postal_code.as_deref(),
+        ];
+        for (column, text) in texts.iter().enumerate() {
+            let Some(text) = text else { continue };
+            if risky(text) {
+                sheet.write_string_with_format(row, column as u16, *text, &literal)?;
+            } else {
+                sheet.write_string(row, column as u16, *text)?;
+            }
+        }
+        if point.geocode_status == GeocodeStatus::Manual.as_str()
+            && let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude)
+        {
+            sheet.write_number(row, 12, latitude)?;
+            sheet.write_number(row, 13, longitude)?;
+        }
+    }
+    workbook.save_to_buffer()
+}
