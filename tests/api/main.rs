@@ -9,6 +9,7 @@ mod dataloader;
 mod errors;
 mod fixtures;
 mod helpers;
+mod hostile;
 mod imports;
 mod limits;
 mod occupants;
