@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod geocode;
 pub mod graphql;
 pub mod import;
 pub mod service;

@@ -10,7 +10,21 @@ pub enum Cell {
     Error(String),
 }
 
+/// What Excel shows (and writes to CSV) for a formula that failed.
+const ERROR_LITERALS: [&str; 8] = [
+    "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!",
+];
+
 impl Cell {
+    /// A formula error: a real error cell, or its literal in a CSV.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Cell::Error(error) => Some(error),
+            Cell::Text(text) => ERROR_LITERALS.iter().find(|e| text.trim() == **e).copied(),
+            _ => None,
+        }
+    }
+
     /// The value as a person reads it in the spreadsheet: numbers that hold
     /// identifiers (phone, client id, postal code) as the integer shown,
     /// `4185551234`, never `4185551234.0` or `4.18E+09`.

@@ -90,8 +90,9 @@ impl RowReader<'_> {
 
     /// The cleaned text of a field's cell; a formula error is an issue.
     fn text(&mut self, field: Field) -> Option<String> {
-        match self.cell(field)? {
-            Cell::Error(error) => {
+        let cell = self.cell(field)?;
+        match cell.error() {
+            Some(error) => {
                 let column = self.column(field).map(str::to_owned);
                 self.errors.push(Issue::new(
                     "FORMULA_ERROR",
@@ -101,7 +102,7 @@ impl RowReader<'_> {
                 ));
                 None
             }
-            cell => Some(cell.text()).filter(|t| !t.is_empty()),
+            None => Some(cell.text()).filter(|t| !t.is_empty()),
         }
     }
 

@@ -749,3 +749,99 @@ async fn title_rows_written_lower_in_the_sheet_are_found() {
     let run = app.import("c.xlsx", xlsx_at(&rows, 4), keep()).await;
     assert_eq!(row_statuses(&run), [(6, "CREATED".to_owned())]);
 }
+
+#[tokio::test]
+async fn address_coordinate_and_formula_errors_name_their_column() {
+    let app = spawn_app().await;
+    let rows = vec![
+        vec![
+            T("Téléphone"),
+            T("SMS/Appel"),
+            T("Adresse Ligne 1"),
+            T("Ville"),
+            T("Province"),
+            T("Code postal"),
+            T("Latitude"),
+            T("Longitude"),
+        ],
+        vec![
+            T("418-555-0101"),
+            T("SMS"),
+            T("1 rue A"),
+            T("Québec"),
+            T("Texas"),
+            E,
+            E,
+            E,
+        ],
+        vec![
+            T("418-555-0102"),
+            T("SMS"),
+            T("2 rue A"),
+            T("Québec"),
+            E,
+            T("G1K 1A"),
+            E,
+            E,
+        ],
+        vec![
+            T("418-555-0103"),
+            T("SMS"),
+            T("3 rue A"),
+            T("Québec"),
+            E,
+            E,
+            N(46.8),
+            E,
+        ],
+        vec![
+            T("418-555-0104"),
+            T("SMS"),
+            T("4 rue A"),
+            T("Québec"),
+            E,
+            E,
+            N(95.0),
+            N(-71.0),
+        ],
+        vec![
+            T("418-555-0105"),
+            T("SMS"),
+            T("5 rue A"),
+            T("Québec"),
+            E,
+            E,
+            N(46.8),
+            T("ouest"),
+        ],
+        vec![T("#N/A"), T("SMS"), T("6 rue A"), T("Québec"), E, E, E, E],
+    ];
+    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let found: Vec<(i64, String, String)> = run["rows"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let issue = &e["node"]["errors"][0];
+            (
+                e["node"]["rowNumber"].as_i64().unwrap(),
+                issue["code"].as_str().unwrap().to_owned(),
+                issue["column"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        (2, "PROVINCE_INVALID", "Province"),
+        (3, "POSTAL_CODE_INVALID", "Code postal"),
+        (4, "COORDINATES_INCOMPLETE", "Latitude"),
+        (5, "LATITUDE_INVALID", "Latitude"),
+        (6, "LONGITUDE_INVALID", "Longitude"),
+        (7, "FORMULA_ERROR", "Téléphone"),
+    ];
+    let expected: Vec<(i64, String, String)> = expected
+        .iter()
+        .map(|(n, c, col)| (*n, (*c).to_owned(), (*col).to_owned()))
+        .collect();
+    assert_eq!(found, expected);
+    assert_eq!(run["committed"], false);
+}
