@@ -155,7 +155,7 @@ fn org_token(database_url: &str) -> String {
 
 async fn start(database_url: &str) -> (Child, String) {
     let port = free_port();
-    let child = binary(database_url)
+    let mut child = binary(database_url)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -171,6 +171,8 @@ async fn start(database_url: &str) -> (Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 
