@@ -176,12 +176,17 @@ async fn start(database_url: &str) -> (Child, String) {
     panic!("server did not start");
 }
 
-async fn import(base: &str, token: &str, bytes: Vec<u8>) -> (Duration, serde_json::Value) {
-    let query = "mutation($file: Upload!) { importSpreadsheet(file: $file, mode: REPLACE_ALL) { committed fileErrors { code } summary { totalRows errorRows clients { created } servicePoints { created } occupants { created } } } }";
+async fn import(
+    base: &str,
+    token: &str,
+    bytes: Vec<u8>,
+    mode: &str,
+) -> (Duration, serde_json::Value) {
+    let query = "mutation($file: Upload!, $mode: ImportMode!) { importSpreadsheet(file: $file, mode: $mode) { committed fileErrors { code } summary { totalRows errorRows clients { created } servicePoints { created } occupants { created } } } }";
     let form = reqwest::multipart::Form::new()
         .text(
             "operations",
-            json!({"query": query, "variables": {"file": null}}).to_string(),
+            json!({"query": query, "variables": {"file": null, "mode": mode}}).to_string(),
         )
         .text("map", json!({"0": ["variables.file"]}).to_string())
         .part(
@@ -207,22 +212,32 @@ async fn import(base: &str, token: &str, bytes: Vec<u8>) -> (Duration, serde_jso
 async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration {
     let token = org_token(database_url);
     let (mut child, base) = start(database_url).await;
-    let (elapsed, body) = import(&base, &token, bytes.to_vec()).await;
+    let (elapsed, body) = import(&base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await;
     let summary = &body["data"]["importSpreadsheet"]["summary"];
     assert_eq!(
         body["data"]["importSpreadsheet"]["committed"], true,
         "{body:#}"
     );
     assert_eq!(summary["occupants"]["created"], ROWS, "{body:#}");
-    // A second, unchanged import: the merge path.
-    let (again, _) = import(&base, &token, bytes.to_vec()).await;
-    let rss = peak_rss_mib(child.id());
+    let first_rss = peak_rss_mib(child.id());
+    // The same file again: the merge path, every row unchanged.
+    let (merge, body) = import(&base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await;
+    assert_eq!(
+        body["data"]["importSpreadsheet"]["summary"]["occupants"]["created"], 0,
+        "{body:#}"
+    );
+    let merge_rss = peak_rss_mib(child.id());
+    // And once more starting over: snapshot for undo, delete all, insert all.
+    let (replace, _) = import(&base, &token, bytes.to_vec(), "REPLACE_ALL").await;
+    let replace_rss = peak_rss_mib(child.id());
     println!(
-        "{label}: import {:.2} s ({:.0} rows/s), re-import {:.2} s, server peak RSS {:.0} MiB",
+        "{label}: first import {:.2} s ({:.0} rows/s, peak RSS {first_rss:.0} MiB); \
+         unchanged re-import {:.2} s (peak RSS {merge_rss:.0} MiB); \
+         REPLACE_ALL over it {:.2} s (peak RSS {replace_rss:.0} MiB)",
         elapsed.as_secs_f64(),
         ROWS as f64 / elapsed.as_secs_f64(),
-        again.as_secs_f64(),
-        rss
+        merge.as_secs_f64(),
+        replace.as_secs_f64(),
     );
     let _ = child.kill();
     let _ = child.wait();
@@ -316,6 +331,12 @@ async fn main() {
         start.elapsed().as_secs_f64()
     );
 
+    // For profiling the server by hand: `BENCH_FILE=/tmp/bench.xlsx` saves the file and stops.
+    if let Ok(path) = std::env::var("BENCH_FILE") {
+        std::fs::write(&path, &bytes).unwrap();
+        println!("saved to {path}");
+        return;
+    }
     let start = Instant::now();
     let mut workbook = Xlsx::new(Cursor::new(bytes.clone())).unwrap();
     let range = workbook.worksheet_range("Sheet1").unwrap();

@@ -351,8 +351,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
 }
 
 /// Gives every error a code. Errors from resolvers all carry one (see
-/// `ApiError`); one that does not is an unmapped internal error and is
-/// masked. Errors without a path come from parsing and validation.
+/// `ApiError`); one that does not but has a source is an unmapped internal
+/// error and is masked. The others are async-graphql's own: parsing,
+/// validation, variables.
 fn finish(mut response: GqlResponse, lang: Lang, request_id: &str) -> GqlResponse {
     for error in &mut response.errors {
         let has_code = error
@@ -360,17 +361,19 @@ fn finish(mut response: GqlResponse, lang: Lang, request_id: &str) -> GqlRespons
             .as_ref()
             .is_some_and(|e| e.get("code").is_some());
         if !has_code {
-            if error.path.is_empty() {
+            // A source means some `Display` error went through
+            // async-graphql's blanket conversion: its text may be SQL.
+            if error.source.is_some() {
+                tracing::error!(error = %error.message, "unmapped resolver error");
+                error.message = internal_message(lang);
+                set_extension(error, "code", "INTERNAL");
+            } else {
                 let code = if is_limit_message(&error.message) {
                     "LIMIT_EXCEEDED"
                 } else {
                     "BAD_USER_INPUT"
                 };
                 set_extension(error, "code", code);
-            } else {
-                tracing::error!(error = %error.message, "unmapped resolver error");
-                error.message = internal_message(lang);
-                set_extension(error, "code", "INTERNAL");
             }
         }
         let internal = error

@@ -8,7 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub import_run_id: Uuid,
     pub organization_id: Uuid,
-    pub data: Json,
+    /// The records as JSON text: written and read whole, never queried.
+    pub data: String,
     pub created_at: DateTimeUtc,
 }
 

@@ -356,7 +356,7 @@ impl MigrationTrait for Migration {
                     .table("import_snapshot")
                     .col(uuid("import_run_id").primary_key())
                     .col(uuid("organization_id"))
-                    .col(json("data"))
+                    .col(text("data"))
                     .col(timestamp_with_time_zone("created_at"))
                     .foreign_key(&mut fk("import_snapshot", "import_run_id", "import_run"))
                     .foreign_key(&mut fk(

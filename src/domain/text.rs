@@ -3,10 +3,15 @@ use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 use super::{Field, ValidationError};
 
 /// A cell or input value as a person meant it: trimmed, non-breaking and
-/// other Unicode spaces folded, inner runs of spaces collapsed.
+/// other Unicode spaces folded, inner runs of spaces collapsed, control
+/// characters (invisible, and never meant) dropped.
 pub fn clean(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for word in value.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}') {
+    let visible: String = value
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect();
+    for word in visible.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}') {
         if word.is_empty() {
             continue;
         }
@@ -55,6 +60,7 @@ mod tests {
     fn clean_trims_and_collapses_every_kind_of_space() {
         assert_eq!(clean("  Jean\u{a0}\u{a0}Tremblay \t"), "Jean Tremblay");
         assert_eq!(clean("\u{202f}"), "");
+        assert_eq!(clean("a\u{1}b\u{7}\tc"), "ab c");
     }
 
     #[test]

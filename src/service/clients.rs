@@ -1,13 +1,16 @@
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, PaginatorTrait, QueryFilter,
+    Select, Set,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, fetch_page, on_unique_violation};
+use super::{
+    Page, PageRequest, delete_owned, fetch_page, get_many_owned, get_owned, on_unique_violation,
+    owned, taken,
+};
 use crate::auth::OrgId;
 use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
@@ -30,7 +33,7 @@ pub fn search_key(external_id: &str, name: Option<&str>) -> String {
 }
 
 fn filtered(org: OrgId, filter: &ClientFilter) -> Select<client::Entity> {
-    let mut select = client::Entity::find().filter(client::Column::OrganizationId.eq(org.uuid()));
+    let mut select = owned::<client::Entity>(org);
     if let Some(search) = filter
         .search
         .as_deref()
@@ -91,22 +94,15 @@ pub async fn get(
     org: OrgId,
     id: Uuid,
 ) -> Result<Option<client::Model>, ServiceError> {
-    Ok(client::Entity::find_by_id(id)
-        .filter(client::Column::OrganizationId.eq(org.uuid()))
-        .one(db)
-        .await?)
+    get_owned::<client::Entity>(db, org, id).await
 }
 
 pub async fn by_ids(
     db: &impl ConnectionTrait,
     org: OrgId,
     ids: &[Uuid],
-) -> Result<Vec<client::Model>, sea_orm::DbErr> {
-    client::Entity::find()
-        .filter(client::Column::OrganizationId.eq(org.uuid()))
-        .filter(client::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+) -> Result<Vec<client::Model>, DbErr> {
+    get_many_owned::<client::Entity>(db, org, ids).await
 }
 
 async fn ensure_external_id_free(
@@ -115,21 +111,16 @@ async fn ensure_external_id_free(
     external_id: &str,
     except: Option<Uuid>,
 ) -> Result<(), ServiceError> {
-    let taken = client::Entity::find()
-        .select_only()
-        .column(client::Column::Id)
-        .filter(client::Column::OrganizationId.eq(org.uuid()))
-        .filter(client::Column::ExternalId.eq(external_id))
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?;
-    match taken {
-        Some(id) if Some(id) != except => Err(ValidationError::DuplicateClientId {
+    let unique = Condition::all()
+        .add(client::Column::OrganizationId.eq(org.uuid()))
+        .add(client::Column::ExternalId.eq(external_id));
+    if taken::<client::Entity>(db, unique, except).await? {
+        return Err(ValidationError::DuplicateClientId {
             external_id: external_id.to_owned(),
         }
-        .into()),
-        _ => Ok(()),
+        .into());
     }
+    Ok(())
 }
 
 pub async fn create(
@@ -198,13 +189,5 @@ pub async fn update(
 
 /// Deletes the client; its service points and occupants cascade.
 pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
-    let result = client::Entity::delete_many()
-        .filter(client::Column::Id.eq(id))
-        .filter(client::Column::OrganizationId.eq(org.uuid()))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(())
+    delete_owned::<client::Entity>(db, org, id).await
 }

@@ -10,14 +10,93 @@ pub mod occupants;
 pub mod organizations;
 pub mod service_points;
 
+use entity::{client, import_run, occupant, service_point};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::IntoCondition,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, sea_query::IntoCondition,
 };
 use uuid::Uuid;
 
+use crate::auth::OrgId;
 use crate::domain::ValidationError;
 use crate::error::ServiceError;
+
+/// A table whose rows belong to an organization. The generic reads and
+/// deletes below always filter on its organization column.
+pub trait TenantEntity: EntityTrait {
+    const ORGANIZATION: Self::Column;
+    const ID: Self::Column;
+}
+
+macro_rules! tenant_entity {
+    ($($module:ident),*) => {$(
+        impl TenantEntity for $module::Entity {
+            const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
+            const ID: $module::Column = $module::Column::Id;
+        }
+    )*};
+}
+
+tenant_entity!(client, service_point, occupant, import_run);
+
+/// Every row of `E` the organization owns.
+pub fn owned<E: TenantEntity>(org: OrgId) -> Select<E> {
+    E::find().filter(E::ORGANIZATION.eq(org.uuid()))
+}
+
+pub async fn get_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<E::Model>, ServiceError> {
+    Ok(owned::<E>(org).filter(E::ID.eq(id)).one(db).await?)
+}
+
+pub async fn get_many_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<Vec<E::Model>, DbErr> {
+    owned::<E>(org)
+        .filter(E::ID.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// Deletes one owned row (children cascade); not found if it is not the
+/// organization's.
+pub async fn delete_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<(), ServiceError> {
+    let result = E::delete_many()
+        .filter(E::ORGANIZATION.eq(org.uuid()))
+        .filter(E::ID.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}
+
+/// Whether a row of `E` other than `except` matches `unique`: the
+/// friendly check before a unique index would refuse the write.
+async fn taken<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    unique: Condition,
+    except: Option<Uuid>,
+) -> Result<bool, DbErr> {
+    let found = E::find()
+        .select_only()
+        .column(E::ID)
+        .filter(unique)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some_and(|id| Some(id) != except))
+}
 
 /// Keyset pagination: `first` records after the record `after`, by id.
 /// Ids are UUIDv7, so this is creation order.

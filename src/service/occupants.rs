@@ -1,12 +1,12 @@
 use chrono::Utc;
 use entity::{occupant, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
-use super::{clients::Patch, on_unique_violation};
+use super::{clients::Patch, delete_owned, get_many_owned, get_owned, on_unique_violation, taken};
 use crate::auth::OrgId;
 use crate::domain::{
     ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
@@ -59,22 +59,15 @@ pub async fn get(
     org: OrgId,
     id: Uuid,
 ) -> Result<Option<occupant::Model>, ServiceError> {
-    Ok(occupant::Entity::find_by_id(id)
-        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-        .one(db)
-        .await?)
+    get_owned::<occupant::Entity>(db, org, id).await
 }
 
 pub async fn by_ids(
     db: &impl ConnectionTrait,
     org: OrgId,
     ids: &[Uuid],
-) -> Result<Vec<occupant::Model>, sea_orm::DbErr> {
-    occupant::Entity::find()
-        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-        .filter(occupant::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+) -> Result<Vec<occupant::Model>, DbErr> {
+    get_many_owned::<occupant::Entity>(db, org, ids).await
 }
 
 /// The occupants of several service points, each point's in id order.
@@ -97,21 +90,16 @@ async fn ensure_phone_free(
     phone: &str,
     except: Option<Uuid>,
 ) -> Result<(), ServiceError> {
-    let taken = occupant::Entity::find()
-        .select_only()
-        .column(occupant::Column::Id)
-        .filter(occupant::Column::ServicePointId.eq(point_id))
-        .filter(occupant::Column::Phone.eq(phone))
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?;
-    match taken {
-        Some(id) if Some(id) != except => Err(ValidationError::DuplicatePhone {
+    let unique = Condition::all()
+        .add(occupant::Column::ServicePointId.eq(point_id))
+        .add(occupant::Column::Phone.eq(phone));
+    if taken::<occupant::Entity>(db, unique, except).await? {
+        return Err(ValidationError::DuplicatePhone {
             phone: phone.to_owned(),
         }
-        .into()),
-        _ => Ok(()),
+        .into());
     }
+    Ok(())
 }
 
 pub async fn create(
@@ -120,11 +108,10 @@ pub async fn create(
     point_id: Uuid,
     fields: OccupantFields,
 ) -> Result<occupant::Model, ServiceError> {
-    let point = service_point::Entity::find_by_id(point_id)
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .one(db)
-        .await?;
-    if point.is_none() {
+    if get_owned::<service_point::Entity>(db, org, point_id)
+        .await?
+        .is_none()
+    {
         return Err(ServiceError::NotFound);
     }
     let phone = fields.phone.formatted();
@@ -198,13 +185,5 @@ pub async fn update(
 }
 
 pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
-    let result = occupant::Entity::delete_many()
-        .filter(occupant::Column::Id.eq(id))
-        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(())
+    delete_owned::<occupant::Entity>(db, org, id).await
 }

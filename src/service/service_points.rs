@@ -1,12 +1,15 @@
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, sea_query::Query,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Select, Set, sea_query::Query,
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, fetch_page, on_unique_violation};
+use super::{
+    Page, PageRequest, delete_owned, fetch_page, get_many_owned, get_owned, on_unique_violation,
+    owned, taken,
+};
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::error::ServiceError;
@@ -19,8 +22,7 @@ pub struct ServicePointFilter {
 }
 
 fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point::Entity> {
-    let mut select =
-        service_point::Entity::find().filter(service_point::Column::OrganizationId.eq(org.uuid()));
+    let mut select = owned::<service_point::Entity>(org);
     if let Some(client_id) = filter.client_id {
         select = select.filter(service_point::Column::ClientId.eq(client_id));
     }
@@ -64,22 +66,15 @@ pub async fn get(
     org: OrgId,
     id: Uuid,
 ) -> Result<Option<service_point::Model>, ServiceError> {
-    Ok(service_point::Entity::find_by_id(id)
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .one(db)
-        .await?)
+    get_owned::<service_point::Entity>(db, org, id).await
 }
 
 pub async fn by_ids(
     db: &impl ConnectionTrait,
     org: OrgId,
     ids: &[Uuid],
-) -> Result<Vec<service_point::Model>, sea_orm::DbErr> {
-    service_point::Entity::find()
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .filter(service_point::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+) -> Result<Vec<service_point::Model>, DbErr> {
+    get_many_owned::<service_point::Entity>(db, org, ids).await
 }
 
 /// The service points of several clients, each client's in id order.
@@ -102,18 +97,13 @@ async fn ensure_address_free(
     address_key: &str,
     except: Option<Uuid>,
 ) -> Result<(), ServiceError> {
-    let taken = service_point::Entity::find()
-        .select_only()
-        .column(service_point::Column::Id)
-        .filter(service_point::Column::ClientId.eq(client_id))
-        .filter(service_point::Column::AddressKey.eq(address_key))
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?;
-    match taken {
-        Some(id) if Some(id) != except => Err(ValidationError::DuplicateAddress.into()),
-        _ => Ok(()),
+    let unique = Condition::all()
+        .add(service_point::Column::ClientId.eq(client_id))
+        .add(service_point::Column::AddressKey.eq(address_key));
+    if taken::<service_point::Entity>(db, unique, except).await? {
+        return Err(ValidationError::DuplicateAddress.into());
     }
+    Ok(())
 }
 
 fn set_address(model: &mut service_point::ActiveModel, address: &Address) {
@@ -145,11 +135,10 @@ pub async fn create(
     address: &Address,
     coordinates: Option<Coordinates>,
 ) -> Result<service_point::Model, ServiceError> {
-    let owner = client::Entity::find_by_id(client_id)
-        .filter(client::Column::OrganizationId.eq(org.uuid()))
-        .one(db)
-        .await?;
-    if owner.is_none() {
+    if get_owned::<client::Entity>(db, org, client_id)
+        .await?
+        .is_none()
+    {
         return Err(ServiceError::NotFound);
     }
     ensure_address_free(db, client_id, &address.key(), None).await?;
@@ -207,13 +196,5 @@ pub async fn update(
 
 /// Deletes the point; its occupants and sector memberships cascade.
 pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
-    let result = service_point::Entity::delete_many()
-        .filter(service_point::Column::Id.eq(id))
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(ServiceError::NotFound);
-    }
-    Ok(())
+    delete_owned::<service_point::Entity>(db, org, id).await
 }

@@ -59,3 +59,18 @@ async fn errors_carry_a_code_even_from_validation() {
     let body = app.graphql("{ clients ", json!({})).await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
 }
+
+#[tokio::test]
+async fn a_missing_variable_is_bad_input_not_internal() {
+    let app = spawn_app().await;
+    let body = app
+        .graphql("query($id: ID!) { client(id: $id) { id } }", json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("id")
+    );
+}
