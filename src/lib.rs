@@ -7,5 +7,6 @@ pub mod error;
 pub mod geocode;
 pub mod graphql;
 pub mod import;
+pub mod sector;
 pub mod service;
 pub mod spreadsheet;

@@ -17,6 +17,8 @@ pub enum Field {
     ClientName,
     Latitude,
     Longitude,
+    SectorName,
+    SectorGeometry,
 }
 
 impl Field {
@@ -37,6 +39,8 @@ impl Field {
             Field::ClientName => "name",
             Field::Latitude => "latitude",
             Field::Longitude => "longitude",
+            Field::SectorName => "name",
+            Field::SectorGeometry => "geometry",
         }
     }
 
@@ -57,6 +61,8 @@ impl Field {
             Field::ClientName => ("Nom du client", "Client name"),
             Field::Latitude => ("Latitude", "Latitude"),
             Field::Longitude => ("Longitude", "Longitude"),
+            Field::SectorName => ("Nom du secteur", "Sector name"),
+            Field::SectorGeometry => ("Géométrie", "Geometry"),
         };
         match lang {
             Lang::Fr => fr,
@@ -70,17 +76,39 @@ impl Field {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.message(Lang::Fr))]
 pub enum ValidationError {
-    Required { field: Field },
-    TooLong { field: Field, max: usize },
+    Required {
+        field: Field,
+    },
+    TooLong {
+        field: Field,
+        max: usize,
+    },
     Phone(PhoneError),
-    ContactMethod { given: String },
-    PostalCode { given: String },
-    Province { given: String },
+    ContactMethod {
+        given: String,
+    },
+    PostalCode {
+        given: String,
+    },
+    Province {
+        given: String,
+    },
     CoordinatesIncomplete,
-    CoordinateOutOfRange { field: Field },
-    DuplicateClientId { external_id: String },
+    CoordinateOutOfRange {
+        field: Field,
+    },
+    DuplicateClientId {
+        external_id: String,
+    },
     DuplicateAddress,
-    DuplicatePhone { phone: String },
+    DuplicatePhone {
+        phone: String,
+    },
+    /// A sector geometry, with what is wrong in both languages.
+    Geometry {
+        fr: String,
+        en: String,
+    },
 }
 
 impl ValidationError {
@@ -100,6 +128,7 @@ impl ValidationError {
             ValidationError::DuplicateClientId { .. } => "DUPLICATE_CLIENT_ID",
             ValidationError::DuplicateAddress => "DUPLICATE_ADDRESS",
             ValidationError::DuplicatePhone { .. } => "DUPLICATE_PHONE",
+            ValidationError::Geometry { .. } => "GEOMETRY_INVALID",
         }
     }
 
@@ -118,6 +147,7 @@ impl ValidationError {
             ValidationError::DuplicateClientId { .. } => Some(Field::ClientId),
             ValidationError::DuplicateAddress => Some(Field::Address),
             ValidationError::CoordinatesIncomplete => None,
+            ValidationError::Geometry { .. } => Some(Field::SectorGeometry),
         }
     }
 
@@ -168,6 +198,7 @@ impl ValidationError {
                 "Ce client a déjà un point de service à cette adresse.",
                 "This client already has a service point at this address.",
             ),
+            ValidationError::Geometry { fr, en } => lang.pick(fr.clone(), en.clone()),
             ValidationError::DuplicatePhone { phone } => lang.pick(
                 format!("Un occupant de ce point de service a déjà le numéro {phone}."),
                 format!("An occupant of this service point already has the number {phone}."),

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{client, occupant, service_point};
+use entity::{client, occupant, sector, service_point};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
@@ -39,6 +39,9 @@ pub struct PointsOfClient(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OccupantsOfPoint(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SectorsOfPoint(pub Uuid);
 
 fn ids<K>(keys: &[K], id: impl Fn(&K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(id).collect()
@@ -136,6 +139,23 @@ impl Loader<OccupantsOfPoint> for Loaders {
     }
 }
 
+impl Loader<SectorsOfPoint> for Loaders {
+    type Value = Vec<sector::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[SectorsOfPoint],
+    ) -> Result<HashMap<SectorsOfPoint, Vec<sector::Model>>, Arc<DbErr>> {
+        let rows = service::sectors::of_points(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        let mut grouped = group(keys, rows, |(point, _)| SectorsOfPoint(*point));
+        Ok(grouped
+            .drain()
+            .map(|(k, v)| (k, v.into_iter().map(|(_, s)| s).collect()))
+            .collect())
+    }
+}
+
 pub type RequestLoader = DataLoader<Loaders, HashMapCache>;
 
 /// Prefetches, with one statement per relation, what a list's items will
@@ -174,6 +194,12 @@ pub mod prefetch {
         if node.field("occupants").exists() {
             loader
                 .load_many(points.iter().map(|id| OccupantsOfPoint(*id)))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        if node.field("sectors").exists() {
+            loader
+                .load_many(points.iter().map(|id| SectorsOfPoint(*id)))
                 .await
                 .map_err(ApiError::internal)?;
         }

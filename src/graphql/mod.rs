@@ -8,6 +8,7 @@ pub mod loader;
 pub mod mutation;
 pub mod object;
 pub mod query;
+pub mod sector;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use std::sync::Arc;
@@ -21,10 +22,14 @@ use crate::error::ApiError;
 use crate::service::imports::Importer;
 
 #[derive(MergedObject, Default)]
-pub struct Query(query::RecordQuery, import::ImportQuery);
+pub struct Query(query::RecordQuery, import::ImportQuery, sector::SectorQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::RecordMutation, import::ImportMutation);
+pub struct Mutation(
+    mutation::RecordMutation,
+    import::ImportMutation,
+    sector::SectorMutation,
+);
 
 pub type FlokonSchema = Schema<Query, Mutation, EmptySubscription>;
 

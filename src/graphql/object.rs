@@ -10,7 +10,7 @@ use entity::{client, occupant, service_point};
 use super::connection::{Cursor, ServicePointConnection, page_request};
 use super::id::{Kind, encode};
 use super::loader::{
-    ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, prefetch,
+    ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, SectorsOfPoint, prefetch,
 };
 use crate::domain::{self, GeocodeStatus as Status, Phone, full_address};
 use crate::error::ApiError;
@@ -74,6 +74,7 @@ pub enum Node {
     ServicePoint(ServicePoint),
     Occupant(Occupant),
     ImportRun(super::import::ImportRun),
+    Sector(super::sector::Sector),
 }
 
 /// A stored value that does not parse: corrupt data, an internal error.
@@ -249,6 +250,20 @@ impl ServicePoint {
             })
     }
 
+    /// The sectors the point lies in (boundary included); none without
+    /// coordinates.
+    async fn sectors(&self, ctx: &Context<'_>) -> Result<Vec<super::sector::Sector>, ApiError> {
+        let sectors = loader(ctx)?
+            .load_one(SectorsOfPoint(self.model.id))
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(sectors
+            .unwrap_or_default()
+            .into_iter()
+            .map(super::sector::Sector)
+            .collect())
+    }
+
     async fn occupants(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
         let occupants = loader(ctx)?
             .load_one(OccupantsOfPoint(self.model.id))
@@ -286,6 +301,10 @@ pub struct Occupant {
 impl Occupant {
     pub fn new(model: occupant::Model) -> Occupant {
         Occupant { model, point: None }
+    }
+
+    pub fn with_point(model: occupant::Model, point: Option<Arc<ServicePoint>>) -> Occupant {
+        Occupant { model, point }
     }
 
     fn phone(&self) -> Result<Phone, ApiError> {

@@ -33,7 +33,9 @@ impl RecordQuery {
             Kind::ImportRun => service::imports::get_run(db, org, uuid)
                 .await?
                 .map(|m| Node::ImportRun(super::import::ImportRun(m))),
-            Kind::Sector => None,
+            Kind::Sector => service::sectors::get(db, org, uuid)
+                .await?
+                .map(|m| Node::Sector(super::sector::Sector(m))),
         })
     }
 

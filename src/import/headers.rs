@@ -223,6 +223,8 @@ pub fn field_name(field: Field) -> &'static str {
         Field::ClientName => "CLIENT_NAME",
         Field::Latitude => "LATITUDE",
         Field::Longitude => "LONGITUDE",
+        // Not spreadsheet columns.
+        Field::SectorName | Field::SectorGeometry => "",
     }
 }
 

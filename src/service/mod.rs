@@ -4,13 +4,15 @@
 //!
 //! [`OrgId`]: crate::auth::OrgId
 
+pub mod batch;
 pub mod clients;
 pub mod imports;
 pub mod occupants;
 pub mod organizations;
+pub mod sectors;
 pub mod service_points;
 
-use entity::{client, import_run, occupant, service_point};
+use entity::{client, import_run, occupant, sector, service_point};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, sea_query::IntoCondition,
@@ -37,7 +39,7 @@ macro_rules! tenant_entity {
     )*};
 }
 
-tenant_entity!(client, service_point, occupant, import_run);
+tenant_entity!(client, service_point, occupant, import_run, sector);
 
 /// Every row of `E` the organization owns.
 pub fn owned<E: TenantEntity>(org: OrgId) -> Select<E> {

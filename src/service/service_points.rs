@@ -1,8 +1,9 @@
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Select, Set, sea_query::Query,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    sea_query::Query,
 };
 use uuid::Uuid;
 
@@ -13,6 +14,7 @@ use super::{
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::error::ServiceError;
+use crate::service::sectors::{self, Position};
 
 #[derive(Clone, Debug, Default)]
 pub struct ServicePointFilter {
@@ -129,12 +131,14 @@ fn set_location(model: &mut service_point::ActiveModel, coordinates: Option<Coor
 }
 
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     org: OrgId,
     client_id: Uuid,
     address: &Address,
     coordinates: Option<Coordinates>,
 ) -> Result<service_point::Model, ServiceError> {
+    let tx = db.begin().await?;
+    let db = &tx;
     if get_owned::<client::Entity>(db, org, client_id)
         .await?
         .is_none()
@@ -153,10 +157,13 @@ pub async fn create(
     };
     set_address(&mut model, address);
     set_location(&mut model, coordinates);
-    model
+    let model = model
         .insert(db)
         .await
-        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))?;
+    sectors::place_points(db, org, &[Position::from(&model)]).await?;
+    tx.commit().await?;
+    Ok(model)
 }
 
 /// `coordinates`: `None` keeps them, `Some(None)` clears hand-given ones so
@@ -164,12 +171,14 @@ pub async fn create(
 /// without new coordinates drops the old position: it described the old
 /// address. A respelled address (same key) keeps it.
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     org: OrgId,
     id: Uuid,
     address: Option<&Address>,
     coordinates: Option<Option<Coordinates>>,
 ) -> Result<service_point::Model, ServiceError> {
+    let tx = db.begin().await?;
+    let db = &tx;
     let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
     let moved = address.is_some_and(|a| a.key() != current.address_key);
     if let Some(address) = address.filter(|_| moved) {
@@ -187,11 +196,17 @@ pub async fn update(
     if !model.is_changed() {
         return get(db, org, id).await?.ok_or(ServiceError::NotFound);
     }
+    let relocated = model.latitude.is_set() || model.longitude.is_set();
     model.updated_at = Set(Utc::now());
-    model
+    let model = model
         .update(db)
         .await
-        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))?;
+    if relocated {
+        sectors::place_points(db, org, &[Position::from(&model)]).await?;
+    }
+    tx.commit().await?;
+    Ok(model)
 }
 
 /// Deletes the point; its occupants and sector memberships cascade.

@@ -15,6 +15,7 @@ mod limits;
 mod occupants;
 mod pagination;
 mod schema;
+mod sectors;
 mod server;
 mod service_points;
 mod spreadsheets;

@@ -1,0 +1,234 @@
+//! The sector part of the schema: sectors, their points, alert recipients
+//! and alert history.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Upload};
+use chrono::{DateTime, Utc};
+use entity::sector;
+
+use super::connection::{ServicePointConnection, page_request, wants_total};
+use super::id::{Kind, decode, decode_existing, encode};
+use super::loader::prefetch;
+use super::object::{Occupant, ServicePoint, loader};
+use super::{tenant, writer};
+use crate::error::ApiError;
+use crate::service::{self, service_points::ServicePointFilter};
+
+#[derive(InputObject)]
+pub struct SectorInput {
+    pub name: String,
+    /// GeoJSON `Polygon` or `MultiPolygon`, WGS84 (`[longitude, latitude]`).
+    pub geometry: Json<serde_json::Value>,
+}
+
+/// One alert of a sector, from start to end.
+#[derive(SimpleObject)]
+pub struct SectorAlert {
+    pub started_at: DateTime<Utc>,
+    /// null while the alert lasts.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Occupants to reach when it started.
+    pub recipients_count: i32,
+}
+
+pub struct Sector(pub sector::Model);
+
+#[Object]
+impl Sector {
+    pub async fn id(&self) -> ID {
+        encode(Kind::Sector, self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// GeoJSON `Polygon` or `MultiPolygon`.
+    async fn geometry(&self) -> Json<serde_json::Value> {
+        Json(self.0.geometry.clone())
+    }
+
+    async fn alert_active(&self) -> bool {
+        self.0.alert_active
+    }
+
+    /// When the current alert started; null when not in alert.
+    async fn alert_started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.alert_started_at
+    }
+
+    /// The service points inside the sector (boundary included).
+    async fn service_points(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ServicePointConnection, ApiError> {
+        let t = tenant(ctx)?;
+        let page = page_request(ctx, first, after)?;
+        let filter = ServicePointFilter {
+            sector_id: Some(self.0.id),
+            ..Default::default()
+        };
+        let items = service::service_points::list(&t.db, t.org, &filter, page).await?;
+        let ids: Vec<uuid::Uuid> = items.items.iter().map(|p| p.id).collect();
+        let clients: Vec<uuid::Uuid> = items.items.iter().map(|p| p.client_id).collect();
+        prefetch::for_points(
+            loader(ctx)?,
+            ctx.look_ahead().field("edges").field("node"),
+            &ids,
+            &clients,
+        )
+        .await?;
+        let total = match wants_total(ctx) {
+            true => service::service_points::count(&t.db, t.org, &filter).await?,
+            false => 0,
+        };
+        Ok(ServicePointConnection::new(
+            items.map(ServicePoint::new),
+            total,
+        ))
+    }
+
+    /// The occupants to reach when the sector is in alert, each with its
+    /// phone (`phone`, `phoneE164`), contact method and service point.
+    async fn alert_recipients(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
+        let t = tenant(ctx)?;
+        let (points, occupants) = service::sectors::recipients(&t.db, t.org, self.0.id).await?;
+        let points: std::collections::HashMap<uuid::Uuid, Arc<ServicePoint>> = points
+            .into_iter()
+            .map(|p| (p.id, Arc::new(ServicePoint::new(p))))
+            .collect();
+        Ok(occupants
+            .into_iter()
+            .map(|model| {
+                let point = points.get(&model.service_point_id).cloned();
+                Occupant::with_point(model, point)
+            })
+            .collect())
+    }
+
+    /// Alert history, most recent first.
+    async fn alerts(&self, ctx: &Context<'_>) -> Result<Vec<SectorAlert>, ApiError> {
+        let t = tenant(ctx)?;
+        let alerts = service::sectors::alerts(&t.db, t.org, self.0.id).await?;
+        Ok(alerts
+            .into_iter()
+            .map(|a| SectorAlert {
+                started_at: a.started_at,
+                ended_at: a.ended_at,
+                recipients_count: a.recipients_count,
+            })
+            .collect())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(Default)]
+pub struct SectorQuery;
+
+#[Object]
+impl SectorQuery {
+    async fn sector(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sector>, ApiError> {
+        let t = tenant(ctx)?;
+        let Some(uuid) = decode(&id, Kind::Sector)? else {
+            return Ok(None);
+        };
+        Ok(service::sectors::get(&t.db, t.org, uuid).await?.map(Sector))
+    }
+
+    /// The organization's sectors, by name.
+    async fn sectors(&self, ctx: &Context<'_>) -> Result<Vec<Sector>, ApiError> {
+        let t = tenant(ctx)?;
+        Ok(service::sectors::list(&t.db, t.org)
+            .await?
+            .into_iter()
+            .map(Sector)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct SectorMutation;
+
+#[Object]
+impl SectorMutation {
+    async fn create_sector(
+        &self,
+        ctx: &Context<'_>,
+        input: SectorInput,
+    ) -> Result<Sector, ApiError> {
+        let t = writer(ctx)?;
+        Ok(Sector(
+            service::sectors::create(&t.db, t.org, &input.name, &input.geometry.0).await?,
+        ))
+    }
+
+    async fn update_sector(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: SectorInput,
+    ) -> Result<Sector, ApiError> {
+        let t = writer(ctx)?;
+        let uuid = decode_existing(&id, Kind::Sector)?;
+        Ok(Sector(
+            service::sectors::update(&t.db, t.org, uuid, &input.name, &input.geometry.0).await?,
+        ))
+    }
+
+    async fn delete_sector(&self, ctx: &Context<'_>, id: ID) -> Result<ID, ApiError> {
+        let t = writer(ctx)?;
+        let uuid = decode_existing(&id, Kind::Sector)?;
+        service::sectors::delete(&t.db, t.org, uuid).await?;
+        Ok(encode(Kind::Sector, uuid))
+    }
+
+    /// Puts the sector in alert (`active: true`) or ends its alert. Sending
+    /// the messages is not done here.
+    async fn set_sector_alert(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        active: bool,
+    ) -> Result<Sector, ApiError> {
+        let t = writer(ctx)?;
+        let uuid = decode_existing(&id, Kind::Sector)?;
+        Ok(Sector(
+            service::sectors::set_alert(&t.db, t.org, uuid, active).await?,
+        ))
+    }
+
+    /// Creates one sector per feature of a GeoJSON `Feature` or
+    /// `FeatureCollection` (QGIS, geojson.io), named from its `name`
+    /// property. All or nothing.
+    async fn import_sectors(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+    ) -> Result<Vec<Sector>, ApiError> {
+        let t = writer(ctx)?;
+        let upload = file.value(ctx).map_err(ApiError::internal)?;
+        let bytes = tokio::task::spawn_blocking(move || {
+            let mut bytes = Vec::new();
+            upload.into_read().read_to_end(&mut bytes).map(|_| bytes)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        Ok(service::sectors::import(&t.db, t.org, &bytes)
+            .await?
+            .into_iter()
+            .map(Sector)
+            .collect())
+    }
+}

@@ -1,0 +1,475 @@
+use serde_json::{Value, json};
+
+use crate::fixtures::{E, N, T, xlsx};
+use crate::helpers::{TestApp, error_codes, first_error, spawn_app};
+
+/// A square ring from (min, min) to (max, max), as [longitude, latitude].
+fn ring(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Value {
+    json!([
+        [min_lon, min_lat],
+        [max_lon, min_lat],
+        [max_lon, max_lat],
+        [min_lon, max_lat],
+        [min_lon, min_lat]
+    ])
+}
+
+fn polygon(rings: Vec<Value>) -> Value {
+    json!({"type": "Polygon", "coordinates": rings})
+}
+
+async fn create_sector(app: &TestApp, name: &str, geometry: Value) -> String {
+    let data = app
+        .data(
+            "mutation($input: SectorInput!) { createSector(input: $input) { id name } }",
+            json!({"input": {"name": name, "geometry": geometry}}),
+        )
+        .await;
+    data["createSector"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A manual point at (latitude, longitude) for a new client named `id`.
+async fn point_at(app: &TestApp, id: &str, latitude: f64, longitude: f64) -> String {
+    let client = app.create_client(id, None).await;
+    let data = app
+        .data(
+            "mutation($c: ID!, $lat: Float, $lon: Float) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"1 rue A\"}, latitude: $lat, longitude: $lon}) { id } }",
+            json!({"c": client, "lat": latitude, "lon": longitude}),
+        )
+        .await;
+    let point = data["createServicePoint"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create_occupant(&point, "418-555-0101", "SMS").await;
+    point
+}
+
+/// The client ids of the sector's points, sorted.
+async fn members(app: &TestApp, sector: &str) -> Vec<String> {
+    let data = app
+        .data(
+            "query($s: ID!) { sector(id: $s) { servicePoints { totalCount edges { node { client { externalId } } } } } }",
+            json!({"s": sector}),
+        )
+        .await;
+    let points = &data["sector"]["servicePoints"];
+    let mut ids: Vec<String> = points["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["node"]["client"]["externalId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(points["totalCount"], ids.len());
+    ids
+}
+
+#[tokio::test]
+async fn a_polygon_with_a_hole_holds_its_boundary_but_not_its_hole() {
+    let app = spawn_app().await;
+    let sector = create_sector(
+        &app,
+        "Est",
+        polygon(vec![
+            ring(-71.3, 46.8, -71.2, 46.9),
+            ring(-71.27, 46.83, -71.23, 46.87),
+        ]),
+    )
+    .await;
+    point_at(&app, "inside", 46.81, -71.29).await;
+    point_at(&app, "hole", 46.85, -71.25).await;
+    point_at(&app, "boundary", 46.8, -71.25).await;
+    point_at(&app, "outside", 46.95, -71.25).await;
+    let client = app.create_client("no-coordinates", None).await;
+    app.create_service_point(&client, crate::helpers::address("2 rue B", "Québec", None))
+        .await;
+
+    assert_eq!(members(&app, &sector).await, ["boundary", "inside"]);
+    let data = app
+        .data(
+            "query($s: ID!) {
+                clients(sectorId: $s) { totalCount }
+                servicePoints(sectorId: $s) { totalCount }
+                all: servicePoints { edges { node { client { externalId } sectors { name } } } }
+            }",
+            json!({"s": sector}),
+        )
+        .await;
+    assert_eq!(data["clients"]["totalCount"], 2);
+    assert_eq!(data["servicePoints"]["totalCount"], 2);
+    let sectors_of: Vec<(String, usize)> = data["all"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["client"]["externalId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                e["node"]["sectors"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sectors_of,
+        [
+            ("inside".to_owned(), 1),
+            ("hole".to_owned(), 0),
+            ("boundary".to_owned(), 1),
+            ("outside".to_owned(), 0),
+            ("no-coordinates".to_owned(), 0)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_multipolygon_holds_each_of_its_parts() {
+    let app = spawn_app().await;
+    point_at(&app, "west", 46.85, -71.45).await;
+    point_at(&app, "east", 46.85, -71.05).await;
+    point_at(&app, "between", 46.85, -71.25).await;
+    let geometry = json!({"type": "MultiPolygon", "coordinates": [[ring(-71.5, 46.8, -71.4, 46.9)], [ring(-71.1, 46.8, -71.0, 46.9)]]});
+    let sector = create_sector(&app, "Deux rives", geometry).await;
+    assert_eq!(members(&app, &sector).await, ["east", "west"]);
+}
+
+#[tokio::test]
+async fn membership_follows_points_and_sectors_as_they_change() {
+    let app = spawn_app().await;
+    let sector = create_sector(
+        &app,
+        "Centre",
+        polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)]),
+    )
+    .await;
+    let point = point_at(&app, "mobile", 46.95, -71.25).await;
+    assert_eq!(members(&app, &sector).await, Vec::<String>::new());
+
+    let move_to = "mutation($p: ID!, $lat: Float, $lon: Float) { updateServicePoint(id: $p, input: {latitude: $lat, longitude: $lon}) { sectors { name } } }";
+    let data = app
+        .data(move_to, json!({"p": point, "lat": 46.85, "lon": -71.25}))
+        .await;
+    assert_eq!(
+        data["updateServicePoint"]["sectors"],
+        json!([{"name": "Centre"}])
+    );
+    assert_eq!(members(&app, &sector).await, ["mobile"]);
+
+    // A new address without coordinates: no position, no sector.
+    app.data(
+        "mutation($p: ID!) { updateServicePoint(id: $p, input: {address: {addressLine1: \"9 rue Z\"}}) { id } }",
+        json!({"p": point}),
+    )
+    .await;
+    assert_eq!(members(&app, &sector).await, Vec::<String>::new());
+    app.data(move_to, json!({"p": point, "lat": 46.85, "lon": -71.25}))
+        .await;
+
+    // Reshaped away from the point, then back.
+    let reshape = "mutation($s: ID!, $g: JSON!) { updateSector(id: $s, input: {name: \"Centre\", geometry: $g}) { id } }";
+    app.data(
+        reshape,
+        json!({"s": sector, "g": polygon(vec![ring(-71.0, 46.8, -70.9, 46.9)])}),
+    )
+    .await;
+    assert_eq!(members(&app, &sector).await, Vec::<String>::new());
+    app.data(
+        reshape,
+        json!({"s": sector, "g": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])}),
+    )
+    .await;
+    assert_eq!(members(&app, &sector).await, ["mobile"]);
+
+    let data = app
+        .data(
+            "mutation($s: ID!) { deleteSector(id: $s) }",
+            json!({"s": sector}),
+        )
+        .await;
+    assert_eq!(data["deleteSector"], sector.as_str());
+    let data = app
+        .data(
+            "query($p: ID!) { servicePoint(id: $p) { sectors { name } } }",
+            json!({"p": point}),
+        )
+        .await;
+    assert_eq!(data["servicePoint"]["sectors"], json!([]));
+}
+
+#[tokio::test]
+async fn an_import_places_its_points_in_sectors() {
+    let app = spawn_app().await;
+    let sector = create_sector(&app, "Nord", polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])).await;
+    let rows = vec![
+        vec![
+            T("Téléphone"),
+            T("SMS/Appel"),
+            T("Adresse"),
+            T("Identifiant du client"),
+            T("Latitude"),
+            T("Longitude"),
+        ],
+        vec![
+            T("418-555-0101"),
+            T("SMS"),
+            T("1 rue A, Québec"),
+            T("in"),
+            N(46.85),
+            N(-71.25),
+        ],
+        vec![
+            T("418-555-0102"),
+            T("SMS"),
+            T("2 rue A, Québec"),
+            T("out"),
+            N(46.95),
+            N(-71.25),
+        ],
+        vec![
+            T("418-555-0103"),
+            T("SMS"),
+            T("3 rue A, Québec"),
+            T("unknown"),
+            E,
+            E,
+        ],
+    ];
+    let run = app
+        .import("c.xlsx", xlsx(&rows), json!({"mode": "MERGE_KEEP_MISSING"}))
+        .await;
+    assert_eq!(run["committed"], true);
+    assert_eq!(members(&app, &sector).await, ["in"]);
+
+    // Starting over keeps the sector and places the new points again.
+    let run = app
+        .import("c.xlsx", xlsx(&rows), json!({"mode": "REPLACE_ALL"}))
+        .await;
+    assert_eq!(members(&app, &sector).await, ["in"]);
+    app.data(
+        "mutation($id: ID!) { undoImport(id: $id) { undone } }",
+        json!({"id": run["id"]}),
+    )
+    .await;
+    assert_eq!(members(&app, &sector).await, ["in"]);
+}
+
+#[tokio::test]
+async fn an_alert_lists_its_recipients_and_is_kept_in_the_history() {
+    let app = spawn_app().await;
+    let sector = create_sector(
+        &app,
+        "Alerte",
+        polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)]),
+    )
+    .await;
+    let point = point_at(&app, "in", 46.85, -71.25).await;
+    app.create_occupant(&point, "581-555-0102", "CALL").await;
+    point_at(&app, "out", 46.95, -71.25).await;
+
+    let alert = "mutation($s: ID!, $a: Boolean!) { setSectorAlert(id: $s, active: $a) { alertActive alertStartedAt } }";
+    let data = app.data(alert, json!({"s": sector, "a": true})).await;
+    assert_eq!(data["setSectorAlert"]["alertActive"], true);
+    assert!(data["setSectorAlert"]["alertStartedAt"].is_string());
+    let data = app
+        .data(
+            "query($s: ID!) { sector(id: $s) { alertRecipients { phone phoneE164 contactMethod servicePoint { fullAddress client { externalId } } } } }",
+            json!({"s": sector}),
+        )
+        .await;
+    assert_eq!(
+        data["sector"]["alertRecipients"],
+        json!([
+            {"phone": "418-555-0101", "phoneE164": "+14185550101", "contactMethod": "SMS", "servicePoint": {"fullAddress": "1 rue A", "client": {"externalId": "in"}}},
+            {"phone": "581-555-0102", "phoneE164": "+15815550102", "contactMethod": "CALL", "servicePoint": {"fullAddress": "1 rue A", "client": {"externalId": "in"}}}
+        ])
+    );
+
+    let data = app.data(alert, json!({"s": sector, "a": false})).await;
+    assert_eq!(
+        data["setSectorAlert"],
+        json!({"alertActive": false, "alertStartedAt": null})
+    );
+    let data = app
+        .data(
+            "query($s: ID!) { sector(id: $s) { alerts { startedAt endedAt recipientsCount } } }",
+            json!({"s": sector}),
+        )
+        .await;
+    let alerts = data["sector"]["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["recipientsCount"], 2);
+    assert!(alerts[0]["endedAt"].is_string());
+}
+
+#[tokio::test]
+async fn invalid_geometries_are_refused_with_what_is_wrong() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            json!({"type": "Point", "coordinates": [-71.2, 46.8]}),
+            "Point",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": [[[-71.2, 46.8], [-71.1, 46.8], [-71.2, 46.8]]]}),
+            "au moins 4 positions",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": [[[-71.2, 46.8], [-71.1, 46.8], [-71.1, 46.9], [-71.2, 46.9]]]}),
+            "pas fermé",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": [[[46.8, -71.2], [46.9, -71.2], [46.9, -191.1], [46.8, -71.2]]]}),
+            "Latitude -191.1",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": [[[-191.2, 46.8], [-71.1, 46.8], [-71.1, 46.9], [-191.2, 46.8]]]}),
+            "Longitude -191.2",
+        ),
+        (
+            json!({"type": "Polygon", "coordinates": "nope"}),
+            "illisible",
+        ),
+    ];
+    for (geometry, expected) in cases {
+        let body = app
+            .graphql(
+                "mutation($input: SectorInput!) { createSector(input: $input) { id } }",
+                json!({"input": {"name": "X", "geometry": geometry}}),
+            )
+            .await;
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body:#}");
+        assert_eq!(
+            first_error(&body)["extensions"]["reason"],
+            "GEOMETRY_INVALID"
+        );
+        let message = first_error(&body)["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    let data = app.data("{ sectors { id } }", json!({})).await;
+    assert_eq!(data["sectors"], json!([]));
+}
+
+#[tokio::test]
+async fn sectors_are_imported_from_a_feature_collection() {
+    let app = spawn_app().await;
+    point_at(&app, "in-a", 46.85, -71.25).await;
+    let collection = json!({
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": "Secteur A"}, "geometry": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])},
+            {"type": "Feature", "properties": {"nom": "Secteur B", "couleur": "rouge"}, "geometry": polygon(vec![ring(-71.1, 46.8, -71.0, 46.9)])},
+            {"type": "Feature", "properties": null, "geometry": polygon(vec![ring(-70.1, 46.8, -70.0, 46.9)])}
+        ]
+    });
+    let query = "mutation($file: Upload!) { importSectors(file: $file) { name servicePoints { totalCount } } }";
+    let body = app
+        .upload_with(
+            query,
+            "secteurs.geojson",
+            collection.to_string().into_bytes(),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["data"]["importSectors"],
+        json!([
+            {"name": "Secteur A", "servicePoints": {"totalCount": 1}},
+            {"name": "Secteur B", "servicePoints": {"totalCount": 0}},
+            {"name": "Secteur 3", "servicePoints": {"totalCount": 0}}
+        ])
+    );
+
+    // One bad feature: nothing is created.
+    let bad = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Ok"}, "geometry": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])},
+        {"type": "Feature", "properties": {"name": "Bad"}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}
+    ]});
+    let body = app
+        .upload_with(
+            query,
+            "bad.geojson",
+            bad.to_string().into_bytes(),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        first_error(&body)["extensions"]["reason"],
+        "GEOMETRY_INVALID"
+    );
+    assert!(
+        first_error(&body)["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Entité 2")
+    );
+    let data = app.data("{ sectors { name } }", json!({})).await;
+    assert_eq!(data["sectors"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn another_organizations_sectors_and_points_stay_apart() {
+    let app = spawn_app().await;
+    let sector = create_sector(&app, "Mien", polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])).await;
+    point_at(&app, "mine", 46.85, -71.25).await;
+    let other = app.new_org("Concurrent").await;
+
+    let data = app
+        .graphql_as(
+            Some(&other),
+            "query($s: ID!) { sector(id: $s) { id } sectors { id } node(id: $s) { id } }",
+            json!({"s": sector}),
+        )
+        .await;
+    assert_eq!(
+        data["data"],
+        json!({"sector": null, "sectors": [], "node": null})
+    );
+    for (mutation, variables) in [
+        (
+            "mutation($s: ID!) { deleteSector(id: $s) }",
+            json!({"s": sector}),
+        ),
+        (
+            "mutation($s: ID!) { setSectorAlert(id: $s, active: true) { id } }",
+            json!({"s": sector}),
+        ),
+        (
+            "mutation($s: ID!, $g: JSON!) { updateSector(id: $s, input: {name: \"x\", geometry: $g}) { id } }",
+            json!({"s": sector, "g": polygon(vec![ring(0.0, 0.0, 1.0, 1.0)])}),
+        ),
+    ] {
+        let body = app.graphql_as(Some(&other), mutation, variables).await;
+        assert_eq!(error_codes(&body), ["NOT_FOUND"], "{mutation}");
+    }
+
+    // Their sector over our point never lists it.
+    let body = app
+        .graphql_as(
+            Some(&other),
+            "mutation($g: JSON!) { createSector(input: {name: \"Leur\", geometry: $g}) { servicePoints { totalCount } alertRecipients { phone } } }",
+            json!({"g": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["createSector"],
+        json!({"servicePoints": {"totalCount": 0}, "alertRecipients": []})
+    );
+    let body = app
+        .graphql_as(
+            Some(&other),
+            "query($s: ID!) { servicePoints(sectorId: $s) { totalCount } }",
+            json!({"s": sector}),
+        )
+        .await;
+    assert_eq!(body["data"]["servicePoints"]["totalCount"], 0);
+    assert_eq!(members(&app, &sector).await, ["mine"]);
+}
