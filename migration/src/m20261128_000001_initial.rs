@@ -163,6 +163,15 @@ impl MigrationTrait for Migration {
                 false,
             ))
             .await?;
+        // The bounding-box prefilter of sector membership.
+        manager
+            .create_index(index(
+                "service_point",
+                "org_latitude",
+                &["organization_id", "latitude", "longitude"],
+                false,
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -230,11 +239,9 @@ impl MigrationTrait for Migration {
                         "service_point_id",
                         "service_point",
                     ))
-                    .foreign_key(&mut fk(
-                        "sector_membership",
-                        "organization_id",
-                        "organization",
-                    ))
+                    // No key to the organization: the sector and the point
+                    // already cascade from it, and each key costs a check
+                    // per row on every recomputation.
                     .take(),
             )
             .await?;

@@ -261,6 +261,15 @@ pub async fn place_points(
         &ids,
     )
     .await?;
+    insert_memberships(db, org, points).await
+}
+
+/// The memberships of points that have none.
+async fn insert_memberships(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    points: &[Position],
+) -> Result<(), DbErr> {
     let sectors: Vec<(Uuid, Shape)> = sector::Entity::find()
         .filter(sector::Column::OrganizationId.eq(org.uuid()))
         .all(db)
@@ -312,7 +321,11 @@ pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(
             longitude,
         })
         .collect();
-    place_points(db, org, &points).await
+    sector_membership::Entity::delete_many()
+        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .exec(db)
+        .await?;
+    insert_memberships(db, org, &points).await
 }
 
 fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement {
