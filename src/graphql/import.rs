@@ -456,6 +456,20 @@ pub struct ImportRunConnection {
     pub total_count: i64,
 }
 
+/// An uploaded file's name and bytes, read off the async workers.
+pub async fn read_upload(ctx: &Context<'_>, file: Upload) -> Result<(String, Vec<u8>), ApiError> {
+    let upload = file.value(ctx).map_err(ApiError::internal)?;
+    let name = upload.filename.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::new();
+        upload.into_read().read_to_end(&mut bytes).map(|_| bytes)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok((name, bytes))
+}
+
 fn importer<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Importer>, ApiError> {
     ctx.data::<Arc<Importer>>()
         .map_err(|_| ApiError::internal(super::connection::MissingData("Importer")))
@@ -526,15 +540,7 @@ impl ImportMutation {
     ) -> Result<ImportRun, ApiError> {
         let t = writer(ctx)?;
         let importer = importer(ctx)?;
-        let upload = file.value(ctx).map_err(ApiError::internal)?;
-        let file_name = upload.filename.clone();
-        let bytes = tokio::task::spawn_blocking(move || {
-            let mut bytes = Vec::new();
-            upload.into_read().read_to_end(&mut bytes).map(|_| bytes)
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        let (file_name, bytes) = read_upload(ctx, file).await?;
         let mapping = columns
             .unwrap_or_default()
             .into_iter()

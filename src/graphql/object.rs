@@ -380,3 +380,28 @@ impl Occupant {
         self.model.updated_at
     }
 }
+
+/// A page of service points as a connection, with what its selection asks
+/// for prefetched and the total counted only when asked.
+pub async fn service_point_connection(
+    ctx: &Context<'_>,
+    filter: &crate::service::service_points::ServicePointFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ServicePointConnection, ApiError> {
+    let t = super::tenant(ctx)?;
+    let page = page_request(ctx, first, after)?;
+    let items = crate::service::service_points::list(&t.db, t.org, filter, page).await?;
+    let ids: Vec<uuid::Uuid> = items.items.iter().map(|p| p.id).collect();
+    let clients: Vec<uuid::Uuid> = items.items.iter().map(|p| p.client_id).collect();
+    let node = ctx.look_ahead().field("edges").field("node");
+    prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
+    let total = match super::connection::wants_total(ctx) {
+        true => crate::service::service_points::count(&t.db, t.org, filter).await?,
+        false => 0,
+    };
+    Ok(ServicePointConnection::new(
+        items.map(ServicePoint::new),
+        total,
+    ))
+}

@@ -4,6 +4,7 @@ use uuid::Uuid;
 use super::connection::{ClientConnection, ServicePointConnection, page_request, wants_total};
 use super::id::{Kind, decode, decode_any};
 use super::loader::prefetch;
+use super::object::service_point_connection;
 use super::object::{Client, GeocodeStatus, Node, Occupant, ServicePoint, loader};
 use super::tenant;
 use crate::error::ApiError;
@@ -111,8 +112,9 @@ impl RecordQuery {
         client_id: Option<ID>,
         geocode_status: Option<GeocodeStatus>,
     ) -> Result<ServicePointConnection, ApiError> {
-        let tenant = tenant(ctx)?;
-        let page = page_request(ctx, first, after)?;
+        // Refuse before anything else, even an empty answer.
+        tenant(ctx)?;
+        page_request(ctx, first, after.clone())?;
         let empty = || ServicePointConnection::new(service::Page::empty(), 0);
         let mut filter = ServicePointFilter {
             geocode_status: geocode_status.map(Into::into),
@@ -130,24 +132,7 @@ impl RecordQuery {
                 None => return Ok(empty()),
             }
         }
-        let items = service::service_points::list(&tenant.db, tenant.org, &filter, page).await?;
-        let ids: Vec<Uuid> = items.items.iter().map(|p| p.id).collect();
-        let clients: Vec<Uuid> = items.items.iter().map(|p| p.client_id).collect();
-        prefetch::for_points(
-            loader(ctx)?,
-            ctx.look_ahead().field("edges").field("node"),
-            &ids,
-            &clients,
-        )
-        .await?;
-        let total = match wants_total(ctx) {
-            true => service::service_points::count(&tenant.db, tenant.org, &filter).await?,
-            false => 0,
-        };
-        Ok(ServicePointConnection::new(
-            items.map(ServicePoint::new),
-            total,
-        ))
+        service_point_connection(ctx, &filter, first, after).await
     }
 
     async fn occupant(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Occupant>, ApiError> {

@@ -1,17 +1,17 @@
 //! The sector part of the schema: sectors, their points, alert recipients
 //! and alert history.
 
-use std::io::Read;
+use super::import::read_upload;
+use super::object::service_point_connection;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use entity::sector;
 
-use super::connection::{ServicePointConnection, page_request, wants_total};
+use super::connection::ServicePointConnection;
 use super::id::{Kind, decode, decode_existing, encode};
-use super::loader::prefetch;
-use super::object::{Occupant, ServicePoint, loader};
+use super::object::{Occupant, ServicePoint};
 use super::{tenant, writer};
 use crate::error::ApiError;
 use crate::service::{self, service_points::ServicePointFilter};
@@ -66,30 +66,11 @@ impl Sector {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<ServicePointConnection, ApiError> {
-        let t = tenant(ctx)?;
-        let page = page_request(ctx, first, after)?;
         let filter = ServicePointFilter {
             sector_id: Some(self.0.id),
             ..Default::default()
         };
-        let items = service::service_points::list(&t.db, t.org, &filter, page).await?;
-        let ids: Vec<uuid::Uuid> = items.items.iter().map(|p| p.id).collect();
-        let clients: Vec<uuid::Uuid> = items.items.iter().map(|p| p.client_id).collect();
-        prefetch::for_points(
-            loader(ctx)?,
-            ctx.look_ahead().field("edges").field("node"),
-            &ids,
-            &clients,
-        )
-        .await?;
-        let total = match wants_total(ctx) {
-            true => service::service_points::count(&t.db, t.org, &filter).await?,
-            false => 0,
-        };
-        Ok(ServicePointConnection::new(
-            items.map(ServicePoint::new),
-            total,
-        ))
+        service_point_connection(ctx, &filter, first, after).await
     }
 
     /// The occupants to reach when the sector is in alert, each with its
@@ -217,14 +198,7 @@ impl SectorMutation {
         file: Upload,
     ) -> Result<Vec<Sector>, ApiError> {
         let t = writer(ctx)?;
-        let upload = file.value(ctx).map_err(ApiError::internal)?;
-        let bytes = tokio::task::spawn_blocking(move || {
-            let mut bytes = Vec::new();
-            upload.into_read().read_to_end(&mut bytes).map(|_| bytes)
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        let (_, bytes) = read_upload(ctx, file).await?;
         Ok(service::sectors::import(&t.db, t.org, &bytes)
             .await?
             .into_iter()
