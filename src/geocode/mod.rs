@@ -3,8 +3,14 @@
 //! The import asks it for new addresses before its transaction opens; what
 //! it cannot locate in time stays `PENDING`.
 
+pub mod google;
+pub mod http;
+pub mod nominatim;
+
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A structured address, country Canada.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,4 +84,147 @@ impl Geocoder for NoGeocoder {
     fn geocode<'a>(&'a self, _address: &'a AddressQuery) -> GeocodeFuture<'a> {
         Box::pin(async { Err(GeocodeError::Unreachable) })
     }
+}
+
+/// rustls with the `ring` provider (already built for the database driver),
+/// installed once before the first HTTPS client.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderName {
+    Nominatim,
+    Google,
+    None,
+}
+
+/// The geocoding part of the configuration.
+#[derive(Clone, Debug, clap::Args)]
+pub struct GeocoderConfig {
+    /// `nominatim` (OpenStreetMap), `google`, or `none` (points stay PENDING).
+    #[arg(
+        long,
+        env = "GEOCODER",
+        value_enum,
+        default_value = "nominatim",
+        global = true
+    )]
+    pub geocoder: ProviderName,
+    /// Provider URL; default: the public Nominatim server, or Google's API.
+    #[arg(long, env = "GEOCODER_URL", global = true)]
+    pub geocoder_url: Option<String>,
+    #[arg(long, env = "GEOCODER_API_KEY", global = true, hide_env_values = true)]
+    pub geocoder_api_key: Option<String>,
+    /// Requests per second (forced to at most 1 on the public Nominatim
+    /// server); 0 for no limit.
+    #[arg(long, env = "GEOCODER_RPS", global = true)]
+    pub geocoder_rps: Option<f64>,
+    #[arg(long, env = "GEOCODER_CONCURRENCY", default_value_t = 4, global = true)]
+    pub geocoder_concurrency: usize,
+    /// Per-request timeout, in milliseconds.
+    #[arg(
+        long,
+        env = "GEOCODER_TIMEOUT_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub geocoder_timeout_ms: u64,
+    /// Contact (e-mail or URL) put in the User-Agent, as Nominatim's usage
+    /// policy asks.
+    #[arg(
+        long,
+        env = "GEOCODER_CONTACT",
+        default_value = "https://flokon.ca",
+        global = true
+    )]
+    pub geocoder_contact: String,
+}
+
+impl Default for GeocoderConfig {
+    fn default() -> GeocoderConfig {
+        GeocoderConfig {
+            geocoder: ProviderName::None,
+            geocoder_url: None,
+            geocoder_api_key: None,
+            geocoder_rps: None,
+            geocoder_concurrency: 4,
+            geocoder_timeout_ms: 5_000,
+            geocoder_contact: "https://flokon.ca".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("GEOCODER=google needs GEOCODER_API_KEY")]
+    MissingApiKey,
+    #[error("geocoder HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The request rate for Nominatim: on the public server (the default URL)
+/// one a second at most, whatever is configured (its usage policy); a
+/// self-hosted server goes as fast as `GEOCODER_RPS` says.
+pub fn public_rate(config: &GeocoderConfig) -> Option<f64> {
+    let url = config
+        .geocoder_url
+        .as_deref()
+        .unwrap_or(nominatim::PUBLIC_URL);
+    if url.trim_end_matches('/') == nominatim::PUBLIC_URL {
+        Some(
+            config
+                .geocoder_rps
+                .filter(|r| *r > 0.0)
+                .map_or(1.0, |r| r.min(1.0)),
+        )
+    } else {
+        config.geocoder_rps
+    }
+}
+
+/// The geocoder the configuration names.
+pub fn build(config: &GeocoderConfig) -> Result<Arc<dyn Geocoder>, ConfigError> {
+    let settings = |rps: Option<f64>| http::HttpSettings {
+        timeout: Duration::from_millis(config.geocoder_timeout_ms),
+        requests_per_second: rps.filter(|r| *r > 0.0),
+        concurrency: config.geocoder_concurrency,
+        attempts: 3,
+        backoff: Duration::from_millis(200),
+        max_retry_after: Duration::from_secs(30),
+    };
+    let user_agent = format!(
+        "flokon-api/{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        config.geocoder_contact
+    );
+    Ok(match config.geocoder {
+        ProviderName::None => Arc::new(NoGeocoder),
+        ProviderName::Nominatim => {
+            let base_url = config
+                .geocoder_url
+                .clone()
+                .unwrap_or_else(|| nominatim::PUBLIC_URL.to_owned());
+            http::HttpGeocoder::new(
+                nominatim::Nominatim { base_url },
+                &user_agent,
+                settings(public_rate(config)),
+            )?
+        }
+        ProviderName::Google => {
+            let api_key = config
+                .geocoder_api_key
+                .clone()
+                .ok_or(ConfigError::MissingApiKey)?;
+            let base_url = config
+                .geocoder_url
+                .clone()
+                .unwrap_or_else(|| google::DEFAULT_URL.to_owned());
+            http::HttpGeocoder::new(
+                google::Google { base_url, api_key },
+                &user_agent,
+                settings(config.geocoder_rps),
+            )?
+        }
+    })
 }

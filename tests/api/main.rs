@@ -8,6 +8,7 @@ mod clients;
 mod dataloader;
 mod errors;
 mod fixtures;
+mod geocoding;
 mod helpers;
 mod hostile;
 mod imports;

@@ -1,0 +1,324 @@
+//! The providers against a local HTTP double (wiremock): precisions, not
+//! found, retries, Retry-After, timeouts, malformed answers, refused
+//! connections, and the rate limit measured by the double's own clock.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use flokon_api::geocode::{
+    AddressQuery, GeocodeError, Geocoder, GeocoderConfig, Outcome, Precision, ProviderName, build,
+};
+use serde_json::json;
+use wiremock::matchers::{header_regex, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn address() -> AddressQuery {
+    AddressQuery {
+        line1: "999 Rue Exemple".into(),
+        city: Some("Québec".into()),
+        province: Some("QC".into()),
+        postal_code: Some("G1P 0A0".into()),
+    }
+}
+
+fn geocoder(
+    provider: ProviderName,
+    url: &str,
+    timeout_ms: u64,
+    rps: Option<f64>,
+) -> Arc<dyn Geocoder> {
+    build(&GeocoderConfig {
+        geocoder: provider,
+        geocoder_url: Some(url.to_owned()),
+        geocoder_api_key: Some("test-key".into()),
+        geocoder_rps: rps,
+        geocoder_concurrency: 4,
+        geocoder_timeout_ms: timeout_ms,
+        geocoder_contact: "ops@example.test".into(),
+    })
+    .unwrap()
+}
+
+fn nominatim_place(addresstype: &str, rank: u32) -> serde_json::Value {
+    json!([{"lat": "46.8123", "lon": "-71.2145", "addresstype": addresstype, "place_rank": rank}])
+}
+
+fn google_result(location_type: &str) -> serde_json::Value {
+    json!({"status": "OK", "results": [{"geometry": {"location": {"lat": 46.8123, "lng": -71.2145}, "location_type": location_type}}]})
+}
+
+const NOMINATIM: &str = "/search";
+const GOOGLE: &str = "/maps/api/geocode/json";
+
+#[tokio::test]
+async fn nominatim_reads_precision_and_sends_a_structured_query_with_a_user_agent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(NOMINATIM))
+        .and(query_param("street", "999 Rue Exemple"))
+        .and(query_param("postalcode", "G1P 0A0"))
+        .and(query_param("countrycodes", "ca"))
+        .and(query_param("format", "jsonv2"))
+        .and(header_regex(
+            "user-agent",
+            r"^flokon-api/.* \(ops@example\.test\)$",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("house", 30)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = geocoder(ProviderName::Nominatim, &server.uri(), 1_000, None)
+        .geocode(&address())
+        .await;
+    assert_eq!(
+        outcome,
+        Ok(Outcome::Found {
+            latitude: 46.8123,
+            longitude: -71.2145,
+            precision: Precision::Exact
+        })
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(path(NOMINATIM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("postcode", 21)))
+        .mount(&server)
+        .await;
+    let outcome = geocoder(ProviderName::Nominatim, &server.uri(), 1_000, None)
+        .geocode(&address())
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Ok(Outcome::Found {
+                precision: Precision::Approximate,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn google_reads_precision_and_sends_the_country_and_key() {
+    let server = MockServer::start().await;
+    Mock::given(path(GOOGLE))
+        .and(query_param("components", "country:CA"))
+        .and(query_param("key", "test-key"))
+        .and(query_param(
+            "address",
+            "999 Rue Exemple, Québec, QC, G1P 0A0",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(google_result("ROOFTOP")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = geocoder(ProviderName::Google, &server.uri(), 1_000, None)
+        .geocode(&address())
+        .await;
+    assert_eq!(
+        outcome,
+        Ok(Outcome::Found {
+            latitude: 46.8123,
+            longitude: -71.2145,
+            precision: Precision::Exact
+        })
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(path(GOOGLE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(google_result("APPROXIMATE")))
+        .mount(&server)
+        .await;
+    let outcome = geocoder(ProviderName::Google, &server.uri(), 1_000, None)
+        .geocode(&address())
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Ok(Outcome::Found {
+                precision: Precision::Approximate,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+/// Each failure mode, for both providers.
+#[tokio::test]
+async fn failures_are_retried_or_reported_as_they_should() {
+    let cases = [
+        (
+            ProviderName::Nominatim,
+            NOMINATIM,
+            json!([]),
+            nominatim_place("house", 30),
+        ),
+        (
+            ProviderName::Google,
+            GOOGLE,
+            json!({"status": "ZERO_RESULTS", "results": []}),
+            google_result("ROOFTOP"),
+        ),
+    ];
+    for (provider, route, not_found, found) in cases {
+        // Not found.
+        let server = MockServer::start().await;
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(not_found))
+            .mount(&server)
+            .await;
+        let outcome = geocoder(provider, &server.uri(), 1_000, None)
+            .geocode(&address())
+            .await;
+        assert_eq!(outcome, Ok(Outcome::NotFound), "{provider:?}");
+
+        // 500, then success: retried.
+        let server = MockServer::start().await;
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(found.clone()))
+            .mount(&server)
+            .await;
+        let outcome = geocoder(provider, &server.uri(), 1_000, None)
+            .geocode(&address())
+            .await;
+        assert!(
+            matches!(outcome, Ok(Outcome::Found { .. })),
+            "{provider:?}: {outcome:?}"
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+
+        // 429 with Retry-After: waits that long, then succeeds.
+        let server = MockServer::start().await;
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_json(found.clone()))
+            .mount(&server)
+            .await;
+        let start = Instant::now();
+        let outcome = geocoder(provider, &server.uri(), 1_000, None)
+            .geocode(&address())
+            .await;
+        assert!(
+            matches!(outcome, Ok(Outcome::Found { .. })),
+            "{provider:?}: {outcome:?}"
+        );
+        assert!(
+            start.elapsed() >= Duration::from_secs(1),
+            "Retry-After honoured"
+        );
+
+        // Slower than the timeout, every time: a timeout after the retries.
+        let server = MockServer::start().await;
+        Mock::given(path(route))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(found.clone())
+                    .set_delay(Duration::from_millis(400)),
+            )
+            .mount(&server)
+            .await;
+        let outcome = geocoder(provider, &server.uri(), 100, None)
+            .geocode(&address())
+            .await;
+        assert_eq!(outcome, Err(GeocodeError::Timeout), "{provider:?}");
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            3,
+            "three attempts"
+        );
+
+        // Malformed JSON: not retried.
+        let server = MockServer::start().await;
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{not json"))
+            .mount(&server)
+            .await;
+        let outcome = geocoder(provider, &server.uri(), 1_000, None)
+            .geocode(&address())
+            .await;
+        assert_eq!(outcome, Err(GeocodeError::Malformed), "{provider:?}");
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let outcome = geocoder(
+        ProviderName::Nominatim,
+        &format!("http://127.0.0.1:{port}"),
+        500,
+        None,
+    )
+    .geocode(&address())
+    .await;
+    assert_eq!(outcome, Err(GeocodeError::Unreachable));
+}
+
+/// Records when each request reached the double.
+struct Clock(Arc<Mutex<Vec<Instant>>>);
+
+impl Respond for Clock {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.0.lock().unwrap().push(Instant::now());
+        ResponseTemplate::new(200).set_body_json(nominatim_place("house", 30))
+    }
+}
+
+#[tokio::test]
+async fn the_rate_limit_spaces_requests_even_when_asked_at_once() {
+    let server = MockServer::start().await;
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(path(NOMINATIM))
+        .respond_with(Clock(arrivals.clone()))
+        .mount(&server)
+        .await;
+    // 5 requests a second (the public server's 1/s, shortened for the test:
+    // the limiter's logic is what is tested), four asked concurrently.
+    let geocoder = geocoder(ProviderName::Nominatim, &server.uri(), 1_000, Some(5.0));
+    let asks: Vec<_> = (0..4)
+        .map(|_| {
+            let geocoder = geocoder.clone();
+            tokio::spawn(async move { geocoder.geocode(&address()).await })
+        })
+        .collect();
+    for ask in asks {
+        assert!(matches!(ask.await.unwrap(), Ok(Outcome::Found { .. })));
+    }
+    let mut arrivals = arrivals.lock().unwrap().clone();
+    arrivals.sort();
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(190), "requests {gap:?} apart");
+    }
+}
+
+#[tokio::test]
+async fn the_public_nominatim_server_is_never_asked_more_than_once_a_second() {
+    // Configuration only: no request leaves the machine.
+    let config = GeocoderConfig {
+        geocoder: ProviderName::Nominatim,
+        geocoder_rps: Some(50.0),
+        ..GeocoderConfig::default()
+    };
+    let geocoder = build(&config).unwrap();
+    assert_eq!(geocoder.provider(), "nominatim");
+    assert!(flokon_api::geocode::public_rate(&config) <= Some(1.0));
+}
