@@ -322,6 +322,7 @@ async fn copy_floor(url: &str, records: &[Record]) -> Duration {
 
 #[tokio::main]
 async fn main() {
+    flokon_api::geocode::install_tls_provider();
     let records = records();
     let start = Instant::now();
     let bytes = file(&records);

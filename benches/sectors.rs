@@ -245,6 +245,7 @@ async fn run(label: &str, options: ConnectOptions) {
 
 #[tokio::main]
 async fn main() {
+    flokon_api::geocode::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!(
         "sqlite://{}?mode=rwc",

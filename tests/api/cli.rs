@@ -71,7 +71,7 @@ async fn serve_answers_with_a_token_from_org_create_and_stops_on_sigterm() {
         .spawn()
         .expect("start server");
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client();
     let mut healthy = false;
     for _ in 0..100 {
         if http

@@ -80,6 +80,13 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// An HTTP client for the tests (TLS needs its crypto provider installed
+/// first, even for plain HTTP).
+pub fn http_client() -> reqwest::Client {
+    flokon_api::geocode::install_tls_provider();
+    reqwest::Client::new()
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let (options, database) = fresh_database().await;
     let mut connection = db::connect_with(options).await.expect("connect");
@@ -108,7 +115,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp
         .expect("create org");
     TestApp {
         address,
-        http: reqwest::Client::new(),
+        http: http_client(),
         db: connection,
         statements,
         token: issued.token,
