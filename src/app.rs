@@ -23,6 +23,7 @@ use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{LANG, internal_message, log_internal};
 use crate::graphql::{FlokonSchema, Tenant, build_schema};
+use crate::service::geocoding::Geocoding;
 use crate::service::imports::{Importer, load_existing};
 use crate::spreadsheet;
 
@@ -50,7 +51,21 @@ impl Application {
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let importer = Arc::new(Importer::new(config.limits.import(), parses));
+        let geocoder = crate::geocode::build(&config.geocoding).map_err(std::io::Error::other)?;
+        let geocoding = Arc::new(Geocoding {
+            geocoder,
+            deadline: std::time::Duration::from_millis(config.geocoding.geocoder_deadline_ms),
+        });
+        if geocoding.enabled() {
+            let interval =
+                std::time::Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1));
+            tokio::spawn(crate::service::service_points::geocode_worker(
+                db.clone(),
+                geocoding.clone(),
+                interval,
+            ));
+        }
+        let importer = Arc::new(Importer::new(config.limits.import(), geocoding, parses));
         let schema = build_schema(&config.limits, config.introspection, importer);
         let state = AppState {
             db,

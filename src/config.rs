@@ -79,6 +79,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub limits: Limits,
 
+    #[command(flatten)]
+    pub geocoding: crate::geocode::GeocoderConfig,
+
     /// Serve GraphiQL at `GET /graphql`.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -168,6 +171,7 @@ impl Default for ServeConfig {
         ServeConfig {
             bind_addr: "127.0.0.1:8000".to_owned(),
             limits: Limits::default(),
+            geocoding: crate::geocode::GeocoderConfig::default(),
             graphiql: true,
             introspection: true,
         }

@@ -139,6 +139,24 @@ pub struct GeocoderConfig {
         global = true
     )]
     pub geocoder_contact: String,
+    /// The longest an import or a mutation waits for the geocoder, in
+    /// milliseconds; what is not located by then stays PENDING.
+    #[arg(
+        long,
+        env = "GEOCODER_DEADLINE_MS",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub geocoder_deadline_ms: u64,
+    /// How often the background worker retries PENDING and FAILED points,
+    /// in seconds.
+    #[arg(
+        long,
+        env = "GEOCODER_RETRY_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub geocoder_retry_seconds: u64,
 }
 
 impl Default for GeocoderConfig {
@@ -151,6 +169,8 @@ impl Default for GeocoderConfig {
             geocoder_concurrency: 4,
             geocoder_timeout_ms: 5_000,
             geocoder_contact: "https://flokon.ca".to_owned(),
+            geocoder_deadline_ms: 20_000,
+            geocoder_retry_seconds: 300,
         }
     }
 }

@@ -2,7 +2,6 @@
 //! `importRun(s)` and the report types.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
@@ -12,13 +11,13 @@ use super::connection::{PageInfo, page_request, wants_total};
 use super::id::{Kind, decode, decode_existing, encode};
 use super::loader::{ClientKey, OccupantKey, PointKey};
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
-use super::{tenant, writer};
+use super::{importer, tenant, writer};
 use crate::domain::Field;
 use crate::error::{ApiError, Message, current_lang};
 use crate::import::error::Issue;
 use crate::import::headers::{self, Mapping};
 use crate::import::plan::{self, Summary};
-use crate::service::imports::{self as service, ImportOptions, Importer};
+use crate::service::imports::{self as service, ImportOptions};
 use crate::service::{Page, PageRequest};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -468,11 +467,6 @@ pub async fn read_upload(ctx: &Context<'_>, file: Upload) -> Result<(String, Vec
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     Ok((name, bytes))
-}
-
-fn importer<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Importer>, ApiError> {
-    ctx.data::<Arc<Importer>>()
-        .map_err(|_| ApiError::internal(super::connection::MissingData("Importer")))
 }
 
 #[derive(Default)]

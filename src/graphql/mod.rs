@@ -56,6 +56,17 @@ pub fn tenant<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
     ctx.data_opt::<Tenant>().ok_or(ApiError::Unauthenticated)
 }
 
+pub fn importer<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Importer>, ApiError> {
+    ctx.data::<Arc<Importer>>()
+        .map_err(|_| ApiError::internal(connection::MissingData("Importer")))
+}
+
+pub fn geocoding<'a>(
+    ctx: &'a Context<'_>,
+) -> Result<&'a crate::service::geocoding::Geocoding, ApiError> {
+    Ok(importer(ctx)?.geocoding.as_ref())
+}
+
 /// The tenant for a mutation. The request's loader cache is turned off:
 /// after a write, nested reads must see the new state.
 pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
@@ -81,5 +92,14 @@ pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
     let limits = Limits::default();
-    build_schema(&limits, true, Arc::new(Importer::new(limits.import(), 1))).sdl()
+    let geocoding = Arc::new(crate::service::geocoding::Geocoding {
+        geocoder: Arc::new(crate::geocode::NoGeocoder),
+        deadline: std::time::Duration::ZERO,
+    });
+    build_schema(
+        &limits,
+        true,
+        Arc::new(Importer::new(limits.import(), geocoding, 1)),
+    )
+    .sdl()
 }

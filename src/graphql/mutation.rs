@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::id::{Kind, decode_existing, encode};
 use super::object::{Client, ContactMethod, Occupant, ServicePoint};
-use super::writer;
+use super::{geocoding, writer};
 use crate::domain::{Address, Coordinates, ValidationError};
 use crate::error::ApiError;
 use crate::service::{
@@ -158,8 +158,15 @@ impl RecordMutation {
         let client_id = decode_existing(&input.client_id, Kind::Client)?;
         let address = input.address.validate()?;
         let coordinates = Coordinates::from_pair(input.latitude, input.longitude)?;
-        let model =
-            service::service_points::create(&t.db, t.org, client_id, &address, coordinates).await?;
+        let model = service::service_points::create(
+            &t.db,
+            geocoding(ctx)?,
+            t.org,
+            client_id,
+            &address,
+            coordinates,
+        )
+        .await?;
         Ok(ServicePoint::new(model))
     }
 
@@ -177,9 +184,15 @@ impl RecordMutation {
             .map(AddressInput::validate)
             .transpose()?;
         let coordinates = coordinates_patch(&input.latitude, &input.longitude)?;
-        let model =
-            service::service_points::update(&t.db, t.org, uuid, address.as_ref(), coordinates)
-                .await?;
+        let model = service::service_points::update(
+            &t.db,
+            geocoding(ctx)?,
+            t.org,
+            uuid,
+            address.as_ref(),
+            coordinates,
+        )
+        .await?;
         Ok(ServicePoint::new(model))
     }
 

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::auth::OrgId;
+use crate::domain::GeocodeStatus;
 use crate::error::ServiceError;
 use crate::import::error::{FileError, Issue};
 use crate::import::headers::Mapping;
@@ -26,7 +27,9 @@ use crate::import::plan::{self, Existing, Mode, Plan, PlanInput, RowResult, Summ
 use crate::import::read::ReadLimits;
 use crate::import::{self as pipeline, Parsed};
 use crate::service::batch::{delete_batched, insert_batched, to_active};
+use crate::service::geocoding::{self, Geocoding, Located};
 use crate::service::sectors::{self, Position};
+use std::collections::HashMap;
 
 /// Limits of an import (SPEC: "Limits", all configurable).
 #[derive(Clone, Debug)]
@@ -39,14 +42,20 @@ pub struct ImportLimits {
 /// run at once (parsing is CPU-bound and runs on blocking threads).
 pub struct Importer {
     pub limits: ImportLimits,
+    pub geocoding: Arc<Geocoding>,
     busy: Mutex<HashSet<Uuid>>,
     parses: Semaphore,
 }
 
 impl Importer {
-    pub fn new(limits: ImportLimits, concurrent_parses: usize) -> Importer {
+    pub fn new(
+        limits: ImportLimits,
+        geocoding: Arc<Geocoding>,
+        concurrent_parses: usize,
+    ) -> Importer {
         Importer {
             limits,
+            geocoding,
             busy: Mutex::new(HashSet::new()),
             parses: Semaphore::new(concurrent_parses.max(1)),
         }
@@ -130,20 +139,37 @@ pub async fn import(
         return Ok(store_run(db, &run, &parsed, &Plan::default(), false).await?);
     }
 
+    let input = |now| PlanInput {
+        organization_id: org.uuid(),
+        mode: options.mode,
+        present: parsed.present,
+        rows: &parsed.rows,
+        now,
+    };
+    // New addresses are located before the transaction opens, from a first
+    // plan: the provider never holds the database.
+    let geocoding = &importer.geocoding;
+    let located = if geocoding.enabled() {
+        let existing = load_existing(db, org).await?;
+        let preview = plan::plan(input(Utc::now()), &existing);
+        let addresses = preview
+            .points_to_geocode()
+            .map(|p| (p.address_key.clone(), geocoding::query_of(p)))
+            .collect();
+        geocoding.locate(db, addresses).await?
+    } else {
+        HashMap::new()
+    };
+    timer.lap("geocode");
+
     let tx = db.begin().await?;
     lock_organization(&tx, org).await?;
     let existing = load_existing(&tx, org).await?;
     timer.lap("load");
-    let plan = plan::plan(
-        PlanInput {
-            organization_id: org.uuid(),
-            mode: options.mode,
-            present: parsed.present,
-            rows: &parsed.rows,
-            now: Utc::now(),
-        },
-        &existing,
-    );
+    let mut plan = plan::plan(input(Utc::now()), &existing);
+    if geocoding.enabled() {
+        locate_planned(&mut plan, &located, geocoding);
+    }
     // The plan holds what the rows said: free them before writing.
     parsed.rows = Vec::new();
     timer.lap("plan");
@@ -205,6 +231,58 @@ impl std::fmt::Display for PhaseTimer {
             write!(f, "{separator}{name}={}ms", duration.as_millis())?;
         }
         Ok(())
+    }
+}
+
+/// Puts what the geocoder found on the planned points, and tells each row
+/// whose address was not found, only roughly found, or not yet located.
+fn locate_planned(plan: &mut Plan, located: &HashMap<String, Located>, geocoding: &Geocoding) {
+    let mut notes: HashMap<Uuid, Issue> = HashMap::new();
+    for point in plan
+        .points
+        .create
+        .iter_mut()
+        .chain(plan.points.update.iter_mut())
+    {
+        if point.latitude.is_some() || point.geocode_status == GeocodeStatus::Manual.as_str() {
+            continue;
+        }
+        if let Some(result) = located.get(&point.address_key) {
+            geocoding.apply(point, *result);
+        }
+        let note = match GeocodeStatus::from_stored(&point.geocode_status) {
+            Some(GeocodeStatus::NotFound) => Issue::new(
+                "GEOCODE_NOT_FOUND",
+                None,
+                "Adresse introuvable sur la carte : corrigez-la ou donnez Latitude et Longitude.",
+                "Address not found on the map: fix it or give Latitude and Longitude.",
+            ),
+            Some(GeocodeStatus::Approximate) => Issue::new(
+                "GEOCODE_APPROXIMATE",
+                None,
+                "Adresse localisée approximativement (rue, code postal ou ville) : vérifiez-la.",
+                "Address located only roughly (street, postal code or city): check it.",
+            ),
+            Some(GeocodeStatus::Failed) => Issue::new(
+                "GEOCODE_FAILED",
+                None,
+                "Le service de géolocalisation a refusé cette adresse; elle sera réessayée.",
+                "The geocoding service refused this address; it will be tried again.",
+            ),
+            Some(GeocodeStatus::Pending) => Issue::new(
+                "GEOCODE_PENDING",
+                None,
+                "Adresse pas encore localisée (service lent ou indisponible) : elle le sera en arrière-plan.",
+                "Address not located yet (service slow or down): it will be in the background.",
+            ),
+            _ => continue,
+        };
+        notes.insert(point.id, note);
+    }
+    for row in &mut plan.rows {
+        if let Some(note) = row.point_id.and_then(|id| notes.get(&id)) {
+            row.warnings.push(note.clone());
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod clients;
+pub mod geocoding;
 pub mod imports;
 pub mod occupants;
 pub mod organizations;

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
@@ -14,6 +16,7 @@ use super::{
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::error::ServiceError;
+use crate::service::geocoding::{self, Geocoding};
 use crate::service::sectors::{self, Position};
 
 #[derive(Clone, Debug, Default)]
@@ -132,20 +135,20 @@ fn set_location(model: &mut service_point::ActiveModel, coordinates: Option<Coor
 
 pub async fn create(
     db: &DatabaseConnection,
+    geocoding: &Geocoding,
     org: OrgId,
     client_id: Uuid,
     address: &Address,
     coordinates: Option<Coordinates>,
 ) -> Result<service_point::Model, ServiceError> {
     let tx = db.begin().await?;
-    let db = &tx;
-    if get_owned::<client::Entity>(db, org, client_id)
+    if get_owned::<client::Entity>(&tx, org, client_id)
         .await?
         .is_none()
     {
         return Err(ServiceError::NotFound);
     }
-    ensure_address_free(db, client_id, &address.key(), None).await?;
+    ensure_address_free(&tx, client_id, &address.key(), None).await?;
     let now = Utc::now();
     let mut model = service_point::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -158,12 +161,13 @@ pub async fn create(
     set_address(&mut model, address);
     set_location(&mut model, coordinates);
     let model = model
-        .insert(db)
+        .insert(&tx)
         .await
         .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))?;
-    sectors::place_points(db, org, &[Position::from(&model)]).await?;
+    sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     tx.commit().await?;
-    Ok(model)
+    // Located after the commit: the provider never holds a transaction open.
+    Ok(geocode(db, geocoding, org, vec![model]).await?.remove(0))
 }
 
 /// `coordinates`: `None` keeps them, `Some(None)` clears hand-given ones so
@@ -172,19 +176,19 @@ pub async fn create(
 /// address. A respelled address (same key) keeps it.
 pub async fn update(
     db: &DatabaseConnection,
+    geocoding: &Geocoding,
     org: OrgId,
     id: Uuid,
     address: Option<&Address>,
     coordinates: Option<Option<Coordinates>>,
 ) -> Result<service_point::Model, ServiceError> {
     let tx = db.begin().await?;
-    let db = &tx;
-    let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let current = get(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
     let moved = address.is_some_and(|a| a.key() != current.address_key);
     if let Some(address) = address.filter(|_| moved) {
-        ensure_address_free(db, current.client_id, &address.key(), Some(id)).await?;
+        ensure_address_free(&tx, current.client_id, &address.key(), Some(id)).await?;
     }
-    let mut model: service_point::ActiveModel = current.into();
+    let mut model: service_point::ActiveModel = current.clone().into();
     if let Some(address) = address {
         set_address(&mut model, address);
     }
@@ -194,19 +198,121 @@ pub async fn update(
         None => {}
     }
     if !model.is_changed() {
-        return get(db, org, id).await?.ok_or(ServiceError::NotFound);
+        return Ok(current);
     }
     let relocated = model.latitude.is_set() || model.longitude.is_set();
     model.updated_at = Set(Utc::now());
     let model = model
-        .update(db)
+        .update(&tx)
         .await
         .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))?;
     if relocated {
-        sectors::place_points(db, org, &[Position::from(&model)]).await?;
+        sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     }
     tx.commit().await?;
-    Ok(model)
+    Ok(geocode(db, geocoding, org, vec![model]).await?.remove(0))
+}
+
+/// Locates the points that wait for it (`PENDING` or `FAILED`), saves what
+/// was found and places them in their sectors; returns the points as they
+/// now are, in the same order.
+pub async fn geocode(
+    db: &DatabaseConnection,
+    geocoding: &Geocoding,
+    org: OrgId,
+    mut points: Vec<service_point::Model>,
+) -> Result<Vec<service_point::Model>, ServiceError> {
+    let waiting = |p: &service_point::Model| {
+        p.latitude.is_none()
+            && [
+                GeocodeStatus::Pending.as_str(),
+                GeocodeStatus::Failed.as_str(),
+            ]
+            .contains(&p.geocode_status.as_str())
+    };
+    let addresses: Vec<_> = points
+        .iter()
+        .filter(|p| waiting(p))
+        .map(|p| (p.address_key.clone(), geocoding::query_of(p)))
+        .collect();
+    if !geocoding.enabled() || addresses.is_empty() {
+        return Ok(points);
+    }
+    let located = geocoding.locate(db, addresses).await?;
+    let tx = db.begin().await?;
+    let mut moved = Vec::new();
+    for point in points.iter_mut().filter(|p| waiting(p)) {
+        let Some(result) = located.get(&point.address_key) else {
+            continue;
+        };
+        geocoding.apply(point, *result);
+        let mut model: service_point::ActiveModel = point.clone().into();
+        model.latitude = Set(point.latitude);
+        model.longitude = Set(point.longitude);
+        model.geocode_status = Set(point.geocode_status.clone());
+        model.geocode_provider = Set(point.geocode_provider.clone());
+        model.geocoded_at = Set(point.geocoded_at);
+        // Only if still waiting: a hand-given position set meanwhile wins.
+        service_point::Entity::update_many()
+            .set(model)
+            .filter(service_point::Column::Id.eq(point.id))
+            .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+            .filter(service_point::Column::Latitude.is_null())
+            .exec(&tx)
+            .await?;
+        if point.latitude.is_some() {
+            moved.push(Position::from(&*point));
+        }
+    }
+    sectors::place_points(&tx, org, &moved).await?;
+    tx.commit().await?;
+    Ok(points)
+}
+
+/// Points waiting for a position, a batch at a time.
+const WORKER_BATCH: u64 = 200;
+
+/// Retries `PENDING` and `FAILED` points of every organization, forever:
+/// a provider outage during an import is made good here.
+pub async fn geocode_worker(
+    db: DatabaseConnection,
+    geocoding: Arc<Geocoding>,
+    interval: std::time::Duration,
+) {
+    loop {
+        tokio::time::sleep(interval).await;
+        if let Err(error) = geocode_waiting(&db, &geocoding).await {
+            crate::error::log_internal(&error);
+        }
+    }
+}
+
+/// One pass of the worker; the number of points it tried.
+pub async fn geocode_waiting(
+    db: &DatabaseConnection,
+    geocoding: &Geocoding,
+) -> Result<usize, ServiceError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let waiting = service_point::Entity::find()
+        .filter(service_point::Column::GeocodeStatus.is_in([
+            GeocodeStatus::Pending.as_str(),
+            GeocodeStatus::Failed.as_str(),
+        ]))
+        .filter(service_point::Column::Latitude.is_null())
+        .order_by_asc(service_point::Column::UpdatedAt)
+        .limit(WORKER_BATCH)
+        .all(db)
+        .await?;
+    let tried = waiting.len();
+    let mut by_org: std::collections::HashMap<Uuid, Vec<service_point::Model>> =
+        std::collections::HashMap::new();
+    for point in waiting {
+        by_org.entry(point.organization_id).or_default().push(point);
+    }
+    for (org, points) in by_org {
+        geocode(db, geocoding, OrgId::new(org), points).await?;
+    }
+    Ok(tried)
 }
 
 /// Deletes the point; its occupants and sector memberships cascade.

@@ -35,6 +35,7 @@ fn geocoder(
         geocoder_concurrency: 4,
         geocoder_timeout_ms: timeout_ms,
         geocoder_contact: "ops@example.test".into(),
+        ..GeocoderConfig::default()
     })
     .unwrap()
 }
@@ -321,4 +322,212 @@ async fn the_public_nominatim_server_is_never_asked_more_than_once_a_second() {
     let geocoder = build(&config).unwrap();
     assert_eq!(geocoder.provider(), "nominatim");
     assert!(flokon_api::geocode::public_rate(&config) <= Some(1.0));
+}
+
+/// A server whose geocoder is Nominatim at `url`.
+async fn app_geocoding_at(url: &str) -> crate::helpers::TestApp {
+    let url = url.to_owned();
+    crate::helpers::spawn_app_with(move |config| {
+        config.geocoding = GeocoderConfig {
+            geocoder: ProviderName::Nominatim,
+            geocoder_url: Some(url),
+            geocoder_timeout_ms: 500,
+            geocoder_deadline_ms: 3_000,
+            geocoder_retry_seconds: 1,
+            ..GeocoderConfig::default()
+        };
+    })
+    .await
+}
+
+const POINT: &str = "query($id: ID!) { servicePoint(id: $id) { latitude longitude geocodeStatus sectors { name } } }";
+
+#[tokio::test]
+async fn a_point_created_by_hand_is_located_and_placed_in_its_sector() {
+    let server = MockServer::start().await;
+    Mock::given(path(NOMINATIM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("house", 30)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_geocoding_at(&server.uri()).await;
+    let square = json!({"type": "Polygon", "coordinates": [[[-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]]]});
+    app.data(
+        "mutation($g: JSON!) { createSector(input: {name: \"Centre\", geometry: $g}) { id } }",
+        json!({"g": square}),
+    )
+    .await;
+    let client = app.create_client("C-1", None).await;
+    let point = app
+        .create_service_point(
+            &client,
+            crate::helpers::address("999 Rue Exemple", "Québec", Some("G1P 0A0")),
+        )
+        .await;
+    let data = app.data(POINT, json!({"id": point})).await;
+    assert_eq!(
+        data["servicePoint"],
+        json!({"latitude": 46.8123, "longitude": -71.2145, "geocodeStatus": "OK", "sectors": [{"name": "Centre"}]})
+    );
+}
+
+#[tokio::test]
+async fn an_address_not_found_is_listed_for_fixing() {
+    let server = MockServer::start().await;
+    Mock::given(path(NOMINATIM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let app = app_geocoding_at(&server.uri()).await;
+    let client = app.create_client("C-1", None).await;
+    let point = app
+        .create_service_point(
+            &client,
+            crate::helpers::address("1 rue Nulle-Part", "Québec", None),
+        )
+        .await;
+    let data = app
+        .data("{ servicePoints(geocodeStatus: NOT_FOUND) { totalCount edges { node { id geocodeStatus } } } }", json!({}))
+        .await;
+    assert_eq!(data["servicePoints"]["totalCount"], 1);
+    assert_eq!(
+        data["servicePoints"]["edges"][0]["node"]["id"],
+        point.as_str()
+    );
+}
+
+fn three_rows_at_one_address() -> Vec<u8> {
+    use crate::fixtures::{header, occupant, xlsx};
+    xlsx(&[
+        header(),
+        occupant(
+            "A",
+            "418-555-0101",
+            "SMS",
+            "100 rue du Pont, Québec, QC, G1K 1A1",
+            "IMM-100",
+        ),
+        occupant(
+            "B",
+            "418-555-0102",
+            "SMS",
+            "100, Rue du Pont, Quebec, G1K1A1",
+            "IMM-100",
+        ),
+        occupant(
+            "C",
+            "418-555-0103",
+            "SMS",
+            "100 rue du Pont, Québec, QC, G1K 1A1",
+            "IMM-100",
+        ),
+    ])
+}
+
+#[tokio::test]
+async fn an_address_is_asked_once_then_answered_by_the_cache() {
+    let server = MockServer::start().await;
+    Mock::given(path(NOMINATIM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("postcode", 21)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_geocoding_at(&server.uri()).await;
+    let run = app
+        .import(
+            "c.xlsx",
+            three_rows_at_one_address(),
+            json!({"mode": "MERGE_KEEP_MISSING"}),
+        )
+        .await;
+    assert_eq!(run["committed"], true);
+    let warnings: Vec<&str> = run["rows"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["warnings"][0]["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(warnings, ["GEOCODE_APPROXIMATE"; 3]);
+
+    // The same file, another organization: the shared cache answers.
+    let other = app.new_org("Autre").await;
+    let operations = json!({"query": crate::helpers::IMPORT, "variables": {"file": null, "mode": "REPLACE_ALL"}});
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({"0": ["variables.file"]}).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(three_rows_at_one_address()).file_name("c.xlsx"),
+        );
+    let body: serde_json::Value = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&other)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["importSpreadsheet"]["committed"], true,
+        "{body:#}"
+    );
+    let data = app
+        .graphql_as(
+            Some(&other),
+            "{ servicePoints { edges { node { geocodeStatus latitude } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["data"]["servicePoints"]["edges"][0]["node"],
+        json!({"geocodeStatus": "APPROXIMATE", "latitude": 46.8123})
+    );
+    // `expect(1)` is checked when the double drops.
+}
+
+#[tokio::test]
+async fn an_outage_leaves_points_pending_and_the_worker_completes_them() {
+    let server = MockServer::start().await;
+    Mock::given(path(NOMINATIM))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let app = app_geocoding_at(&server.uri()).await;
+    let run = app
+        .import(
+            "c.xlsx",
+            three_rows_at_one_address(),
+            json!({"mode": "MERGE_KEEP_MISSING"}),
+        )
+        .await;
+    assert_eq!(run["committed"], true, "an outage never fails an import");
+    assert_eq!(
+        run["rows"]["edges"][0]["node"]["warnings"][0]["code"],
+        "GEOCODE_PENDING"
+    );
+    let status = "{ servicePoints { edges { node { geocodeStatus latitude } } } }";
+    let data = app.data(status, json!({})).await;
+    assert_eq!(
+        data["servicePoints"]["edges"][0]["node"],
+        json!({"geocodeStatus": "PENDING", "latitude": null})
+    );
+
+    // The provider comes back; the worker (every second here) finishes.
+    server.reset().await;
+    Mock::given(path(NOMINATIM))
+        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("house", 30)))
+        .mount(&server)
+        .await;
+    let mut located = serde_json::Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        located = app.data(status, json!({})).await["servicePoints"]["edges"][0]["node"].clone();
+        if located["geocodeStatus"] == "OK" {
+            break;
+        }
+    }
+    assert_eq!(located, json!({"geocodeStatus": "OK", "latitude": 46.8123}));
 }

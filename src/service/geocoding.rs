@@ -1,0 +1,237 @@
+//! Locating service points: the shared cache first (an address is asked
+//! once, across imports and organizations), then the provider, all within
+//! a deadline. What is not located in time stays `PENDING` for the worker.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{geocode_cache, service_point};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use tokio::task::JoinSet;
+
+use super::batch::insert_batched;
+use crate::domain::GeocodeStatus;
+use crate::geocode::{AddressQuery, GeocodeError, Geocoder, Outcome, Precision};
+
+/// How long a "not found" is believed before the address is asked again.
+const NOT_FOUND_TTL_DAYS: i64 = 30;
+
+pub struct Geocoding {
+    pub geocoder: Arc<dyn Geocoder>,
+    /// The longest an import or a mutation waits for the provider.
+    pub deadline: Duration,
+}
+
+/// What became of one address.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Located {
+    Found {
+        latitude: f64,
+        longitude: f64,
+        precision: Precision,
+    },
+    NotFound,
+    /// Slow, down or rate-limited: try again later.
+    Deferred,
+    /// Refused by the provider after retries.
+    Failed,
+}
+
+pub fn query_of(point: &service_point::Model) -> AddressQuery {
+    AddressQuery {
+        line1: point.address_line1.clone(),
+        city: point.city.clone(),
+        province: point.province.clone(),
+        postal_code: point.postal_code.clone(),
+    }
+}
+
+fn from_cache(row: &geocode_cache::Model) -> Option<Located> {
+    match (
+        GeocodeStatus::from_stored(&row.status)?,
+        row.latitude,
+        row.longitude,
+    ) {
+        (GeocodeStatus::Ok, Some(latitude), Some(longitude)) => Some(Located::Found {
+            latitude,
+            longitude,
+            precision: Precision::Exact,
+        }),
+        (GeocodeStatus::Approximate, Some(latitude), Some(longitude)) => Some(Located::Found {
+            latitude,
+            longitude,
+            precision: Precision::Approximate,
+        }),
+        (GeocodeStatus::NotFound, _, _) => Some(Located::NotFound),
+        _ => None,
+    }
+}
+
+fn from_answer(answer: Result<Outcome, GeocodeError>) -> Located {
+    match answer {
+        Ok(Outcome::Found {
+            latitude,
+            longitude,
+            precision,
+        }) => Located::Found {
+            latitude,
+            longitude,
+            precision,
+        },
+        Ok(Outcome::NotFound) => Located::NotFound,
+        Err(GeocodeError::Timeout | GeocodeError::RateLimited | GeocodeError::Unreachable) => {
+            Located::Deferred
+        }
+        Err(GeocodeError::Upstream(status)) if status >= 500 => Located::Deferred,
+        Err(GeocodeError::Upstream(_) | GeocodeError::Malformed) => Located::Failed,
+    }
+}
+
+fn cache_row(
+    provider: &str,
+    key: &str,
+    located: Located,
+    now: DateTime<Utc>,
+) -> Option<geocode_cache::ActiveModel> {
+    let (status, latitude, longitude, expires_at) = match located {
+        Located::Found {
+            latitude,
+            longitude,
+            precision,
+        } => {
+            let status = if precision == Precision::Exact {
+                GeocodeStatus::Ok
+            } else {
+                GeocodeStatus::Approximate
+            };
+            (status, Some(latitude), Some(longitude), None)
+        }
+        Located::NotFound => (
+            GeocodeStatus::NotFound,
+            None,
+            None,
+            Some(now + chrono::Duration::days(NOT_FOUND_TTL_DAYS)),
+        ),
+        Located::Deferred | Located::Failed => return None,
+    };
+    Some(geocode_cache::ActiveModel {
+        provider: Set(provider.to_owned()),
+        address_key: Set(key.to_owned()),
+        status: Set(status.as_str().to_owned()),
+        latitude: Set(latitude),
+        longitude: Set(longitude),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+    })
+}
+
+impl Geocoding {
+    pub fn enabled(&self) -> bool {
+        self.geocoder.enabled()
+    }
+
+    /// Locates each distinct address key, from the cache or the provider,
+    /// within the deadline. Keys left out were not located in time.
+    pub async fn locate(
+        &self,
+        db: &impl ConnectionTrait,
+        addresses: Vec<(String, AddressQuery)>,
+    ) -> Result<HashMap<String, Located>, DbErr> {
+        let mut found = HashMap::new();
+        if !self.enabled() || addresses.is_empty() {
+            return Ok(found);
+        }
+        let provider = self.geocoder.provider();
+        let mut wanted: HashMap<String, AddressQuery> = addresses.into_iter().collect();
+        let keys: Vec<String> = wanted.keys().cloned().collect();
+        let now = Utc::now();
+        for chunk in keys.chunks(10_000) {
+            let rows = geocode_cache::Entity::find()
+                .filter(geocode_cache::Column::Provider.eq(provider))
+                .filter(geocode_cache::Column::AddressKey.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?;
+            for row in rows {
+                if row.expires_at.is_some_and(|at| at <= now) {
+                    continue;
+                }
+                if let Some(located) = from_cache(&row) {
+                    wanted.remove(&row.address_key);
+                    found.insert(row.address_key, located);
+                }
+            }
+        }
+
+        let mut asks = JoinSet::new();
+        for (key, address) in wanted {
+            let geocoder = self.geocoder.clone();
+            asks.spawn(async move { (key, from_answer(geocoder.geocode(&address).await)) });
+        }
+        let deadline = tokio::time::Instant::now() + self.deadline;
+        let mut answered = Vec::new();
+        while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, asks.join_next()).await {
+            if let Ok((key, located)) = joined {
+                answered.push((key, located));
+            }
+        }
+        // Past the deadline the rest is abandoned (dropping the set aborts
+        // them): those points stay PENDING for the worker.
+        asks.abort_all();
+        let rows: Vec<geocode_cache::ActiveModel> = answered
+            .iter()
+            .filter_map(|(key, located)| cache_row(provider, key, *located, now))
+            .collect();
+        let upsert = OnConflict::columns([
+            geocode_cache::Column::Provider,
+            geocode_cache::Column::AddressKey,
+        ])
+        .update_columns([
+            geocode_cache::Column::Status,
+            geocode_cache::Column::Latitude,
+            geocode_cache::Column::Longitude,
+            geocode_cache::Column::CreatedAt,
+            geocode_cache::Column::ExpiresAt,
+        ])
+        .to_owned();
+        insert_batched(
+            db,
+            &rows,
+            |row: &geocode_cache::ActiveModel| row.clone(),
+            Some(&upsert),
+        )
+        .await?;
+        found.extend(answered);
+        Ok(found)
+    }
+
+    /// Puts what was found on a point that has no hand-given coordinates.
+    pub fn apply(&self, point: &mut service_point::Model, located: Located) {
+        if point.geocode_status == GeocodeStatus::Manual.as_str() {
+            return;
+        }
+        let status = match located {
+            Located::Found {
+                latitude,
+                longitude,
+                precision,
+            } => {
+                point.latitude = Some(latitude);
+                point.longitude = Some(longitude);
+                if precision == Precision::Exact {
+                    GeocodeStatus::Ok
+                } else {
+                    GeocodeStatus::Approximate
+                }
+            }
+            Located::NotFound => GeocodeStatus::NotFound,
+            Located::Failed => GeocodeStatus::Failed,
+            Located::Deferred => return,
+        };
+        point.geocode_status = status.as_str().to_owned();
+        point.geocode_provider = Some(self.geocoder.provider().to_owned());
+        point.geocoded_at = Some(Utc::now());
+    }
+}
