@@ -41,7 +41,7 @@ async fn main() {
         geocoder_url: Some(server.uri()),
         geocoder_rps: None,
         geocoder_concurrency: 8,
-        geocoder_timeout_ms: 5_000,
+        geocoder_timeout: Duration::from_secs(5),
         geocoder_deadline_ms: 600_000,
         ..GeocoderConfig::default()
     };

@@ -86,6 +86,23 @@ impl Geocoder for NoGeocoder {
     }
 }
 
+/// `500ms`, `5s`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = match (text.strip_suffix("ms"), text.strip_suffix('s')) {
+        (Some(ms), _) => (ms, 0.001),
+        (None, Some(s)) => (s, 1.0),
+        (None, None) => (text, 1.0),
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map(|n| Duration::from_secs_f64(n * scale))
+        .ok_or_else(|| format!("not a duration: {text:?} (try 5s or 500ms)"))
+}
+
 /// rustls with the `ring` provider (already built for the database driver),
 /// installed once before the first HTTPS client.
 pub fn install_tls_provider() {
@@ -122,14 +139,9 @@ pub struct GeocoderConfig {
     pub geocoder_rps: Option<f64>,
     #[arg(long, env = "GEOCODER_CONCURRENCY", default_value_t = 4, global = true)]
     pub geocoder_concurrency: usize,
-    /// Per-request timeout, in milliseconds.
-    #[arg(
-        long,
-        env = "GEOCODER_TIMEOUT_MS",
-        default_value_t = 5_000,
-        global = true
-    )]
-    pub geocoder_timeout_ms: u64,
+    /// Per-request timeout: `5s`, `500ms`, or a number of seconds.
+    #[arg(long, env = "GEOCODER_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub geocoder_timeout: Duration,
     /// Contact (e-mail or URL) put in the User-Agent, as Nominatim's usage
     /// policy asks.
     #[arg(
@@ -167,7 +179,7 @@ impl Default for GeocoderConfig {
             geocoder_api_key: None,
             geocoder_rps: None,
             geocoder_concurrency: 4,
-            geocoder_timeout_ms: 5_000,
+            geocoder_timeout: Duration::from_secs(5),
             geocoder_contact: "https://flokon.ca".to_owned(),
             geocoder_deadline_ms: 20_000,
             geocoder_retry_seconds: 300,
@@ -206,7 +218,7 @@ pub fn public_rate(config: &GeocoderConfig) -> Option<f64> {
 /// The geocoder the configuration names.
 pub fn build(config: &GeocoderConfig) -> Result<Arc<dyn Geocoder>, ConfigError> {
     let settings = |rps: Option<f64>| http::HttpSettings {
-        timeout: Duration::from_millis(config.geocoder_timeout_ms),
+        timeout: config.geocoder_timeout,
         requests_per_second: rps.filter(|r| *r > 0.0),
         concurrency: config.geocoder_concurrency,
         attempts: 3,
@@ -247,4 +259,20 @@ pub fn build(config: &GeocoderConfig) -> Result<Arc<dyn Geocoder>, ConfigError> 
             )?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations_read_with_or_without_unit() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
 }

@@ -33,7 +33,7 @@ fn geocoder(
         geocoder_api_key: Some("test-key".into()),
         geocoder_rps: rps,
         geocoder_concurrency: 4,
-        geocoder_timeout_ms: timeout_ms,
+        geocoder_timeout: Duration::from_millis(timeout_ms),
         geocoder_contact: "ops@example.test".into(),
         ..GeocoderConfig::default()
     })
@@ -262,15 +262,12 @@ async fn a_refused_connection_is_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    let outcome = geocoder(
-        ProviderName::Nominatim,
-        &format!("http://127.0.0.1:{port}"),
-        500,
-        None,
-    )
-    .geocode(&address())
-    .await;
-    assert_eq!(outcome, Err(GeocodeError::Unreachable));
+    for provider in [ProviderName::Nominatim, ProviderName::Google] {
+        let outcome = geocoder(provider, &format!("http://127.0.0.1:{port}"), 500, None)
+            .geocode(&address())
+            .await;
+        assert_eq!(outcome, Err(GeocodeError::Unreachable), "{provider:?}");
+    }
 }
 
 /// Records when each request reached the double.
@@ -331,7 +328,7 @@ async fn app_geocoding_at(url: &str) -> crate::helpers::TestApp {
         config.geocoding = GeocoderConfig {
             geocoder: ProviderName::Nominatim,
             geocoder_url: Some(url),
-            geocoder_timeout_ms: 500,
+            geocoder_timeout: Duration::from_millis(500),
             geocoder_deadline_ms: 3_000,
             geocoder_retry_seconds: 1,
             ..GeocoderConfig::default()
