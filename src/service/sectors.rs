@@ -195,25 +195,11 @@ pub async fn place_sector(
         .filter(sector_membership::Column::SectorId.eq(sector_id))
         .exec(db)
         .await?;
-    let bbox = shape.bbox;
-    let candidates: Vec<(Uuid, Option<f64>, Option<f64>)> = service_point::Entity::find()
-        .select_only()
-        .columns([
-            service_point::Column::Id,
-            service_point::Column::Latitude,
-            service_point::Column::Longitude,
-        ])
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .filter(service_point::Column::Latitude.between(bbox.min_latitude, bbox.max_latitude))
-        .filter(service_point::Column::Longitude.between(bbox.min_longitude, bbox.max_longitude))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let inside: Vec<Uuid> = candidates
+    let inside: Vec<Uuid> = positions(db, org, Some(shape.bbox))
+        .await?
         .into_iter()
-        .filter_map(|(id, lat, lon)| Some((id, lat?, lon?)))
-        .filter(|(_, lat, lon)| shape.holds(*lat, *lon))
-        .map(|(id, _, _)| id)
+        .filter(|p| matches!((p.latitude, p.longitude), (Some(lat), Some(lon)) if shape.holds(lat, lon)))
+        .map(|p| p.point_id)
         .collect();
     insert_batched(
         db,
@@ -300,27 +286,42 @@ async fn insert_memberships(
     .await
 }
 
-/// Every point of the organization placed anew (after an undo).
-pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
-    let points: Vec<(Uuid, Option<f64>, Option<f64>)> = service_point::Entity::find()
+/// The organization's points with their coordinates, those in `within`
+/// only when given (the SQL prefilter of the exact test).
+async fn positions(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    within: Option<crate::sector::BoundingBox>,
+) -> Result<Vec<Position>, DbErr> {
+    let mut select = service_point::Entity::find()
         .select_only()
         .columns([
             service_point::Column::Id,
             service_point::Column::Latitude,
             service_point::Column::Longitude,
         ])
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let points: Vec<Position> = points
+        .filter(service_point::Column::OrganizationId.eq(org.uuid()));
+    if let Some(bbox) = within {
+        select = select
+            .filter(service_point::Column::Latitude.between(bbox.min_latitude, bbox.max_latitude))
+            .filter(
+                service_point::Column::Longitude.between(bbox.min_longitude, bbox.max_longitude),
+            );
+    }
+    let rows: Vec<(Uuid, Option<f64>, Option<f64>)> = select.into_tuple().all(db).await?;
+    Ok(rows
         .into_iter()
         .map(|(point_id, latitude, longitude)| Position {
             point_id,
             latitude,
             longitude,
         })
-        .collect();
+        .collect())
+}
+
+/// Every point of the organization placed anew (after an undo).
+pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
+    let points = positions(db, org, None).await?;
     sector_membership::Entity::delete_many()
         .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
         .exec(db)
