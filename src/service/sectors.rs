@@ -238,6 +238,11 @@ pub async fn place_points(
     if points.is_empty() {
         return Ok(());
     }
+    // Without sectors there is no membership to remove or to add.
+    let sectors = shapes(db, org).await?;
+    if sectors.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<Uuid> = points.iter().map(|p| p.point_id).collect();
     delete_batched::<sector_membership::Entity, _>(
         db,
@@ -247,31 +252,33 @@ pub async fn place_points(
         &ids,
     )
     .await?;
-    insert_memberships(db, org, points).await
+    insert_memberships(db, org, &sectors, points).await
+}
+
+/// The organization's sectors, ready for point tests.
+async fn shapes(db: &impl ConnectionTrait, org: OrgId) -> Result<Vec<(Uuid, Shape)>, DbErr> {
+    Ok(sector::Entity::find()
+        .filter(sector::Column::OrganizationId.eq(org.uuid()))
+        .all(db)
+        .await?
+        .iter()
+        .filter_map(|s| Some((s.id, shape_of(s)?)))
+        .collect())
 }
 
 /// The memberships of points that have none.
 async fn insert_memberships(
     db: &impl ConnectionTrait,
     org: OrgId,
+    sectors: &[(Uuid, Shape)],
     points: &[Position],
 ) -> Result<(), DbErr> {
-    let sectors: Vec<(Uuid, Shape)> = sector::Entity::find()
-        .filter(sector::Column::OrganizationId.eq(org.uuid()))
-        .all(db)
-        .await?
-        .iter()
-        .filter_map(|s| Some((s.id, shape_of(s)?)))
-        .collect();
-    if sectors.is_empty() {
-        return Ok(());
-    }
     let mut memberships = Vec::new();
     for point in points {
         let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude) else {
             continue;
         };
-        for (sector_id, shape) in &sectors {
+        for (sector_id, shape) in sectors {
             if shape.holds(latitude, longitude) {
                 memberships.push((*sector_id, point.point_id));
             }
@@ -326,7 +333,8 @@ pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(
         .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
         .exec(db)
         .await?;
-    insert_memberships(db, org, &points).await
+    let sectors = shapes(db, org).await?;
+    insert_memberships(db, org, &sectors, &points).await
 }
 
 fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement {
