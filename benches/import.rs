@@ -129,9 +129,11 @@ fn free_port() -> u16 {
 
 fn binary(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flokon-api"));
+    // Coordinates are given: no geocoder is involved either way.
     command
         .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .env("GEOCODER", "none");
     command
 }
 

@@ -25,6 +25,7 @@ use crate::import::error::{FileError, Issue};
 use crate::import::headers::Mapping;
 use crate::import::plan::{self, Existing, Mode, Plan, PlanInput, RowResult, Summary};
 use crate::import::read::ReadLimits;
+use crate::import::rows::RowOutcome;
 use crate::import::{self as pipeline, Parsed};
 use crate::service::batch::{delete_batched, insert_batched, to_active};
 use crate::service::geocoding::{self, Geocoding, Located};
@@ -149,7 +150,11 @@ pub async fn import(
     // New addresses are located before the transaction opens, from a first
     // plan: the provider never holds the database.
     let geocoding = &importer.geocoding;
-    let located = if geocoding.enabled() {
+    let needs_positions = parsed
+        .rows
+        .iter()
+        .any(|row| matches!(row, RowOutcome::Valid(r) if r.coordinates.is_none()));
+    let located = if geocoding.enabled() && needs_positions {
         let existing = load_existing(db, org).await?;
         let preview = plan::plan(input(Utc::now()), &existing);
         let addresses = preview
