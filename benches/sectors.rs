@@ -19,6 +19,11 @@ use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, Set};
 use serde_json::json;
 use uuid::Uuid;
 
+/// The server binary's allocator, so that the in-process server measured
+/// here behaves like the real one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const POINTS: usize = 100_000;
 const SECTORS: usize = 50;
 const VERTICES: usize = 200;
