@@ -233,6 +233,8 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
 
     let mut clients: Vec<Tracked<client::Model>> = Vec::new();
     let mut client_index: HashMap<ClientKey, usize> = HashMap::new();
+    let mut client_slots: HashMap<Uuid, usize> = HashMap::new();
+    let mut new_external_ids: HashMap<String, usize> = HashMap::new();
     let mut points: Vec<Tracked<service_point::Model>> = Vec::new();
     let mut point_index: HashMap<(Uuid, String), usize> = HashMap::new();
     let mut occupants: Vec<(u32, Tracked<occupant::Model>)> = Vec::new();
@@ -285,28 +287,48 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
             Some(id) => ClientKey::Id(id.clone()),
             None => ClientKey::Address(address_key.clone()),
         };
-        let client_slot = *client_index.entry(key.clone()).or_insert_with(|| {
-            let existing = match &key {
-                ClientKey::Id(id) => by_external.get(id.as_str()).copied(),
-                ClientKey::Address(k) => by_address
-                    .get(k.as_str())
-                    .or_else(|| by_external.get(row.address_written.as_str()))
-                    .copied(),
-            };
-            let target = match existing {
-                Some(found) => {
-                    let mut target = found.clone();
-                    if present.client_name {
-                        target.name = row.client_name.clone();
-                        target.search_key = search_key(&target.external_id, target.name.as_deref());
+        let client_slot = match client_index.get(&key) {
+            Some(slot) => *slot,
+            None => {
+                let existing = match &key {
+                    ClientKey::Id(id) => by_external.get(id.as_str()).copied(),
+                    ClientKey::Address(k) => by_address
+                        .get(k.as_str())
+                        .or_else(|| by_external.get(row.address_written.as_str()))
+                        .copied(),
+                };
+                // Two keys can name one client: an explicit id written like
+                // another row's address, or both matching one record.
+                let same = match existing {
+                    Some(found) => client_slots.get(&found.id).copied(),
+                    None => new_external_ids
+                        .get(&expected_external_id(&key, row))
+                        .copied(),
+                };
+                let slot = same.unwrap_or_else(|| {
+                    let target = match existing {
+                        Some(found) => {
+                            let mut target = found.clone();
+                            if present.client_name {
+                                target.name = row.client_name.clone();
+                                target.search_key =
+                                    search_key(&target.external_id, target.name.as_deref());
+                            }
+                            target
+                        }
+                        None => new_client(organization_id, &key, row, now),
+                    };
+                    client_slots.insert(target.id, clients.len());
+                    if existing.is_none() {
+                        new_external_ids.insert(target.external_id.clone(), clients.len());
                     }
-                    target
-                }
-                None => new_client(organization_id, &key, row, now),
-            };
-            clients.push(Tracked { target, existing });
-            clients.len() - 1
-        });
+                    clients.push(Tracked { target, existing });
+                    clients.len() - 1
+                });
+                client_index.insert(key.clone(), slot);
+                slot
+            }
+        };
         let client_id = clients[client_slot].target.id;
 
         // The service point.
@@ -570,6 +592,14 @@ fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
+/// The external id a new client with this key gets.
+fn expected_external_id(key: &ClientKey, row: &ParsedRow) -> String {
+    match key {
+        ClientKey::Id(id) => id.clone(),
+        ClientKey::Address(_) => truncate(&row.address_written, MAX_IDENTIFIER),
+    }
+}
+
 fn new_client(
     organization_id: Uuid,
     key: &ClientKey,
@@ -809,6 +839,38 @@ mod tests {
             .find(|c| c.address_key.is_some())
             .unwrap();
         assert_eq!(by_address.external_id, "5 av. du Parc, Québec");
+    }
+
+    #[test]
+    fn an_explicit_id_written_like_an_address_is_that_address_client() {
+        let rows = [
+            row(
+                2,
+                Some("1 rue A, Québec"),
+                "2 rue B, Québec",
+                "418-555-0001",
+                "A",
+            ),
+            row(3, None, "1 rue A, Québec", "418-555-0002", "B"),
+        ];
+        let plan = run(Mode::MergeKeepMissing, &rows, &Existing::default());
+        assert_eq!(
+            plan.summary.clients,
+            Counts {
+                created: 1,
+                ..Counts::default()
+            }
+        );
+        assert_eq!(plan.rows[0].client_id, plan.rows[1].client_id);
+        let existing = as_existing(&plan);
+        let plan = run(Mode::MergeKeepMissing, &rows, &existing);
+        assert_eq!(
+            plan.summary.clients,
+            Counts {
+                unchanged: 1,
+                ..Counts::default()
+            }
+        );
     }
 
     #[test]
