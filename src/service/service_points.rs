@@ -299,7 +299,9 @@ pub async fn geocode_waiting(
             GeocodeStatus::Failed.as_str(),
         ]))
         .filter(service_point::Column::Latitude.is_null())
-        .order_by_asc(service_point::Column::UpdatedAt)
+        // A random batch: points that keep being deferred cannot starve
+        // the others (RANDOM() is both SQLite's and PostgreSQL's).
+        .order_by_asc(sea_orm::sea_query::Expr::cust("RANDOM()"))
         .limit(WORKER_BATCH)
         .all(db)
         .await?;
