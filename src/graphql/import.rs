@@ -21,6 +21,7 @@ use crate::service::imports::{self as service, ImportOptions};
 use crate::service::{Page, PageRequest};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "plan::Mode")]
 pub enum ImportMode {
     /// "Repartir à neuf": delete everything, then import the file.
     ReplaceAll,
@@ -30,57 +31,14 @@ pub enum ImportMode {
     MergeKeepMissing,
 }
 
-impl From<ImportMode> for plan::Mode {
-    fn from(mode: ImportMode) -> plan::Mode {
-        match mode {
-            ImportMode::ReplaceAll => plan::Mode::ReplaceAll,
-            ImportMode::MergeDeleteMissing => plan::Mode::MergeDeleteMissing,
-            ImportMode::MergeKeepMissing => plan::Mode::MergeKeepMissing,
-        }
-    }
-}
-
-impl From<plan::Mode> for ImportMode {
-    fn from(mode: plan::Mode) -> ImportMode {
-        match mode {
-            plan::Mode::ReplaceAll => ImportMode::ReplaceAll,
-            plan::Mode::MergeDeleteMissing => ImportMode::MergeDeleteMissing,
-            plan::Mode::MergeKeepMissing => ImportMode::MergeKeepMissing,
-        }
-    }
-}
-
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "plan::RowStatus")]
 pub enum RowStatus {
     Created,
     Updated,
     Unchanged,
     Skipped,
     Error,
-}
-
-impl RowStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            RowStatus::Created => "CREATED",
-            RowStatus::Updated => "UPDATED",
-            RowStatus::Unchanged => "UNCHANGED",
-            RowStatus::Skipped => "SKIPPED",
-            RowStatus::Error => "ERROR",
-        }
-    }
-
-    fn from_stored(value: &str) -> Option<RowStatus> {
-        [
-            RowStatus::Created,
-            RowStatus::Updated,
-            RowStatus::Unchanged,
-            RowStatus::Skipped,
-            RowStatus::Error,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
-    }
 }
 
 /// What a spreadsheet column is read as.
@@ -315,7 +273,7 @@ impl ImportRun {
         let statuses: Vec<&str> = status
             .unwrap_or_default()
             .into_iter()
-            .map(RowStatus::as_str)
+            .map(|status| plan::RowStatus::from(status).as_str())
             .collect();
         let rows = service::rows(&t.db, t.org, self.0.id, &statuses, page.first, after).await?;
         let total = match wants_total(ctx) {
@@ -356,12 +314,14 @@ impl RowReport {
     }
 
     async fn status(&self) -> Result<RowStatus, ApiError> {
-        RowStatus::from_stored(&self.0.status).ok_or_else(|| {
-            ApiError::internal(CorruptValue {
-                column: "status",
-                value: self.0.status.clone(),
+        plan::RowStatus::from_stored(&self.0.status)
+            .map(RowStatus::from)
+            .ok_or_else(|| {
+                ApiError::internal(CorruptValue {
+                    column: "status",
+                    value: self.0.status.clone(),
+                })
             })
-        })
     }
 
     async fn errors(&self) -> Result<Vec<ImportIssue>, ApiError> {

@@ -17,21 +17,14 @@ use crate::error::ApiError;
 use crate::service::Page;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::ContactMethod")]
 pub enum ContactMethod {
     Sms,
     Call,
 }
 
-impl From<ContactMethod> for domain::ContactMethod {
-    fn from(value: ContactMethod) -> domain::ContactMethod {
-        match value {
-            ContactMethod::Sms => domain::ContactMethod::Sms,
-            ContactMethod::Call => domain::ContactMethod::Call,
-        }
-    }
-}
-
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "Status")]
 pub enum GeocodeStatus {
     Pending,
     Ok,
@@ -39,32 +32,6 @@ pub enum GeocodeStatus {
     NotFound,
     Failed,
     Manual,
-}
-
-impl From<GeocodeStatus> for Status {
-    fn from(value: GeocodeStatus) -> Status {
-        match value {
-            GeocodeStatus::Pending => Status::Pending,
-            GeocodeStatus::Ok => Status::Ok,
-            GeocodeStatus::Approximate => Status::Approximate,
-            GeocodeStatus::NotFound => Status::NotFound,
-            GeocodeStatus::Failed => Status::Failed,
-            GeocodeStatus::Manual => Status::Manual,
-        }
-    }
-}
-
-impl From<Status> for GeocodeStatus {
-    fn from(value: Status) -> GeocodeStatus {
-        match value {
-            Status::Pending => GeocodeStatus::Pending,
-            Status::Ok => GeocodeStatus::Ok,
-            Status::Approximate => GeocodeStatus::Approximate,
-            Status::NotFound => GeocodeStatus::NotFound,
-            Status::Failed => GeocodeStatus::Failed,
-            Status::Manual => GeocodeStatus::Manual,
-        }
-    }
 }
 
 #[derive(Interface)]
@@ -357,14 +324,14 @@ impl Occupant {
     }
 
     async fn contact_method(&self) -> Result<ContactMethod, ApiError> {
-        match domain::ContactMethod::from_stored(&self.model.contact_method) {
-            Some(domain::ContactMethod::Sms) => Ok(ContactMethod::Sms),
-            Some(domain::ContactMethod::Call) => Ok(ContactMethod::Call),
-            None => Err(ApiError::internal(CorruptValue {
-                column: "contact_method",
-                value: self.model.contact_method.clone(),
-            })),
-        }
+        domain::ContactMethod::from_stored(&self.model.contact_method)
+            .map(ContactMethod::from)
+            .ok_or_else(|| {
+                ApiError::internal(CorruptValue {
+                    column: "contact_method",
+                    value: self.model.contact_method.clone(),
+                })
+            })
     }
 
     /// Internal notes, never sent to the occupant.

@@ -67,6 +67,18 @@ impl RowStatus {
             RowStatus::Error => "ERROR",
         }
     }
+
+    pub fn from_stored(value: &str) -> Option<RowStatus> {
+        [
+            RowStatus::Created,
+            RowStatus::Updated,
+            RowStatus::Unchanged,
+            RowStatus::Skipped,
+            RowStatus::Error,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
+    }
 }
 
 /// Which optional columns the file has: a present column is authoritative

@@ -2,7 +2,7 @@
 //! organization's records, apply in one transaction with batched
 //! statements, store the run and its per-row report; and undo.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -30,7 +30,6 @@ use crate::import::{self as pipeline, Parsed};
 use crate::service::batch::{delete_batched, insert_batched, to_active};
 use crate::service::geocoding::{self, Geocoding, Located};
 use crate::service::sectors::{self, Position};
-use std::collections::HashMap;
 
 /// Limits of an import (SPEC: "Limits", all configurable).
 #[derive(Clone, Debug)]
