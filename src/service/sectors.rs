@@ -60,6 +60,15 @@ fn shape_of(model: &sector::Model) -> Option<Shape> {
     Shape::parse(&model.geometry).ok()
 }
 
+/// The geometry and the bounding box the SQL prefilter reads.
+fn set_shape(model: &mut sector::ActiveModel, shape: &Shape) {
+    model.geometry = Set(shape.geojson.clone());
+    model.min_latitude = Set(shape.bbox.min_latitude);
+    model.min_longitude = Set(shape.bbox.min_longitude);
+    model.max_latitude = Set(shape.bbox.max_latitude);
+    model.max_longitude = Set(shape.bbox.max_longitude);
+}
+
 async fn insert_sector(
     db: &impl ConnectionTrait,
     org: OrgId,
@@ -67,22 +76,18 @@ async fn insert_sector(
     shape: &Shape,
 ) -> Result<sector::Model, ServiceError> {
     let now = Utc::now();
-    let model = sector::ActiveModel {
+    let mut model = sector::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.uuid()),
         name: Set(name),
-        geometry: Set(shape.geojson.clone()),
-        min_latitude: Set(shape.bbox.min_latitude),
-        min_longitude: Set(shape.bbox.min_longitude),
-        max_latitude: Set(shape.bbox.max_latitude),
-        max_longitude: Set(shape.bbox.max_longitude),
         alert_active: Set(false),
         alert_started_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+        ..Default::default()
+    };
+    set_shape(&mut model, shape);
+    let model = model.insert(db).await?;
     place_sector(db, org, model.id, shape).await?;
     Ok(model)
 }
@@ -156,11 +161,7 @@ pub async fn update(
     let reshaped = current.geometry != shape.geojson;
     let mut model: sector::ActiveModel = current.into();
     model.name = Set(name);
-    model.geometry = Set(shape.geojson.clone());
-    model.min_latitude = Set(shape.bbox.min_latitude);
-    model.min_longitude = Set(shape.bbox.min_longitude);
-    model.max_latitude = Set(shape.bbox.max_latitude);
-    model.max_longitude = Set(shape.bbox.max_longitude);
+    set_shape(&mut model, &shape);
     model.updated_at = Set(Utc::now());
     let model = model.update(&tx).await?;
     if reshaped {
