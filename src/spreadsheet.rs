@@ -162,9 +162,9 @@ pub fn export(data: &Existing) -> Result<Vec<u8>, XlsxError> {
             continue;
         };
         row += 1;
-        let method = match ContactMethod::from_stored(&occupant.contact_method) {
-            Some(ContactMethod::Call) => "appel",
-            _ => "SMS",
+        let method = match occupant.contact_method {
+            ContactMethod::Call => "appel",
+            ContactMethod::Sms => "SMS",
         };
         let address = full_address(
             &point.address_line1,
@@ -194,7 +194,7 @@ pub fn export(data: &Existing) -> Result<Vec<u8>, XlsxError> {
                 sheet.write_string(row, column as u16, *text)?;
             }
         }
-        if point.geocode_status == GeocodeStatus::Manual.as_str()
+        if point.geocode_status == GeocodeStatus::Manual
             && let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude)
         {
             sheet.write_number(row, 12, latitude)?;

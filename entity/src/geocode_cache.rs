@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub address_key: String,
     /// OK, APPROXIMATE or NOT_FOUND.
-    pub status: String,
+    pub status: crate::values::GeocodeStatus,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub created_at: DateTimeUtc,

@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub row_number: i32,
     pub organization_id: Uuid,
-    pub status: String,
+    pub status: crate::values::RowStatus,
     pub errors: Json,
     pub warnings: Json,
     pub client_id: Option<Uuid>,

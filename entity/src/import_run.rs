@@ -6,8 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub organization_id: Uuid,
-    /// REPLACE_ALL, MERGE_DELETE_MISSING or MERGE_KEEP_MISSING.
-    pub mode: String,
+    pub mode: crate::values::ImportMode,
     pub file_name: String,
     pub dry_run: bool,
     pub committed: bool,

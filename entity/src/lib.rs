@@ -13,3 +13,4 @@ pub mod sector;
 pub mod sector_alert;
 pub mod sector_membership;
 pub mod service_point;
+pub mod values;

@@ -11,8 +11,7 @@ pub struct Model {
     pub last_name: Option<String>,
     /// Normalized `418-555-0123`; unique per service point.
     pub phone: String,
-    /// SMS or CALL.
-    pub contact_method: String,
+    pub contact_method: crate::values::ContactMethod,
     pub notes: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -15,8 +15,7 @@ pub struct Model {
     pub address_key: String,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
-    /// PENDING, OK, APPROXIMATE, NOT_FOUND, FAILED or MANUAL.
-    pub geocode_status: String,
+    pub geocode_status: crate::values::GeocodeStatus,
     pub geocode_provider: Option<String>,
     pub geocoded_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -5,16 +5,15 @@
 mod address;
 mod contact;
 mod error;
-mod geocode_status;
 mod lang;
 mod phone;
 mod postal;
 mod text;
 
 pub use address::{Address, Coordinates, full_address};
-pub use contact::ContactMethod;
+pub use contact::{ContactMethod, parse_contact_method};
+pub use entity::values::{GeocodeStatus, ImportMode, RowStatus};
 pub use error::{Field, ValidationError};
-pub use geocode_status::GeocodeStatus;
 pub use lang::Lang;
 pub use phone::{Phone, PhoneError};
 pub use postal::{PostalCode, Province};

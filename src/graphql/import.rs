@@ -21,7 +21,7 @@ use crate::service::imports::{self as service, ImportOptions};
 use crate::service::{Page, PageRequest};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "plan::Mode")]
+#[graphql(remote = "crate::domain::ImportMode")]
 pub enum ImportMode {
     /// "Repartir à neuf": delete everything, then import the file.
     ReplaceAll,
@@ -32,7 +32,7 @@ pub enum ImportMode {
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "plan::RowStatus")]
+#[graphql(remote = "crate::domain::RowStatus")]
 pub enum RowStatus {
     Created,
     Updated,
@@ -181,15 +181,8 @@ impl ImportRun {
         encode(Kind::ImportRun, self.0.id)
     }
 
-    async fn mode(&self) -> Result<ImportMode, ApiError> {
-        plan::Mode::from_stored(&self.0.mode)
-            .map(ImportMode::from)
-            .ok_or_else(|| {
-                ApiError::internal(CorruptValue {
-                    column: "mode",
-                    value: self.0.mode.clone(),
-                })
-            })
+    async fn mode(&self) -> ImportMode {
+        self.0.mode.into()
     }
 
     async fn file_name(&self) -> &str {
@@ -270,10 +263,10 @@ impl ImportRun {
         let t = tenant(ctx)?;
         let page = page_request(ctx, first, None)?;
         let after = after.as_deref().map(parse_row_cursor).transpose()?;
-        let statuses: Vec<&str> = status
+        let statuses: Vec<crate::domain::RowStatus> = status
             .unwrap_or_default()
             .into_iter()
-            .map(|status| plan::RowStatus::from(status).as_str())
+            .map(Into::into)
             .collect();
         let rows = service::rows(&t.db, t.org, self.0.id, &statuses, page.first, after).await?;
         let total = match wants_total(ctx) {
@@ -313,15 +306,8 @@ impl RowReport {
         self.0.row_number
     }
 
-    async fn status(&self) -> Result<RowStatus, ApiError> {
-        plan::RowStatus::from_stored(&self.0.status)
-            .map(RowStatus::from)
-            .ok_or_else(|| {
-                ApiError::internal(CorruptValue {
-                    column: "status",
-                    value: self.0.status.clone(),
-                })
-            })
+    async fn status(&self) -> RowStatus {
+        self.0.status.into()
     }
 
     async fn errors(&self) -> Result<Vec<ImportIssue>, ApiError> {

@@ -206,15 +206,8 @@ impl ServicePoint {
         self.model.longitude
     }
 
-    async fn geocode_status(&self) -> Result<GeocodeStatus, ApiError> {
-        Status::from_stored(&self.model.geocode_status)
-            .map(GeocodeStatus::from)
-            .ok_or_else(|| {
-                ApiError::internal(CorruptValue {
-                    column: "geocode_status",
-                    value: self.model.geocode_status.clone(),
-                })
-            })
+    async fn geocode_status(&self) -> GeocodeStatus {
+        self.model.geocode_status.into()
     }
 
     /// The sectors the point lies in (boundary included); none without
@@ -323,15 +316,8 @@ impl Occupant {
         Ok(self.phone()?.e164())
     }
 
-    async fn contact_method(&self) -> Result<ContactMethod, ApiError> {
-        domain::ContactMethod::from_stored(&self.model.contact_method)
-            .map(ContactMethod::from)
-            .ok_or_else(|| {
-                ApiError::internal(CorruptValue {
-                    column: "contact_method",
-                    value: self.model.contact_method.clone(),
-                })
-            })
+    async fn contact_method(&self) -> ContactMethod {
+        self.model.contact_method.into()
     }
 
     /// Internal notes, never sent to the occupant.

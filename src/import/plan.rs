@@ -11,75 +11,8 @@ use uuid::Uuid;
 
 use super::error::Issue;
 use super::rows::{Named, ParsedRow, RowOutcome};
-use crate::domain::{GeocodeStatus, MAX_IDENTIFIER};
+use crate::domain::{GeocodeStatus, ImportMode, MAX_IDENTIFIER, RowStatus};
 use crate::service::clients::search_key;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Mode {
-    ReplaceAll,
-    MergeDeleteMissing,
-    MergeKeepMissing,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::ReplaceAll => "REPLACE_ALL",
-            Mode::MergeDeleteMissing => "MERGE_DELETE_MISSING",
-            Mode::MergeKeepMissing => "MERGE_KEEP_MISSING",
-        }
-    }
-
-    pub fn from_stored(value: &str) -> Option<Mode> {
-        [
-            Mode::ReplaceAll,
-            Mode::MergeDeleteMissing,
-            Mode::MergeKeepMissing,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == value)
-    }
-
-    /// Modes that delete, and so are snapshotted for undo.
-    pub fn destructive(self) -> bool {
-        self != Mode::MergeKeepMissing
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RowStatus {
-    Created,
-    Updated,
-    Unchanged,
-    Skipped,
-    Error,
-}
-
-impl RowStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RowStatus::Created => "CREATED",
-            RowStatus::Updated => "UPDATED",
-            RowStatus::Unchanged => "UNCHANGED",
-            RowStatus::Skipped => "SKIPPED",
-            RowStatus::Error => "ERROR",
-        }
-    }
-
-    pub fn from_stored(value: &str) -> Option<RowStatus> {
-        [
-            RowStatus::Created,
-            RowStatus::Updated,
-            RowStatus::Unchanged,
-            RowStatus::Skipped,
-            RowStatus::Error,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == value)
-    }
-}
 
 /// Which optional columns the file has: a present column is authoritative
 /// (an empty cell clears), an absent one leaves the field untouched.
@@ -188,7 +121,7 @@ struct Tracked<'a, T> {
 
 pub struct PlanInput<'a> {
     pub organization_id: Uuid,
-    pub mode: Mode,
+    pub mode: ImportMode,
     pub present: Present,
     pub rows: &'a [RowOutcome],
     pub now: DateTime<Utc>,
@@ -216,7 +149,7 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
     } = input;
     let empty = Existing::default();
     // Repartir à neuf: nothing is matched, everything is replaced.
-    let matchable = if mode == Mode::ReplaceAll {
+    let matchable = if mode == ImportMode::ReplaceAll {
         &empty
     } else {
         existing
@@ -427,7 +360,7 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
     }
 
     let mut plan = Plan {
-        replace_all: mode == Mode::ReplaceAll,
+        replace_all: mode == ImportMode::ReplaceAll,
         rows: results,
         ..Plan::default()
     };
@@ -446,12 +379,12 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
     );
 
     match mode {
-        Mode::ReplaceAll => {
+        ImportMode::ReplaceAll => {
             summary.clients.deleted = existing.clients.len() as u32;
             summary.service_points.deleted = existing.points.len() as u32;
             summary.occupants.deleted = existing.occupants.len() as u32;
         }
-        Mode::MergeDeleteMissing => {
+        ImportMode::MergeDeleteMissing => {
             let deletions = deletions(existing, &plan.rows, &named);
             summary.clients.deleted = deletions.clients.len() as u32;
             summary.service_points.deleted = deletions.points_deleted;
@@ -460,7 +393,7 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
             plan.points.delete = deletions.points;
             plan.occupants.delete = deletions.occupants;
         }
-        Mode::MergeKeepMissing => {}
+        ImportMode::MergeKeepMissing => {}
     }
     plan.summary = summary;
     plan
@@ -658,7 +591,7 @@ fn point_target(
         address_key: address.key(),
         latitude: None,
         longitude: None,
-        geocode_status: GeocodeStatus::Pending.as_str().to_owned(),
+        geocode_status: GeocodeStatus::Pending,
         geocode_provider: None,
         geocoded_at: None,
         created_at: now,
@@ -674,15 +607,15 @@ fn point_target(
             Some(c) => {
                 target.latitude = Some(c.latitude);
                 target.longitude = Some(c.longitude);
-                target.geocode_status = GeocodeStatus::Manual.as_str().to_owned();
+                target.geocode_status = GeocodeStatus::Manual;
                 target.geocode_provider = None;
             }
             // Empty cells clear hand-given coordinates only: a geocoded
             // position was never the file's to give.
-            None if target.geocode_status == GeocodeStatus::Manual.as_str() => {
+            None if target.geocode_status == GeocodeStatus::Manual => {
                 target.latitude = None;
                 target.longitude = None;
-                target.geocode_status = GeocodeStatus::Pending.as_str().to_owned();
+                target.geocode_status = GeocodeStatus::Pending;
             }
             None => {}
         }
@@ -705,12 +638,12 @@ fn occupant_target(
         first_name: None,
         last_name: None,
         phone: row.phone.formatted(),
-        contact_method: String::new(),
+        contact_method: row.contact_method,
         notes: None,
         created_at: now,
         updated_at: now,
     });
-    target.contact_method = row.contact_method.as_str().to_owned();
+    target.contact_method = row.contact_method;
     if present.first_name || existing.is_none() {
         target.first_name = row.first_name.clone();
     }
@@ -772,7 +705,7 @@ mod tests {
         })
     }
 
-    fn run(mode: Mode, rows: &[RowOutcome], existing: &Existing) -> Plan {
+    fn run(mode: ImportMode, rows: &[RowOutcome], existing: &Existing) -> Plan {
         let present = Present {
             first_name: true,
             ..Present::default()
@@ -822,7 +755,7 @@ mod tests {
             row(4, None, "5 av. du Parc, Québec", "418-555-0003", "C"),
             row(5, None, "5 Avenue du Parc, Quebec", "418-555-0004", "D"),
         ];
-        let plan = run(Mode::MergeKeepMissing, &rows, &Existing::default());
+        let plan = run(ImportMode::MergeKeepMissing, &rows, &Existing::default());
         assert_eq!(
             plan.summary.clients,
             Counts {
@@ -865,7 +798,7 @@ mod tests {
             ),
             row(3, None, "1 rue A, Québec", "418-555-0002", "B"),
         ];
-        let plan = run(Mode::MergeKeepMissing, &rows, &Existing::default());
+        let plan = run(ImportMode::MergeKeepMissing, &rows, &Existing::default());
         assert_eq!(
             plan.summary.clients,
             Counts {
@@ -875,7 +808,7 @@ mod tests {
         );
         assert_eq!(plan.rows[0].client_id, plan.rows[1].client_id);
         let existing = as_existing(&plan);
-        let plan = run(Mode::MergeKeepMissing, &rows, &existing);
+        let plan = run(ImportMode::MergeKeepMissing, &rows, &existing);
         assert_eq!(
             plan.summary.clients,
             Counts {
@@ -892,7 +825,7 @@ mod tests {
             row(3, Some("C-1"), "1 rue A, Québec", "418 555 0001", "A"),
             row(4, Some("C-1"), "1 rue A, Québec", "418-555-0001", "Z"),
         ];
-        let plan = run(Mode::MergeKeepMissing, &rows, &Existing::default());
+        let plan = run(ImportMode::MergeKeepMissing, &rows, &Existing::default());
         assert_eq!(
             statuses(&plan),
             [RowStatus::Created, RowStatus::Skipped, RowStatus::Error]
@@ -908,13 +841,17 @@ mod tests {
             row(3, Some("C-1"), "1 rue A, Québec", "418-555-0002", "B"),
             row(4, Some("C-2"), "2 rue B, Québec", "418-555-0003", "C"),
         ];
-        let existing = as_existing(&run(Mode::MergeKeepMissing, &first, &Existing::default()));
+        let existing = as_existing(&run(
+            ImportMode::MergeKeepMissing,
+            &first,
+            &Existing::default(),
+        ));
         let second = [
             row(2, Some("C-1"), "1 Rue A, Quebec", "418-555-0001", "A"),
             row(3, Some("C-1"), "1 rue A, Québec", "418-555-0002", "Bea"),
             row(4, Some("C-3"), "3 rue C, Québec", "418-555-0004", "D"),
         ];
-        let plan = run(Mode::MergeKeepMissing, &second, &existing);
+        let plan = run(ImportMode::MergeKeepMissing, &second, &existing);
         assert_eq!(
             statuses(&plan),
             [RowStatus::Unchanged, RowStatus::Updated, RowStatus::Created]
@@ -946,14 +883,14 @@ mod tests {
             }
         );
 
-        let plan = run(Mode::MergeDeleteMissing, &second, &existing);
+        let plan = run(ImportMode::MergeDeleteMissing, &second, &existing);
         assert_eq!(plan.summary.clients.deleted, 1);
         assert_eq!(plan.summary.service_points.deleted, 1);
         assert_eq!(plan.summary.occupants.deleted, 1);
         assert_eq!(plan.clients.delete.len(), 1);
         assert!(plan.points.delete.is_empty() && plan.occupants.delete.is_empty());
 
-        let plan = run(Mode::ReplaceAll, &second, &existing);
+        let plan = run(ImportMode::ReplaceAll, &second, &existing);
         assert!(plan.replace_all);
         assert_eq!(
             plan.summary.clients,
@@ -980,7 +917,11 @@ mod tests {
             row(3, Some("C-2"), "2 rue B, Québec", "418-555-0002", "B"),
             row(4, Some("C-3"), "3 rue C, Québec", "418-555-0003", "C"),
         ];
-        let existing = as_existing(&run(Mode::MergeKeepMissing, &first, &Existing::default()));
+        let existing = as_existing(&run(
+            ImportMode::MergeKeepMissing,
+            &first,
+            &Existing::default(),
+        ));
         let invalid = |client: Option<&str>, key: Option<&str>| RowOutcome::Invalid {
             number: 3,
             errors: vec![],
@@ -994,7 +935,7 @@ mod tests {
             invalid(Some("C-2"), None),
             invalid(None, Some("3 rue c")),
         ];
-        let plan = run(Mode::MergeDeleteMissing, &rows, &existing);
+        let plan = run(ImportMode::MergeDeleteMissing, &rows, &existing);
         assert_eq!(plan.summary.error_rows, 2);
         assert_eq!(plan.summary.clients.deleted, 0);
         assert_eq!(plan.summary.occupants.deleted, 0);

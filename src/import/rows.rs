@@ -6,7 +6,7 @@ use super::error::Issue;
 use super::headers::Columns;
 use crate::domain::{
     Address, ContactMethod, Coordinates, Field, MAX_IDENTIFIER, MAX_NAME, MAX_NOTES, Phone,
-    PhoneError, ValidationError, clean, fold, optional_text,
+    PhoneError, ValidationError, clean, fold, optional_text, parse_contact_method,
 };
 
 /// A valid row, ready for grouping.
@@ -259,7 +259,7 @@ pub fn parse_row(row: &RawRow, columns: &Columns) -> RowOutcome {
         }
     };
     let contact_method = match reader.text(Field::ContactMethod) {
-        Some(text) => ContactMethod::parse(&text)
+        Some(text) => parse_contact_method(&text)
             .map_err(|e| reader.fail(&e, Field::ContactMethod))
             .ok(),
         None => {

@@ -50,11 +50,7 @@ pub fn query_of(point: &service_point::Model) -> AddressQuery {
 }
 
 fn from_cache(row: &geocode_cache::Model) -> Option<Located> {
-    match (
-        GeocodeStatus::from_stored(&row.status)?,
-        row.latitude,
-        row.longitude,
-    ) {
+    match (row.status, row.latitude, row.longitude) {
         (GeocodeStatus::Ok, Some(latitude), Some(longitude)) => Some(Located::Found {
             latitude,
             longitude,
@@ -120,7 +116,7 @@ fn cache_row(
     Some(geocode_cache::ActiveModel {
         provider: Set(provider.to_owned()),
         address_key: Set(key.to_owned()),
-        status: Set(status.as_str().to_owned()),
+        status: Set(status),
         latitude: Set(latitude),
         longitude: Set(longitude),
         created_at: Set(now),
@@ -209,7 +205,7 @@ impl Geocoding {
 
     /// Puts what was found on a point that has no hand-given coordinates.
     pub fn apply(&self, point: &mut service_point::Model, located: Located) {
-        if point.geocode_status == GeocodeStatus::Manual.as_str() {
+        if point.geocode_status == GeocodeStatus::Manual {
             return;
         }
         let status = match located {
@@ -230,7 +226,7 @@ impl Geocoding {
             Located::Failed => GeocodeStatus::Failed,
             Located::Deferred => return,
         };
-        point.geocode_status = status.as_str().to_owned();
+        point.geocode_status = status;
         point.geocode_provider = Some(self.geocoder.provider().to_owned());
         point.geocoded_at = Some(Utc::now());
     }

@@ -19,11 +19,11 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::domain::GeocodeStatus;
+use crate::domain::{GeocodeStatus, ImportMode, RowStatus};
 use crate::error::ServiceError;
 use crate::import::error::{FileError, Issue};
 use crate::import::headers::Mapping;
-use crate::import::plan::{self, Existing, Mode, Plan, PlanInput, RowResult, Summary};
+use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
 use crate::import::read::ReadLimits;
 use crate::import::rows::RowOutcome;
 use crate::import::{self as pipeline, Parsed};
@@ -111,7 +111,7 @@ impl Drop for Claim {
 
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
-    pub mode: Mode,
+    pub mode: ImportMode,
     pub dry_run: bool,
     pub skip_invalid_rows: bool,
     pub mapping: Vec<Mapping>,
@@ -248,32 +248,32 @@ fn locate_planned(plan: &mut Plan, located: &HashMap<String, Located>, geocoding
         .iter_mut()
         .chain(plan.points.update.iter_mut())
     {
-        if point.latitude.is_some() || point.geocode_status == GeocodeStatus::Manual.as_str() {
+        if point.latitude.is_some() || point.geocode_status == GeocodeStatus::Manual {
             continue;
         }
         if let Some(result) = located.get(&point.address_key) {
             geocoding.apply(point, *result);
         }
-        let note = match GeocodeStatus::from_stored(&point.geocode_status) {
-            Some(GeocodeStatus::NotFound) => Issue::new(
+        let note = match point.geocode_status {
+            GeocodeStatus::NotFound => Issue::new(
                 "GEOCODE_NOT_FOUND",
                 None,
                 "Adresse introuvable sur la carte : corrigez-la ou donnez Latitude et Longitude.",
                 "Address not found on the map: fix it or give Latitude and Longitude.",
             ),
-            Some(GeocodeStatus::Approximate) => Issue::new(
+            GeocodeStatus::Approximate => Issue::new(
                 "GEOCODE_APPROXIMATE",
                 None,
                 "Adresse localisée approximativement (rue, code postal ou ville) : vérifiez-la.",
                 "Address located only roughly (street, postal code or city): check it.",
             ),
-            Some(GeocodeStatus::Failed) => Issue::new(
+            GeocodeStatus::Failed => Issue::new(
                 "GEOCODE_FAILED",
                 None,
                 "Le service de géolocalisation a refusé cette adresse; elle sera réessayée.",
                 "The geocoding service refused this address; it will be tried again.",
             ),
-            Some(GeocodeStatus::Pending) => Issue::new(
+            GeocodeStatus::Pending => Issue::new(
                 "GEOCODE_PENDING",
                 None,
                 "Adresse pas encore localisée (service lent ou indisponible) : elle le sera en arrière-plan.",
@@ -487,7 +487,7 @@ async fn store_run(
     let model = import_run::ActiveModel {
         id: Set(run.id),
         organization_id: Set(run.org.uuid()),
-        mode: Set(run.options.mode.as_str().to_owned()),
+        mode: Set(run.options.mode),
         file_name: Set(run.file_name.chars().take(400).collect()),
         dry_run: Set(run.options.dry_run),
         committed: Set(committed),
@@ -505,7 +505,7 @@ async fn store_run(
         import_run_id: Set(run_id),
         row_number: Set(row.number as i32),
         organization_id: Set(org),
-        status: Set(row.status.as_str().to_owned()),
+        status: Set(row.status),
         errors: Set(issues_json(&row.errors)),
         warnings: Set(issues_json(&row.warnings)),
         client_id: Set(row.client_id),
@@ -610,7 +610,7 @@ pub async fn rows(
     db: &impl ConnectionTrait,
     org: OrgId,
     run_id: Uuid,
-    statuses: &[&str],
+    statuses: &[RowStatus],
     first: u64,
     after_row: Option<i32>,
 ) -> Result<crate::service::Page<import_row::Model>, ServiceError> {
@@ -627,7 +627,11 @@ pub async fn rows(
     Ok(crate::service::Page { items, has_next })
 }
 
-fn rows_filter(org: OrgId, run_id: Uuid, statuses: &[&str]) -> sea_orm::Select<import_row::Entity> {
+fn rows_filter(
+    org: OrgId,
+    run_id: Uuid,
+    statuses: &[RowStatus],
+) -> sea_orm::Select<import_row::Entity> {
     let mut select = import_row::Entity::find()
         .filter(import_row::Column::OrganizationId.eq(org.uuid()))
         .filter(import_row::Column::ImportRunId.eq(run_id));
@@ -641,7 +645,7 @@ pub async fn count_rows(
     db: &impl ConnectionTrait,
     org: OrgId,
     run_id: Uuid,
-    statuses: &[&str],
+    statuses: &[RowStatus],
 ) -> Result<u64, ServiceError> {
     use sea_orm::PaginatorTrait;
     Ok(rows_filter(org, run_id, statuses).count(db).await?)

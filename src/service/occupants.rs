@@ -124,7 +124,7 @@ pub async fn create(
         first_name: Set(fields.first_name),
         last_name: Set(fields.last_name),
         phone: Set(phone.clone()),
-        contact_method: Set(fields.contact_method.as_str().to_owned()),
+        contact_method: Set(fields.contact_method),
         notes: Set(fields.notes),
         created_at: Set(now),
         updated_at: Set(now),
@@ -155,9 +155,7 @@ pub async fn update(
             Some(value) => phone(value)?.formatted(),
             None => current.phone.clone(),
         },
-        contact_method: patch
-            .contact_method
-            .map_or(current.contact_method.clone(), |m| m.as_str().to_owned()),
+        contact_method: patch.contact_method.unwrap_or(current.contact_method),
         notes: match patch.notes {
             Some(value) => notes(value)?,
             None => current.notes.clone(),

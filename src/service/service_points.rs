@@ -32,7 +32,7 @@ fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point::En
         select = select.filter(service_point::Column::ClientId.eq(client_id));
     }
     if let Some(status) = filter.geocode_status {
-        select = select.filter(service_point::Column::GeocodeStatus.eq(status.as_str()));
+        select = select.filter(service_point::Column::GeocodeStatus.eq(status));
     }
     if let Some(sector_id) = filter.sector_id {
         select = select.filter(
@@ -128,7 +128,7 @@ fn set_location(model: &mut service_point::ActiveModel, coordinates: Option<Coor
     };
     model.latitude = Set(coordinates.map(|c| c.latitude));
     model.longitude = Set(coordinates.map(|c| c.longitude));
-    model.geocode_status = Set(status.as_str().to_owned());
+    model.geocode_status = Set(status);
     model.geocode_provider = Set(None);
     model.geocoded_at = Set(None);
 }
@@ -223,12 +223,7 @@ pub async fn geocode(
     mut points: Vec<service_point::Model>,
 ) -> Result<Vec<service_point::Model>, ServiceError> {
     let waiting = |p: &service_point::Model| {
-        p.latitude.is_none()
-            && [
-                GeocodeStatus::Pending.as_str(),
-                GeocodeStatus::Failed.as_str(),
-            ]
-            .contains(&p.geocode_status.as_str())
+        p.latitude.is_none() && GeocodeStatus::WAITING.contains(&p.geocode_status)
     };
     let addresses: Vec<_> = points
         .iter()
@@ -294,10 +289,7 @@ pub async fn geocode_waiting(
 ) -> Result<usize, ServiceError> {
     use sea_orm::{QueryOrder, QuerySelect};
     let waiting = service_point::Entity::find()
-        .filter(service_point::Column::GeocodeStatus.is_in([
-            GeocodeStatus::Pending.as_str(),
-            GeocodeStatus::Failed.as_str(),
-        ]))
+        .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
         .filter(service_point::Column::Latitude.is_null())
         // A random batch: points that keep being deferred cannot starve
         // the others (RANDOM() is both SQLite's and PostgreSQL's).

@@ -1,0 +1,94 @@
+//! The closed sets of values some columns hold. Stored as the same strings
+//! as before (`DeriveActiveEnum` with string values), so no migration: the
+//! type only stops code from comparing or writing free text.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Where a service point stands in geocoding (SPEC.md, "Geocoding").
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GeocodeStatus {
+    /// Not located yet: never tried, or deferred.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// House or building match.
+    #[sea_orm(string_value = "OK")]
+    Ok,
+    /// Street, postal-code or locality match.
+    #[sea_orm(string_value = "APPROXIMATE")]
+    Approximate,
+    #[sea_orm(string_value = "NOT_FOUND")]
+    NotFound,
+    /// The provider refused after retries.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    /// Coordinates given by hand or by the file; never overwritten.
+    #[sea_orm(string_value = "MANUAL")]
+    Manual,
+}
+
+impl GeocodeStatus {
+    /// Statuses the background worker still has to settle.
+    pub const WAITING: [GeocodeStatus; 2] = [GeocodeStatus::Pending, GeocodeStatus::Failed];
+}
+
+/// How an occupant wants to be alerted.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContactMethod {
+    #[sea_orm(string_value = "SMS")]
+    Sms,
+    #[sea_orm(string_value = "CALL")]
+    Call,
+}
+
+/// The three import modes of SPEC.md.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ImportMode {
+    /// "Repartir à neuf": delete everything, then import the file.
+    #[sea_orm(string_value = "REPLACE_ALL")]
+    ReplaceAll,
+    /// "Fusionner et supprimer le reste".
+    #[sea_orm(string_value = "MERGE_DELETE_MISSING")]
+    MergeDeleteMissing,
+    /// "Fusionner et conserver le reste".
+    #[sea_orm(string_value = "MERGE_KEEP_MISSING")]
+    MergeKeepMissing,
+}
+
+impl ImportMode {
+    /// Modes that delete, and so are snapshotted for undo.
+    pub fn destructive(self) -> bool {
+        self != ImportMode::MergeKeepMissing
+    }
+}
+
+/// What an import did with one row.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RowStatus {
+    #[sea_orm(string_value = "CREATED")]
+    Created,
+    #[sea_orm(string_value = "UPDATED")]
+    Updated,
+    #[sea_orm(string_value = "UNCHANGED")]
+    Unchanged,
+    #[sea_orm(string_value = "SKIPPED")]
+    Skipped,
+    #[sea_orm(string_value = "ERROR")]
+    Error,
+}
