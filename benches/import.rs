@@ -351,7 +351,7 @@ async fn main() {
 
     let start = Instant::now();
     let limits = flokon_api::config::Limits::default().import();
-    let parsed = flokon_api::import::parse(&bytes, limits.max_rows, &limits.read, &[]);
+    let parsed = flokon_api::import::parse(&bytes, &limits, &[]);
     assert_eq!(parsed.rows.len(), ROWS);
     println!(
         "our parse (prescan, streamed read, validation): {:.2} s",

@@ -59,7 +59,7 @@ impl Application {
         if geocoding.enabled() {
             let interval =
                 std::time::Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1));
-            tokio::spawn(crate::service::service_points::geocode_worker(
+            tokio::spawn(crate::service::geocoding::worker(
                 db.clone(),
                 geocoding.clone(),
                 interval,

@@ -153,8 +153,8 @@ impl Default for Limits {
 }
 
 impl Limits {
-    pub fn import(&self) -> crate::service::imports::ImportLimits {
-        crate::service::imports::ImportLimits {
+    pub fn import(&self) -> crate::import::ImportLimits {
+        crate::import::ImportLimits {
             max_rows: self.max_import_rows,
             read: crate::import::read::ReadLimits {
                 max_rows: self.max_import_rows,

@@ -1,5 +1,6 @@
-//! The two error layers. Services return [`ServiceError`]; resolvers return
-//! [`ApiError`], converted once into a GraphQL error with `extensions.code`.
+//! The API error boundary. Services return [`ServiceError`]; resolvers and
+//! routes return [`ApiError`], converted once into a GraphQL error or an HTTP
+//! response with the same `extensions.code`.
 //!
 //! `ApiError` deliberately does not implement `Display`: async-graphql turns
 //! any `Display` error into a client message with no code, which is how raw
@@ -10,6 +11,7 @@ use async_graphql::ErrorExtensions;
 use sea_orm::DbErr;
 
 use crate::domain::{Lang, ValidationError};
+use crate::service::{ServiceError, UndoRefusal};
 
 tokio::task_local! {
     /// The language of the request being executed, set by the GraphQL handler
@@ -19,20 +21,6 @@ tokio::task_local! {
 
 pub fn current_lang() -> Lang {
     LANG.try_with(|lang| *lang).unwrap_or_default()
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("not found")]
-    NotFound,
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error("an import is in progress")]
-    ImportInProgress,
-    #[error("import cannot be undone")]
-    Undo(crate::service::imports::UndoRefusal),
-    #[error("database error")]
-    Db(#[from] DbErr),
 }
 
 /// A message in both languages, picked when the error is sent.
@@ -91,12 +79,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::ImportInProgress => ApiError::ImportInProgress,
             ServiceError::Undo(refusal) => ApiError::BadInput(undo_message(refusal)),
             ServiceError::Db(db) => ApiError::internal(db),
+            ServiceError::Serde(serde) => ApiError::internal(serde),
         }
     }
 }
 
-fn undo_message(refusal: crate::service::imports::UndoRefusal) -> Message {
-    use crate::service::imports::UndoRefusal;
+fn undo_message(refusal: UndoRefusal) -> Message {
     match refusal {
         UndoRefusal::NotCommitted => Message::new(
             "Cet import n'a rien changé (essai, refusé ou déjà annulé) : il n'y a rien à annuler.",

@@ -17,7 +17,7 @@ pub use error::{Field, ValidationError};
 pub use lang::Lang;
 pub use phone::{Phone, PhoneError};
 pub use postal::{PostalCode, Province};
-pub use text::{clean, fold, optional_text, required_text};
+pub use text::{clean, fold, optional_text, required_text, search_key};
 
 /// Length limits of SPEC.md, in characters.
 pub const MAX_NAME: usize = 100;

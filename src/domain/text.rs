@@ -32,6 +32,11 @@ pub fn fold(value: &str) -> String {
         .collect()
 }
 
+/// What a client search matches: its id and name, folded.
+pub fn search_key(external_id: &str, name: Option<&str>) -> String {
+    fold(&format!("{external_id} {}", name.unwrap_or("")))
+}
+
 /// A cleaned value that must be present and within `max` characters.
 pub fn required_text(field: Field, value: &str, max: usize) -> Result<String, ValidationError> {
     optional_text(field, Some(value), max)?.ok_or(ValidationError::Required { field })

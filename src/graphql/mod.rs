@@ -19,6 +19,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::OrgId;
 use crate::config::Limits;
 use crate::error::ApiError;
+use crate::service::geocoding::Geocoding;
 use crate::service::imports::Importer;
 
 #[derive(MergedObject, Default)]
@@ -61,10 +62,10 @@ pub fn importer<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<Importer>, ApiError>
         .map_err(|_| ApiError::internal(connection::MissingData("Importer")))
 }
 
-pub fn geocoding<'a>(
-    ctx: &'a Context<'_>,
-) -> Result<&'a crate::service::geocoding::Geocoding, ApiError> {
-    Ok(importer(ctx)?.geocoding.as_ref())
+pub fn geocoding<'a>(ctx: &'a Context<'_>) -> Result<&'a Geocoding, ApiError> {
+    ctx.data::<Arc<Geocoding>>()
+        .map(Arc::as_ref)
+        .map_err(|_| ApiError::internal(connection::MissingData("Geocoding")))
 }
 
 /// The tenant for a mutation. The request's loader cache is turned off:
@@ -78,6 +79,7 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
 
 pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer>) -> FlokonSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(importer.geocoding.clone())
         .data(importer)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -92,7 +94,7 @@ pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
     let limits = Limits::default();
-    let geocoding = Arc::new(crate::service::geocoding::Geocoding {
+    let geocoding = Arc::new(Geocoding {
         geocoder: Arc::new(crate::geocode::NoGeocoder),
         deadline: std::time::Duration::ZERO,
     });

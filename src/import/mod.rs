@@ -18,6 +18,14 @@ use rows::RowOutcome;
 
 use crate::domain::Field;
 
+/// Limits of an import (SPEC: "Limits", all configurable).
+#[derive(Clone, Debug)]
+pub struct ImportLimits {
+    /// Data rows, header and title rows not counted.
+    pub max_rows: usize,
+    pub read: ReadLimits,
+}
+
 /// A file read and validated, not yet planned.
 #[derive(Debug, Default)]
 pub struct Parsed {
@@ -31,13 +39,8 @@ pub struct Parsed {
 /// Header and title rows a file may have above its data.
 const HEADER_ROWS: usize = 10;
 
-pub fn parse(
-    bytes: &[u8],
-    max_data_rows: usize,
-    limits: &ReadLimits,
-    mapping: &[Mapping],
-) -> Parsed {
-    match parse_inner(bytes, max_data_rows, limits, mapping) {
+pub fn parse(bytes: &[u8], limits: &ImportLimits, mapping: &[Mapping]) -> Parsed {
+    match parse_inner(bytes, limits.max_rows, &limits.read, mapping) {
         Ok(parsed) => parsed,
         Err((error, columns)) => Parsed {
             file_errors: vec![error.issue()],

@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use super::error::Issue;
 use super::rows::{Named, ParsedRow, RowOutcome};
-use crate::domain::{GeocodeStatus, ImportMode, MAX_IDENTIFIER, RowStatus};
-use crate::service::clients::search_key;
+use crate::domain::{GeocodeStatus, ImportMode, MAX_IDENTIFIER, RowStatus, search_key};
 
 /// Which optional columns the file has: a present column is authoritative
 /// (an empty cell clears), an absent one leaves the field untouched.

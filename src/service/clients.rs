@@ -14,8 +14,9 @@ use super::{
 use crate::auth::OrgId;
 use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
+    search_key,
 };
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 
 #[derive(Clone, Debug, Default)]
 pub struct ClientFilter {
@@ -27,10 +28,6 @@ pub struct ClientFilter {
 
 /// A change to an optional field: `None` keeps it, `Some(None)` clears it.
 pub type Patch<T> = Option<Option<T>>;
-
-pub fn search_key(external_id: &str, name: Option<&str>) -> String {
-    fold(&format!("{external_id} {}", name.unwrap_or("")))
-}
 
 fn filtered(org: OrgId, filter: &ClientFilter) -> Select<client::Entity> {
     let mut select = owned::<client::Entity>(org);

@@ -20,23 +20,15 @@ use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::domain::{GeocodeStatus, ImportMode, RowStatus};
-use crate::error::ServiceError;
 use crate::import::error::{FileError, Issue};
 use crate::import::headers::Mapping;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
-use crate::import::read::ReadLimits;
 use crate::import::rows::RowOutcome;
-use crate::import::{self as pipeline, Parsed};
+use crate::import::{self as pipeline, ImportLimits, Parsed};
 use crate::service::batch::{delete_batched, insert_batched, to_active};
 use crate::service::geocoding::{self, Geocoding, Located};
 use crate::service::sectors::{self, Position};
-
-/// Limits of an import (SPEC: "Limits", all configurable).
-#[derive(Clone, Debug)]
-pub struct ImportLimits {
-    pub max_rows: usize,
-    pub read: ReadLimits,
-}
+use crate::service::{ServiceError, UndoRefusal};
 
 /// Shared by all requests: who is importing now, and how many parses may
 /// run at once (parsing is CPU-bound and runs on blocking threads).
@@ -84,10 +76,8 @@ impl Importer {
             };
         };
         let limits = self.limits.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            pipeline::parse(&bytes, limits.max_rows, &limits.read, &mapping)
-        })
-        .await;
+        let parsed =
+            tokio::task::spawn_blocking(move || pipeline::parse(&bytes, &limits, &mapping)).await;
         // A panic inside a reader is a broken file, not a broken server.
         parsed.unwrap_or_else(|_| Parsed {
             file_errors: vec![FileError::Unreadable.issue()],
@@ -452,8 +442,7 @@ async fn snapshot(
 ) -> Result<(), ServiceError> {
     // Straight to text: a `serde_json::Value` of 100,000 records weighs ten
     // times the records themselves.
-    let data = serde_json::to_string(existing)
-        .map_err(|e| ServiceError::Db(DbErr::Custom(e.to_string())))?;
+    let data = serde_json::to_string(existing)?;
     import_snapshot::ActiveModel {
         import_run_id: Set(run_id),
         organization_id: Set(org.uuid()),
@@ -557,8 +546,7 @@ pub async fn undo(
         .one(&tx)
         .await?
         .ok_or(ServiceError::Undo(UndoRefusal::NoSnapshot))?;
-    let existing: Existing = serde_json::from_str(&snapshot.data)
-        .map_err(|e| ServiceError::Db(DbErr::Custom(e.to_string())))?;
+    let existing: Existing = serde_json::from_str(&snapshot.data)?;
 
     client::Entity::delete_many()
         .filter(client::Column::OrganizationId.eq(org.uuid()))
@@ -594,15 +582,6 @@ pub async fn undo(
         .await?;
     tx.commit().await?;
     Ok(run)
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UndoRefusal {
-    /// A dry run, a refused run, or one already undone.
-    NotCommitted,
-    /// Only destructive imports are snapshotted.
-    NoSnapshot,
-    LaterImport,
 }
 
 /// One page of a run's report, in row order.

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod clients;
+mod error;
 pub mod geocoding;
 pub mod imports;
 pub mod occupants;
@@ -20,9 +21,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use error::{ServiceError, UndoRefusal};
+
 use crate::auth::OrgId;
 use crate::domain::ValidationError;
-use crate::error::ServiceError;
 
 /// A table whose rows belong to an organization. The generic reads and
 /// deletes below always filter on its organization column.

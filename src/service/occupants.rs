@@ -11,7 +11,7 @@ use crate::auth::OrgId;
 use crate::domain::{
     ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
 };
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 
 /// An occupant's fields, validated.
 #[derive(Clone, Debug)]

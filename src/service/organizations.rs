@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::{OrgId, generate_token, hash_token};
 use crate::domain::{Field, MAX_IDENTIFIER, required_text};
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 
 /// A token as shown once, at creation.
 #[derive(Debug)]

@@ -18,8 +18,8 @@ use super::batch::{delete_batched, insert_batched};
 use super::{delete_owned, get_owned, owned};
 use crate::auth::OrgId;
 use crate::domain::{Field, Lang, MAX_IDENTIFIER, ValidationError, required_text};
-use crate::error::ServiceError;
 use crate::sector::{GeometryError, Shape};
+use crate::service::ServiceError;
 
 fn invalid_geometry(error: GeometryError, feature: Option<usize>) -> ServiceError {
     let prefix = |lang: Lang| match (feature, lang) {

@@ -1,5 +1,3 @@
-use std::sync::Arc;
-
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
@@ -15,7 +13,7 @@ use super::{
 };
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 use crate::service::geocoding::{self, Geocoding};
 use crate::service::sectors::{self, Position};
 
@@ -167,7 +165,9 @@ pub async fn create(
     sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     tx.commit().await?;
     // Located after the commit: the provider never holds a transaction open.
-    Ok(geocode(db, geocoding, org, vec![model]).await?.remove(0))
+    Ok(geocoding::geocode(db, geocoding, org, vec![model])
+        .await?
+        .remove(0))
 }
 
 /// `coordinates`: `None` keeps them, `Some(None)` clears hand-given ones so
@@ -210,103 +210,9 @@ pub async fn update(
         sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     }
     tx.commit().await?;
-    Ok(geocode(db, geocoding, org, vec![model]).await?.remove(0))
-}
-
-/// Locates the points that wait for it (`PENDING` or `FAILED`), saves what
-/// was found and places them in their sectors; returns the points as they
-/// now are, in the same order.
-pub async fn geocode(
-    db: &DatabaseConnection,
-    geocoding: &Geocoding,
-    org: OrgId,
-    mut points: Vec<service_point::Model>,
-) -> Result<Vec<service_point::Model>, ServiceError> {
-    let waiting = |p: &service_point::Model| {
-        p.latitude.is_none() && GeocodeStatus::WAITING.contains(&p.geocode_status)
-    };
-    let addresses: Vec<_> = points
-        .iter()
-        .filter(|p| waiting(p))
-        .map(|p| (p.address_key.clone(), geocoding::query_of(p)))
-        .collect();
-    if !geocoding.enabled() || addresses.is_empty() {
-        return Ok(points);
-    }
-    let located = geocoding.locate(db, addresses).await?;
-    let tx = db.begin().await?;
-    let mut moved = Vec::new();
-    for point in points.iter_mut().filter(|p| waiting(p)) {
-        let Some(result) = located.get(&point.address_key) else {
-            continue;
-        };
-        geocoding.apply(point, *result);
-        let mut model: service_point::ActiveModel = point.clone().into();
-        model.latitude = Set(point.latitude);
-        model.longitude = Set(point.longitude);
-        model.geocode_status = Set(point.geocode_status.clone());
-        model.geocode_provider = Set(point.geocode_provider.clone());
-        model.geocoded_at = Set(point.geocoded_at);
-        // Only if still waiting: a hand-given position set meanwhile wins.
-        service_point::Entity::update_many()
-            .set(model)
-            .filter(service_point::Column::Id.eq(point.id))
-            .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-            .filter(service_point::Column::Latitude.is_null())
-            .exec(&tx)
-            .await?;
-        if point.latitude.is_some() {
-            moved.push(Position::from(&*point));
-        }
-    }
-    sectors::place_points(&tx, org, &moved).await?;
-    tx.commit().await?;
-    Ok(points)
-}
-
-/// Points waiting for a position, a batch at a time.
-const WORKER_BATCH: u64 = 200;
-
-/// Retries `PENDING` and `FAILED` points of every organization, forever:
-/// a provider outage during an import is made good here.
-pub async fn geocode_worker(
-    db: DatabaseConnection,
-    geocoding: Arc<Geocoding>,
-    interval: std::time::Duration,
-) {
-    loop {
-        tokio::time::sleep(interval).await;
-        if let Err(error) = geocode_waiting(&db, &geocoding).await {
-            crate::error::log_internal(&error);
-        }
-    }
-}
-
-/// One pass of the worker; the number of points it tried.
-pub async fn geocode_waiting(
-    db: &DatabaseConnection,
-    geocoding: &Geocoding,
-) -> Result<usize, ServiceError> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let waiting = service_point::Entity::find()
-        .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
-        .filter(service_point::Column::Latitude.is_null())
-        // A random batch: points that keep being deferred cannot starve
-        // the others (RANDOM() is both SQLite's and PostgreSQL's).
-        .order_by_asc(sea_orm::sea_query::Expr::cust("RANDOM()"))
-        .limit(WORKER_BATCH)
-        .all(db)
-        .await?;
-    let tried = waiting.len();
-    let mut by_org: std::collections::HashMap<Uuid, Vec<service_point::Model>> =
-        std::collections::HashMap::new();
-    for point in waiting {
-        by_org.entry(point.organization_id).or_default().push(point);
-    }
-    for (org, points) in by_org {
-        geocode(db, geocoding, OrgId::new(org), points).await?;
-    }
-    Ok(tried)
+    Ok(geocoding::geocode(db, geocoding, org, vec![model])
+        .await?
+        .remove(0))
 }
 
 /// Deletes the point; its occupants and sector memberships cascade.
