@@ -1,26 +1,43 @@
 //! The API error boundary. Services return [`ServiceError`]; resolvers and
-//! routes return [`ApiError`], converted once into a GraphQL error or an HTTP
-//! response with the same `extensions.code`.
+//! routes return [`ApiError`], converted once, into a GraphQL error or into
+//! an HTTP response, with the same `extensions.code`, message language and
+//! `requestId`.
 //!
 //! `ApiError` deliberately does not implement `Display`: async-graphql turns
 //! any `Display` error into a client message with no code, which is how raw
-//! database text leaks. Without it, the only way out is our `From` below,
-//! which logs internal causes and sends a fixed message.
+//! database text leaks. Without it, the only ways out are the conversions
+//! below, which log internal causes and send a fixed message.
 
 use async_graphql::ErrorExtensions;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use sea_orm::DbErr;
 
 use crate::domain::{Lang, ValidationError};
-use crate::service::{ServiceError, UndoRefusal};
+use crate::service::{ServiceError, UndoRefusal, log_internal};
+
+/// What the API knows of the request being served, for wording errors.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    pub lang: Lang,
+    /// The `x-request-id` the response carries, also in the logs.
+    pub request_id: String,
+}
 
 tokio::task_local! {
-    /// The language of the request being executed, set by the GraphQL handler
-    /// so that errors are worded for the caller wherever they are raised.
-    pub static LANG: Lang;
+    /// Set by the router's outermost middleware around each request, so that
+    /// errors are worded for the caller wherever they are raised.
+    pub static REQUEST: RequestContext;
 }
 
 pub fn current_lang() -> Lang {
-    LANG.try_with(|lang| *lang).unwrap_or_default()
+    REQUEST.try_with(|request| request.lang).unwrap_or_default()
+}
+
+fn current_request_id() -> String {
+    REQUEST
+        .try_with(|request| request.request_id.clone())
+        .unwrap_or_default()
 }
 
 /// A message in both languages, picked when the error is sent.
@@ -50,6 +67,8 @@ pub enum ApiError {
     Invalid(ValidationError),
     BadInput(Message),
     LimitExceeded(Message),
+    /// A request body over the size limit: `LIMIT_EXCEEDED` with HTTP 413.
+    PayloadTooLarge(Message),
     ImportInProgress,
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -64,7 +83,7 @@ impl ApiError {
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::NotFound => "NOT_FOUND",
             ApiError::Invalid(_) | ApiError::BadInput(_) => "BAD_USER_INPUT",
-            ApiError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ApiError::LimitExceeded(_) | ApiError::PayloadTooLarge(_) => "LIMIT_EXCEEDED",
             ApiError::ImportInProgress => "IMPORT_IN_PROGRESS",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -121,23 +140,25 @@ pub fn internal_message(lang: Lang) -> String {
     )
 }
 
-/// Logs an internal error with its whole source chain.
-pub fn log_internal(error: &(dyn std::error::Error + 'static)) {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
+impl ApiError {
+    /// The status of a REST response (GraphQL answers 200 with errors).
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) | ApiError::BadInput(_) | ApiError::LimitExceeded(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::ImportInProgress => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
-    tracing::error!(error = %chain, "internal error");
-}
 
-impl From<ApiError> for async_graphql::Error {
-    fn from(error: ApiError) -> async_graphql::Error {
-        let lang = current_lang();
-        let code = error.code();
-        let message = match &error {
+    /// The client's message in its language; an internal cause is logged
+    /// here, once, and replaced by a fixed text.
+    fn message(&self, lang: Lang) -> String {
+        match self {
             ApiError::Unauthenticated => lang.pick(
                 "Jeton d'accès manquant, invalide ou révoqué : envoyez l'en-tête Authorization: Bearer <jeton>.",
                 "Missing, invalid or revoked access token: send the header Authorization: Bearer <token>.",
@@ -148,20 +169,56 @@ impl From<ApiError> for async_graphql::Error {
                 "An import is already in progress for this organization: try again when it is done.",
             ),
             ApiError::Invalid(invalid) => invalid.message(lang),
-            ApiError::BadInput(message) | ApiError::LimitExceeded(message) => message.pick(lang),
+            ApiError::BadInput(message)
+            | ApiError::LimitExceeded(message)
+            | ApiError::PayloadTooLarge(message) => message.pick(lang),
             ApiError::Internal(source) => {
                 log_internal(source.as_ref());
                 internal_message(lang)
             }
-        };
-        async_graphql::Error::new(message).extend_with(|_, extensions| {
-            extensions.set("code", code);
-            if let ApiError::Invalid(invalid) = &error {
-                extensions.set("reason", invalid.code());
+        }
+    }
+
+    /// `extensions` beside the code: why and which field for a validation
+    /// error, the request id for an internal one.
+    fn extensions(&self) -> Vec<(&'static str, String)> {
+        let mut extensions = vec![("code", self.code().to_owned())];
+        match self {
+            ApiError::Invalid(invalid) => {
+                extensions.push(("reason", invalid.code().to_owned()));
                 if let Some(field) = invalid.field() {
-                    extensions.set("field", field.api_name());
+                    extensions.push(("field", field.api_name().to_owned()));
                 }
             }
+            ApiError::Internal(_) => extensions.push(("requestId", current_request_id())),
+            _ => {}
+        }
+        extensions
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> async_graphql::Error {
+        let message = error.message(current_lang());
+        async_graphql::Error::new(message).extend_with(|_, values| {
+            for (name, value) in error.extensions() {
+                values.set(name, value);
+            }
         })
+    }
+}
+
+/// REST routes answer errors in the shape GraphQL clients already read:
+/// `{"errors": [{"message", "extensions": {"code", ...}}]}`.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.message(current_lang());
+        let extensions: serde_json::Map<String, serde_json::Value> = self
+            .extensions()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.into()))
+            .collect();
+        let body = serde_json::json!({"errors": [{"message": message, "extensions": extensions}]});
+        (self.status(), axum::Json(body)).into_response()
     }
 }

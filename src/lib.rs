@@ -7,6 +7,7 @@ pub mod error;
 pub mod geocode;
 pub mod graphql;
 pub mod import;
+pub mod routes;
 pub mod sector;
 pub mod service;
 pub mod spreadsheet;

@@ -32,3 +32,16 @@ pub enum UndoRefusal {
     NoSnapshot,
     LaterImport,
 }
+
+/// Logs an internal error with its whole source chain: the only place its
+/// text goes, since clients get a fixed message.
+pub fn log_internal(error: &(dyn std::error::Error + 'static)) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "internal error");
+}

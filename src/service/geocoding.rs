@@ -300,7 +300,7 @@ pub async fn worker(db: DatabaseConnection, geocoding: Arc<Geocoding>, interval:
     loop {
         tokio::time::sleep(interval).await;
         if let Err(error) = geocode_waiting(&db, &geocoding).await {
-            crate::error::log_internal(&error);
+            super::log_internal(&error);
         }
     }
 }

@@ -21,7 +21,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub use error::{ServiceError, UndoRefusal};
+pub use error::{ServiceError, UndoRefusal, log_internal};
 
 use crate::auth::OrgId;
 use crate::domain::ValidationError;

@@ -1,0 +1,147 @@
+//! `POST /graphql`: a request body read within the limits, authenticated,
+//! executed in the caller's language, every error given a code. `GET` serves
+//! GraphiQL only, so a link or an image tag can never trigger a mutation.
+
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::{AppState, organization};
+use crate::error::{ApiError, Message, REQUEST, current_lang, internal_message};
+use crate::graphql::Tenant;
+
+pub async fn graphiql(State(state): State<AppState>) -> Response {
+    if !state.config.graphiql {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("Flokon API")
+            .finish(),
+    )
+    .into_response()
+}
+
+pub async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let limits = &state.config.limits;
+    let bytes = axum::body::to_bytes(body, limits.max_upload_bytes)
+        .await
+        .map_err(|_| {
+            let mib = limits.max_upload_bytes / (1024 * 1024);
+            ApiError::PayloadTooLarge(Message::new(
+                format!("Requête trop volumineuse : {mib} Mio au plus."),
+                format!("Request too large: {mib} MiB at most."),
+            ))
+        })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let options = MultipartOptions::default()
+        .max_file_size(limits.max_upload_bytes)
+        .max_num_files(1);
+    let batch = async_graphql::http::receive_batch_body(content_type, bytes.as_ref(), options)
+        .await
+        .map_err(|error| {
+            ApiError::BadInput(Message::new(
+                format!("Requête GraphQL illisible : {error}"),
+                format!("Unreadable GraphQL request: {error}"),
+            ))
+        })?;
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > limits.max_batch
+    {
+        let max = limits.max_batch;
+        return Err(ApiError::LimitExceeded(Message::new(
+            format!("Trop d'opérations dans une requête : {max} au plus."),
+            format!("Too many operations in one request: {max} at most."),
+        )));
+    }
+    if batch
+        .iter()
+        .any(|request| request.query.len() > limits.max_query_bytes)
+    {
+        let max = limits.max_query_bytes;
+        return Err(ApiError::LimitExceeded(Message::new(
+            format!("Requête trop longue : {max} octets au plus."),
+            format!("Query too long: {max} bytes at most."),
+        )));
+    }
+
+    let org = organization(&state.db, &headers).await?;
+    let attach = |request| match org {
+        Some(org) => Tenant {
+            db: state.db.clone(),
+            org,
+        }
+        .attach(request),
+        None => request,
+    };
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(attach(request)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(attach).collect())
+        }
+    };
+
+    let response = match state.schema.execute_batch(batch).await {
+        BatchResponse::Single(single) => BatchResponse::Single(finish(single)),
+        BatchResponse::Batch(many) => BatchResponse::Batch(many.into_iter().map(finish).collect()),
+    };
+    Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
+}
+
+/// Gives every error a code. Errors from resolvers all carry one (see
+/// `ApiError`); one that does not but has a source is an unmapped internal
+/// error and is masked. The others are async-graphql's own: parsing,
+/// validation, variables.
+fn finish(mut response: GqlResponse) -> GqlResponse {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        // A source means some `Display` error went through async-graphql's
+        // blanket conversion: its text may be SQL.
+        if error.source.is_some() {
+            tracing::error!(error = %error.message, "unmapped resolver error");
+            error.message = internal_message(current_lang());
+            set_extension(error, "code", "INTERNAL");
+            let request_id = REQUEST
+                .try_with(|request| request.request_id.clone())
+                .unwrap_or_default();
+            set_extension(error, "requestId", &request_id);
+        } else {
+            let code = if is_limit_message(&error.message) {
+                "LIMIT_EXCEEDED"
+            } else {
+                "BAD_USER_INPUT"
+            };
+            set_extension(error, "code", code);
+        }
+    }
+    response
+}
+
+fn is_limit_message(message: &str) -> bool {
+    message.contains("nested too deep")
+        || message.contains("too complex")
+        || message.contains("Too many directives")
+}
+
+fn set_extension(error: &mut ServerError, name: &str, value: &str) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set(name, value);
+}

@@ -1,0 +1,40 @@
+//! HTTP handlers, thin like resolvers: read the request, call a service or
+//! the schema, answer. Errors go out through [`ApiError`]'s `IntoResponse`,
+//! so every route speaks the same error shape and codes as GraphQL.
+
+pub mod graphql;
+pub mod health;
+pub mod spreadsheets;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::{OrgId, authenticate, bearer_token};
+use crate::config::ServeConfig;
+use crate::error::ApiError;
+use crate::graphql::FlokonSchema;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: FlokonSchema,
+    pub config: Arc<ServeConfig>,
+}
+
+/// The organization of the request's bearer token; `None` without a valid
+/// one (GraphQL lets such requests introspect, REST routes refuse them).
+pub async fn organization(
+    db: &DatabaseConnection,
+    headers: &HeaderMap,
+) -> Result<Option<OrgId>, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token);
+    match token {
+        Some(token) => Ok(authenticate(db, token).await?),
+        None => Ok(None),
+    }
+}

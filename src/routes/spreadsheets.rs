@@ -1,0 +1,45 @@
+//! `GET /template.xlsx` (open to all) and `GET /export.xlsx` (the
+//! organization's data in the template's format, so that it imports back).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{AppState, organization};
+use crate::error::ApiError;
+use crate::service::imports::load_existing;
+use crate::spreadsheet;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn xlsx_response(bytes: Vec<u8>, file_name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, XLSX.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn template() -> Result<Response, ApiError> {
+    let bytes = spreadsheet::template().map_err(ApiError::internal)?;
+    Ok(xlsx_response(bytes, "gabarit-flokon.xlsx"))
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let org = organization(&state.db, &headers)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let data = load_existing(&state.db, org).await?;
+    let bytes = tokio::task::spawn_blocking(move || spreadsheet::export(&data))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(xlsx_response(bytes, "export-flokon.xlsx"))
+}
