@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::OrgId;
+use crate::service::{TenantTable, delete_all_owned};
 
 /// Parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMETERS: usize = 30_000;
@@ -77,10 +78,14 @@ async fn insert_unnest<A: ActiveModelTrait>(
             ColumnType::Json | ColumnType::JsonBinary => "json",
             _ => "text",
         };
-        let cells: Vec<Value> = batch
+        let cells = batch
             .iter()
-            .map(|model| Value::String(Some(as_text(model.get(column).into_value()))))
-            .collect();
+            .map(|model| {
+                Ok(Value::String(Some(as_text(
+                    model.get(column).into_value(),
+                )?)))
+            })
+            .collect::<Result<Vec<Value>, DbErr>>()?;
         names.push(format!("\"{}\"", Iden::to_string(&column)));
         selects.push(format!("NULLIF(c{i}, '{NULL_TEXT}')::{cast}"));
         values.push(Value::Array(ArrayType::String, Some(Box::new(cells))));
@@ -109,41 +114,42 @@ async fn insert_unnest<A: ActiveModelTrait>(
 /// survive `domain::clean`, so no stored text can be this.
 const NULL_TEXT: &str = "\u{1}";
 
-/// A value as PostgreSQL reads it from text.
-fn as_text(value: Option<sea_orm::sea_query::Value>) -> String {
+/// A value as PostgreSQL reads it from text. A value type not listed is a
+/// programming error, refused rather than stored as NULL.
+fn as_text(value: Option<sea_orm::sea_query::Value>) -> Result<String, DbErr> {
     use sea_orm::sea_query::Value;
     let text = match value {
-        Some(Value::String(Some(s))) => Some(s),
-        Some(Value::Uuid(Some(u))) => Some(u.to_string()),
-        Some(Value::Int(Some(n))) => Some(n.to_string()),
-        Some(Value::BigInt(Some(n))) => Some(n.to_string()),
-        Some(Value::Double(Some(f))) => Some(f.to_string()),
-        Some(Value::Bool(Some(b))) => Some(b.to_string()),
-        Some(Value::ChronoDateTimeUtc(Some(t))) => Some(t.to_rfc3339()),
-        Some(Value::Json(Some(j))) => Some(j.to_string()),
-        _ => None,
+        None => None,
+        Some(Value::String(s)) => s,
+        Some(Value::Uuid(u)) => u.map(|u| u.to_string()),
+        Some(Value::Int(n)) => n.map(|n| n.to_string()),
+        Some(Value::BigInt(n)) => n.map(|n| n.to_string()),
+        Some(Value::Double(f)) => f.map(|f| f.to_string()),
+        Some(Value::Bool(b)) => b.map(|b| b.to_string()),
+        Some(Value::ChronoDateTimeUtc(t)) => t.map(|t| t.to_rfc3339()),
+        Some(Value::Json(j)) => j.map(|j| j.to_string()),
+        Some(other) => {
+            return Err(DbErr::Type(format!(
+                "batched insert: no text form for {other:?}"
+            )));
+        }
     };
-    text.unwrap_or_else(|| NULL_TEXT.to_owned())
+    Ok(text.unwrap_or_else(|| NULL_TEXT.to_owned()))
 }
 
 pub fn to_active<M: Clone, A: From<M>>(model: &M) -> A {
     A::from(model.clone())
 }
 
-pub async fn delete_batched<E, C>(
+/// Deletes the organization's rows of `E` whose `column` is one of `ids`.
+pub async fn delete_batched<E: TenantTable>(
     db: &impl ConnectionTrait,
-    column: C,
     org: OrgId,
-    org_column: C,
+    column: E::Column,
     ids: &[Uuid],
-) -> Result<(), DbErr>
-where
-    E: EntityTrait,
-    C: ColumnTrait,
-{
+) -> Result<(), DbErr> {
     for chunk in ids.chunks(MAX_PARAMETERS) {
-        E::delete_many()
-            .filter(org_column.eq(org.uuid()))
+        delete_all_owned::<E>(org)
             .filter(column.is_in(chunk.iter().copied()))
             .exec(db)
             .await?;

@@ -14,10 +14,12 @@ pub mod organizations;
 pub mod sectors;
 pub mod service_points;
 
-use entity::{client, import_run, occupant, sector, service_point};
+use entity::{
+    client, import_run, import_snapshot, occupant, sector, sector_membership, service_point,
+};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, sea_query::IntoCondition,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, sea_query::IntoCondition,
 };
 use uuid::Uuid;
 
@@ -28,25 +30,48 @@ use crate::domain::ValidationError;
 
 /// A table whose rows belong to an organization. The generic reads and
 /// deletes below always filter on its organization column.
-pub trait TenantEntity: EntityTrait {
+pub trait TenantTable: EntityTrait {
     const ORGANIZATION: Self::Column;
+}
+
+/// A tenant table whose rows have one id.
+pub trait TenantEntity: TenantTable {
     const ID: Self::Column;
 }
 
 macro_rules! tenant_entity {
-    ($($module:ident),*) => {$(
-        impl TenantEntity for $module::Entity {
+    ($($module:ident: $id:ident),*) => {$(
+        impl TenantTable for $module::Entity {
             const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
-            const ID: $module::Column = $module::Column::Id;
+        }
+        impl TenantEntity for $module::Entity {
+            const ID: $module::Column = $module::Column::$id;
         }
     )*};
 }
 
-tenant_entity!(client, service_point, occupant, import_run, sector);
+tenant_entity!(
+    client: Id,
+    service_point: Id,
+    occupant: Id,
+    import_run: Id,
+    sector: Id,
+    import_snapshot: ImportRunId
+);
+
+impl TenantTable for sector_membership::Entity {
+    const ORGANIZATION: sector_membership::Column = sector_membership::Column::OrganizationId;
+}
 
 /// Every row of `E` the organization owns.
-pub fn owned<E: TenantEntity>(org: OrgId) -> Select<E> {
+pub fn owned<E: TenantTable>(org: OrgId) -> Select<E> {
     E::find().filter(E::ORGANIZATION.eq(org.uuid()))
+}
+
+/// Deletes rows of `E` the organization owns, narrowed by the caller;
+/// children go by cascade. Never TRUNCATE: other tenants share the tables.
+pub fn delete_all_owned<E: TenantTable>(org: OrgId) -> DeleteMany<E> {
+    E::delete_many().filter(E::ORGANIZATION.eq(org.uuid()))
 }
 
 pub async fn get_owned<E: TenantEntity>(
@@ -75,8 +100,7 @@ pub async fn delete_owned<E: TenantEntity>(
     org: OrgId,
     id: Uuid,
 ) -> Result<(), ServiceError> {
-    let result = E::delete_many()
-        .filter(E::ORGANIZATION.eq(org.uuid()))
+    let result = delete_all_owned::<E>(org)
         .filter(E::ID.eq(id))
         .exec(db)
         .await?;

@@ -15,7 +15,7 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use super::batch::{delete_batched, insert_batched};
-use super::{delete_owned, get_owned, owned};
+use super::{delete_all_owned, delete_owned, get_owned, owned};
 use crate::auth::OrgId;
 use crate::domain::{Field, Lang, MAX_IDENTIFIER, ValidationError, required_text};
 use crate::sector::{GeometryError, Shape};
@@ -56,8 +56,14 @@ pub async fn get(
     get_owned::<sector::Entity>(db, org, id).await
 }
 
+/// A stored sector's shape. One that no longer parses (damaged row) holds
+/// no point: said loudly in the log rather than dropped without a word.
 fn shape_of(model: &sector::Model) -> Option<Shape> {
-    Shape::parse(&model.geometry).ok()
+    Shape::parse(&model.geometry)
+        .inspect_err(|error| {
+            tracing::error!(sector = %model.id, ?error, "stored sector geometry unreadable");
+        })
+        .ok()
 }
 
 /// The geometry and the bounding box the SQL prefilter reads.
@@ -192,7 +198,7 @@ pub async fn place_sector(
     sector_id: Uuid,
     shape: &Shape,
 ) -> Result<(), DbErr> {
-    sector_membership::Entity::delete_many()
+    delete_all_owned::<sector_membership::Entity>(org)
         .filter(sector_membership::Column::SectorId.eq(sector_id))
         .exec(db)
         .await?;
@@ -245,11 +251,10 @@ pub async fn place_points(
         return Ok(());
     }
     let ids: Vec<Uuid> = points.iter().map(|p| p.point_id).collect();
-    delete_batched::<sector_membership::Entity, _>(
+    delete_batched::<sector_membership::Entity>(
         db,
-        sector_membership::Column::ServicePointId,
         org,
-        sector_membership::Column::OrganizationId,
+        sector_membership::Column::ServicePointId,
         &ids,
     )
     .await?;
@@ -330,8 +335,7 @@ async fn positions(
 /// Every point of the organization placed anew (after an undo).
 pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
     let points = positions(db, org, None).await?;
-    sector_membership::Entity::delete_many()
-        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+    delete_all_owned::<sector_membership::Entity>(org)
         .exec(db)
         .await?;
     let sectors = shapes(db, org).await?;

@@ -1,0 +1,225 @@
+//! Planning, pure: (parsed rows, the organization's records, mode) → a
+//! [`Plan`] of creates, updates and deletes and each row's status, computed
+//! in memory without a database round trip per row.
+//!
+//! The steps: group the rows into clients → points → occupants matched
+//! against the records (`group`), with each record's new state
+//! (`targets`); sort them into creates, updates and unchanged; then what
+//! the mode deletes (`deletions`).
+
+mod deletions;
+mod group;
+mod targets;
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Utc};
+use entity::{client, occupant, service_point};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::error::Issue;
+use super::rows::RowOutcome;
+use crate::domain::{ImportMode, RowStatus};
+use group::{Grouping, Tracked};
+use targets::{same_client, same_occupant, same_point};
+
+/// Which optional columns the file has: a present column is authoritative
+/// (an empty cell clears), an absent one leaves the field untouched.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Present {
+    pub first_name: bool,
+    pub last_name: bool,
+    pub notes: bool,
+    pub client_name: bool,
+    pub coordinates: bool,
+}
+
+/// The organization's records as they are.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Existing {
+    pub clients: Vec<client::Model>,
+    pub points: Vec<service_point::Model>,
+    pub occupants: Vec<occupant::Model>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Changes<T> {
+    pub create: Vec<T>,
+    /// Full new state of records whose own fields change.
+    pub update: Vec<T>,
+    /// Ids to delete; children of deleted parents go by cascade.
+    pub delete: Vec<Uuid>,
+}
+
+impl<T> Default for Changes<T> {
+    fn default() -> Self {
+        Changes {
+            create: Vec::new(),
+            update: Vec::new(),
+            delete: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub deleted: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub total_rows: u32,
+    pub error_rows: u32,
+    pub skipped_rows: u32,
+    pub clients: Counts,
+    pub service_points: Counts,
+    pub occupants: Counts,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowResult {
+    pub number: u32,
+    pub status: RowStatus,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+    pub client_id: Option<Uuid>,
+    pub point_id: Option<Uuid>,
+    pub occupant_id: Option<Uuid>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// `REPLACE_ALL`: everything of the organization goes first.
+    pub replace_all: bool,
+    pub clients: Changes<client::Model>,
+    pub points: Changes<service_point::Model>,
+    pub occupants: Changes<occupant::Model>,
+    pub rows: Vec<RowResult>,
+    pub summary: Summary,
+}
+
+impl Plan {
+    pub fn has_errors(&self) -> bool {
+        self.summary.error_rows > 0
+    }
+
+    /// New points without coordinates: what the geocoder has to locate.
+    pub fn points_to_geocode(&self) -> impl Iterator<Item = &service_point::Model> {
+        self.points
+            .create
+            .iter()
+            .chain(&self.points.update)
+            .filter(|p| p.latitude.is_none())
+    }
+}
+
+pub struct PlanInput<'a> {
+    pub organization_id: Uuid,
+    pub mode: ImportMode,
+    pub present: Present,
+    pub rows: &'a [RowOutcome],
+    pub now: DateTime<Utc>,
+}
+
+pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
+    let PlanInput {
+        organization_id,
+        mode,
+        present,
+        rows,
+        now,
+    } = input;
+    // Repartir à neuf: nothing is matched, everything is replaced.
+    let empty = Existing::default();
+    let matchable = match mode {
+        ImportMode::ReplaceAll => &empty,
+        _ => existing,
+    };
+    let mut grouping = Grouping::new(matchable, organization_id, present, now, rows.len());
+    for outcome in rows {
+        grouping.add(outcome);
+    }
+    let Grouping {
+        clients,
+        points,
+        occupants,
+        named,
+        rows,
+        mut summary,
+        ..
+    } = grouping;
+
+    let mut plan = Plan {
+        replace_all: mode == ImportMode::ReplaceAll,
+        rows,
+        ..Plan::default()
+    };
+    summary.clients = split(clients, &mut plan.clients, same_client, now, |m, t| {
+        m.updated_at = t
+    });
+    summary.service_points = split(points, &mut plan.points, same_point, now, |m, t| {
+        m.updated_at = t
+    });
+    summary.occupants = split(
+        occupants.into_iter().map(|(_, t)| t).collect(),
+        &mut plan.occupants,
+        same_occupant,
+        now,
+        |m, t| m.updated_at = t,
+    );
+
+    match mode {
+        ImportMode::ReplaceAll => {
+            summary.clients.deleted = existing.clients.len() as u32;
+            summary.service_points.deleted = existing.points.len() as u32;
+            summary.occupants.deleted = existing.occupants.len() as u32;
+        }
+        ImportMode::MergeDeleteMissing => {
+            let deletions = deletions::deletions(existing, &plan.rows, &named);
+            summary.clients.deleted = deletions.clients.len() as u32;
+            summary.service_points.deleted = deletions.points_deleted;
+            summary.occupants.deleted = deletions.occupants_deleted;
+            plan.clients.delete = deletions.clients;
+            plan.points.delete = deletions.points;
+            plan.occupants.delete = deletions.occupants;
+        }
+        ImportMode::MergeKeepMissing => {}
+    }
+    plan.summary = summary;
+    plan
+}
+
+/// Sorts tracked records into creates, updates and unchanged, and counts.
+fn split<T: Clone>(
+    tracked: Vec<Tracked<T>>,
+    changes: &mut Changes<T>,
+    same: fn(&T, &T) -> bool,
+    now: DateTime<Utc>,
+    touch: fn(&mut T, DateTime<Utc>),
+) -> Counts {
+    let mut counts = Counts::default();
+    for Tracked {
+        mut target,
+        existing,
+    } in tracked
+    {
+        match existing {
+            None => {
+                counts.created += 1;
+                changes.create.push(target);
+            }
+            Some(found) if same(&target, found) => counts.unchanged += 1,
+            Some(_) => {
+                counts.updated += 1;
+                touch(&mut target, now);
+                changes.update.push(target);
+            }
+        }
+    }
+    counts
+}
