@@ -1,3 +1,6 @@
+//! The binary: parses the command line, sets up logging, and runs the
+//! server or an operator command (schema, migrate, org, token).
+
 use clap::Parser;
 use flokon_api::auth::OrgId;
 use flokon_api::config::{Cli, Command, OrgCommand, TokenCommand};

@@ -1,3 +1,5 @@
+//! The `api_token` table.
+
 use sea_orm::entity::prelude::*;
 
 /// Only the SHA-256 of a token is stored: a leaked table grants nothing.

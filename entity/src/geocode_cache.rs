@@ -1,3 +1,5 @@
+//! The `geocode_cache` table.
+
 use sea_orm::entity::prelude::*;
 
 /// Shared by all organizations on purpose: an address's position is public

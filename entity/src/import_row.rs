@@ -1,3 +1,5 @@
+//! The `import_row` table.
+
 use sea_orm::entity::prelude::*;
 
 /// One line of an import's per-row report. The record ids are not foreign

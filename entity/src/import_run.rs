@@ -1,3 +1,5 @@
+//! The `import_run` table.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -1,3 +1,5 @@
+//! The `import_snapshot` table.
+
 use sea_orm::entity::prelude::*;
 
 /// The organization's clients, service points and occupants as they were

@@ -1,3 +1,5 @@
+//! The `sector_alert` table.
+
 use sea_orm::entity::prelude::*;
 
 /// One alert of a sector, from start to end, for the history.

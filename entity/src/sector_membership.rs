@@ -1,3 +1,5 @@
+//! The `sector_membership` table.
+
 use sea_orm::entity::prelude::*;
 
 /// Which service point lies in which sector, kept up to date on every change

@@ -1,3 +1,6 @@
+//! Addresses as written in one cell or in several, validated, and the
+//! normalized key that matches two spellings of one address.
+
 use super::{
     Field, MAX_IDENTIFIER, PostalCode, Province, ValidationError, fold, optional_text,
     required_text,

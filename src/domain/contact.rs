@@ -1,3 +1,5 @@
+//! How an occupant wants to be alerted, from the words a spreadsheet uses.
+
 use super::{ValidationError, clean, fold};
 
 pub use entity::values::ContactMethod;

@@ -1,3 +1,6 @@
+//! Validation failures: a stable code, the field at fault and a French and
+//! English message, the same for the manual API and imports.
+
 use super::{Lang, PhoneError};
 
 /// A field of the data model, as named in messages and in the import columns.

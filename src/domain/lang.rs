@@ -1,3 +1,5 @@
+//! The language of messages, from `Accept-Language`.
+
 /// The language of user-facing messages: French unless the client asks for
 /// English with `Accept-Language`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

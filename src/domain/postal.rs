@@ -1,3 +1,6 @@
+//! Canadian postal codes and provinces: the forms people write, one stored
+//! form, and the province a postal code implies.
+
 use super::{ValidationError, clean, fold};
 
 /// A Canadian postal code, stored as `G1P 0A0`.

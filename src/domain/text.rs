@@ -1,3 +1,6 @@
+//! Text as people type it: cleaned of invisible characters and stray
+//! spaces, folded for comparison, bounded in length.
+
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use super::{Field, ValidationError};

@@ -1,3 +1,6 @@
+//! Record mutations: create, update and delete clients, service points and
+//! occupants. Each reads its input, calls the service, wraps the result.
+
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
 use super::id::{Kind, decode_existing, encode};

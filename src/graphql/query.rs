@@ -1,3 +1,6 @@
+//! Record queries: clients, service points and occupants by id, filter and
+//! page, and `node`. Lists prefetch what their selection asks for.
+
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 

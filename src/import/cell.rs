@@ -1,3 +1,6 @@
+//! One cell as read from any format, and how each field reads it (numeric
+//! phone cells, text numbers, dates as numbers), before validation.
+
 /// One cell as read from any format, before interpretation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {

@@ -1,3 +1,6 @@
+//! What an import reports: row and file problems with a stable code and a
+//! message in both languages, stored with the run.
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Field, Lang, ValidationError};

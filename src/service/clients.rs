@@ -1,3 +1,6 @@
+//! Clients: the contractor's customers, keyed by their id or address, and
+//! found by an accent- and case-blind search.
+
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{

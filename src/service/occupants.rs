@@ -1,3 +1,6 @@
+//! Occupants: the people alerted at a service point, one per phone number
+//! there; validated here so the manual API and imports agree.
+
 use chrono::Utc;
 use entity::{occupant, service_point};
 use sea_orm::{

@@ -1,3 +1,6 @@
+//! Service points: where a client is served. A point's address keys it and
+//! its coordinates place it in sectors; a change of either moves it.
+
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
