@@ -271,7 +271,7 @@ pub async fn geocode(
         let mut model: service_point::ActiveModel = point.clone().into();
         model.latitude = Set(point.latitude);
         model.longitude = Set(point.longitude);
-        model.geocode_status = Set(point.geocode_status.clone());
+        model.geocode_status = Set(point.geocode_status);
         model.geocode_provider = Set(point.geocode_provider.clone());
         model.geocoded_at = Set(point.geocoded_at);
         // Only if still waiting: a hand-given position set meanwhile wins.
