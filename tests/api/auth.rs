@@ -1,3 +1,6 @@
+//! Every request but introspection needs a valid, unrevoked token; without
+//! one the answer is UNAUTHENTICATED, in the caller's language.
+
 use serde_json::json;
 
 use crate::helpers::{error_codes, error_message, spawn_app};

@@ -1,3 +1,6 @@
+//! Clients: created, read, renamed and deleted (with what they own), their
+//! external id unique per organization, found by search and by global id.
+
 use serde_json::json;
 
 use crate::helpers::{error_codes, error_reason, first_error, spawn_app};

@@ -1,3 +1,6 @@
+//! The error boundary: every error carries an `extensions.code`, and an
+//! internal failure is masked (no SQL, no paths) behind a request id.
+
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 

@@ -1,3 +1,7 @@
+//! The spreadsheet import end to end: messy real-world files read right,
+//! invalid rows reported by row and column, each mode's merge and delete
+//! counts, dry runs, and undo.
+
 use serde_json::json;
 
 use crate::fixtures::{E, N, T, V, example, header, occupant, xlsx, xlsx_at};

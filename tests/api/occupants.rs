@@ -1,3 +1,6 @@
+//! Occupants: phones read in every usual form and stored normalized,
+//! validation errors with their reason and field, in French or English.
+
 use serde_json::json;
 
 use crate::helpers::{error_codes, error_message, error_reason, first_error, spawn_app};

@@ -1,3 +1,6 @@
+//! Relay connections: cursors walk a list once, nested lists paginate, and
+//! `first` is capped (configurably) so no page can be unbounded.
+
 use serde_json::json;
 
 use crate::helpers::{error_codes, error_message, spawn_app};

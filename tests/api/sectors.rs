@@ -1,3 +1,8 @@
+//! Sectors: a point belongs to a sector when its position is inside the
+//! (multi)polygon, holes excluded and boundary included, and membership
+//! follows every change of points, sectors and imports; alerts list who to
+//! call; another organization's sectors stay apart.
+
 use serde_json::{Value, json};
 
 use crate::fixtures::{E, N, T, xlsx};

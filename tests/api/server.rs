@@ -1,3 +1,6 @@
+//! The HTTP surface besides GraphQL POSTs: the health check, GraphiQL on GET
+//! (and the switch that turns it off), and that a GET never mutates.
+
 use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_app_with};

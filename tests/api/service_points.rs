@@ -1,3 +1,6 @@
+//! Service points: addresses normalized and validated field by field, one
+//! point per address and client, coordinates by hand or pending geocoding.
+
 use serde_json::json;
 
 use crate::helpers::{address, error_codes, error_reason, first_error, spawn_app};

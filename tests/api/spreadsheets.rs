@@ -1,3 +1,6 @@
+//! The spreadsheets the server writes: the template (headers, example row,
+//! explanations) and the export, which re-imports without a change.
+
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
