@@ -1,6 +1,9 @@
+//! Every request but introspection needs a valid, unrevoked token; without
+//! one the answer is UNAUTHENTICATED, in the caller's language.
+
 use serde_json::json;
 
-use crate::helpers::{error_codes, spawn_app};
+use crate::helpers::{error_codes, error_message, spawn_app};
 
 const CLIENTS: &str = "{ clients { totalCount } }";
 
@@ -66,28 +69,10 @@ async fn introspection_needs_no_token() {
 #[tokio::test]
 async fn the_unauthenticated_message_follows_accept_language() {
     let app = spawn_app().await;
-    let fr: serde_json::Value = app
-        .post_graphql(None, json!({"query": CLIENTS}), None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let en: serde_json::Value = app
-        .post_graphql(None, json!({"query": CLIENTS}), Some("en-CA,en;q=0.9"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        fr["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Jeton d'accès manquant")
-    );
-    assert!(
-        en["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Missing, invalid or revoked access token")
-    );
+    let fr = app.graphql_request(None, None, CLIENTS, json!({})).await;
+    let en = app
+        .graphql_request(None, Some("en-CA,en;q=0.9"), CLIENTS, json!({}))
+        .await;
+    assert!(error_message(&fr).starts_with("Jeton d'accès manquant"));
+    assert!(error_message(&en).starts_with("Missing, invalid or revoked access token"));
 }

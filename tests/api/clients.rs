@@ -1,9 +1,15 @@
+//! Clients: created, read, renamed and deleted (with what they own), their
+//! external id unique per organization, found by search and by global id.
+
 use serde_json::json;
 
-use crate::helpers::{error_codes, first_error, spawn_app};
+use crate::helpers::{error_codes, error_reason, first_error, spawn_app};
 
 const CLIENT: &str =
     "query($id: ID!) { client(id: $id) { id externalId name createdAt updatedAt } }";
+
+const UPDATE: &str = "mutation($id: ID!, $input: UpdateClientInput!) {
+    updateClient(id: $id, input: $input) { externalId name } }";
 
 #[tokio::test]
 async fn creates_reads_updates_and_deletes_a_client() {
@@ -16,35 +22,22 @@ async fn creates_reads_updates_and_deletes_a_client() {
     assert_eq!(data["client"]["externalId"], "C-001");
     assert_eq!(data["client"]["name"], "Syndicat des Érables");
 
-    let data = app
-        .data(
-            "mutation($id: ID!) { updateClient(id: $id, input: {externalId: \"C-002\"}) { externalId name } }",
-            json!({"id": id}),
-        )
-        .await;
+    let renamed = json!({"id": id, "input": {"externalId": "C-002"}});
+    let data = app.data(UPDATE, renamed).await;
     assert_eq!(
         data["updateClient"],
         json!({"externalId": "C-002", "name": "Syndicat des Érables"})
     );
 
-    let data = app
-        .data(
-            "mutation($id: ID!) { updateClient(id: $id, input: {name: null}) { externalId name } }",
-            json!({"id": id}),
-        )
-        .await;
+    let unnamed = json!({"id": id, "input": {"name": null}});
+    let data = app.data(UPDATE, unnamed).await;
     assert_eq!(
         data["updateClient"],
         json!({"externalId": "C-002", "name": null})
     );
 
-    let data = app
-        .data(
-            "mutation($id: ID!) { deleteClient(id: $id) }",
-            json!({"id": id}),
-        )
-        .await;
-    assert_eq!(data["deleteClient"], id.as_str());
+    let body = app.delete("deleteClient", &id).await;
+    assert_eq!(body["data"]["deleteClient"], id.as_str(), "{body:#}");
     let data = app.data(CLIENT, json!({"id": id})).await;
     assert_eq!(data["client"], serde_json::Value::Null);
 }
@@ -60,10 +53,7 @@ async fn a_duplicate_external_id_is_refused() {
         )
         .await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
-    assert_eq!(
-        first_error(&body)["extensions"]["reason"],
-        "DUPLICATE_CLIENT_ID"
-    );
+    assert_eq!(error_reason(&body), "DUPLICATE_CLIENT_ID");
     assert_eq!(first_error(&body)["extensions"]["field"], "externalId");
     let data = app.data("{ clients { totalCount } }", json!({})).await;
     assert_eq!(data["clients"]["totalCount"], 1);
@@ -74,16 +64,9 @@ async fn renaming_onto_another_clients_id_is_refused() {
     let app = spawn_app().await;
     app.create_client("C-001", None).await;
     let second = app.create_client("C-002", None).await;
-    let body = app
-        .graphql(
-            r#"mutation($id: ID!) { updateClient(id: $id, input: {externalId: "C-001"}) { id } }"#,
-            json!({"id": second}),
-        )
-        .await;
-    assert_eq!(
-        first_error(&body)["extensions"]["reason"],
-        "DUPLICATE_CLIENT_ID"
-    );
+    let taken = json!({"id": second, "input": {"externalId": "C-001"}});
+    let body = app.graphql(UPDATE, taken).await;
+    assert_eq!(error_reason(&body), "DUPLICATE_CLIENT_ID");
 }
 
 #[tokio::test]
@@ -95,7 +78,7 @@ async fn a_blank_or_too_long_external_id_is_refused() {
             json!({}),
         )
         .await;
-    assert_eq!(first_error(&body)["extensions"]["reason"], "REQUIRED");
+    assert_eq!(error_reason(&body), "REQUIRED");
     let long = "x".repeat(201);
     let body = app
         .graphql(
@@ -103,7 +86,7 @@ async fn a_blank_or_too_long_external_id_is_refused() {
             json!({"id": long}),
         )
         .await;
-    assert_eq!(first_error(&body)["extensions"]["reason"], "TOO_LONG");
+    assert_eq!(error_reason(&body), "TOO_LONG");
     let data = app.data("{ clients { totalCount } }", json!({})).await;
     assert_eq!(data["clients"]["totalCount"], 0);
 }
@@ -146,17 +129,10 @@ async fn search_ignores_case_and_accents_on_id_and_name() {
 #[tokio::test]
 async fn deleting_a_client_removes_its_points_and_occupants() {
     let app = spawn_app().await;
-    let client = app.create_client("C-1", None).await;
-    let point = app
-        .create_service_point(&client, crate::helpers::address("1 rue A", "Québec", None))
-        .await;
-    let occupant = app.create_occupant(&point, "418-555-0123", "SMS").await;
+    let (client, point, occupant) = app.create_household("C-1").await;
 
-    app.data(
-        "mutation($id: ID!) { deleteClient(id: $id) }",
-        json!({"id": client}),
-    )
-    .await;
+    let body = app.delete("deleteClient", &client).await;
+    assert_eq!(body["data"]["deleteClient"], client.as_str(), "{body:#}");
 
     let data = app
         .data(
@@ -173,11 +149,7 @@ async fn deleting_a_client_removes_its_points_and_occupants() {
 #[tokio::test]
 async fn node_finds_each_type_by_its_global_id() {
     let app = spawn_app().await;
-    let client = app.create_client("C-1", None).await;
-    let point = app
-        .create_service_point(&client, crate::helpers::address("1 rue A", "Québec", None))
-        .await;
-    let occupant = app.create_occupant(&point, "418-555-0123", "SMS").await;
+    let (client, point, occupant) = app.create_household("C-1").await;
     let data = app
         .data(
             "query($c: ID!, $p: ID!, $o: ID!) {
@@ -205,18 +177,8 @@ async fn a_malformed_id_is_bad_input_and_an_id_of_another_type_is_null() {
     let client = app.create_client("C-1", None).await;
     let body = app.graphql(CLIENT, json!({"id": "not an id"})).await;
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
-    let data = app
-        .data(
-            "query($id: ID!) { servicePoint(id: $id) { id } }",
-            json!({"id": client}),
-        )
-        .await;
-    assert_eq!(data["servicePoint"], serde_json::Value::Null);
-    let body = app
-        .graphql(
-            "mutation($id: ID!) { deleteServicePoint(id: $id) }",
-            json!({"id": client}),
-        )
-        .await;
+    let point = app.find("servicePoint", &client).await;
+    assert_eq!(point, serde_json::Value::Null);
+    let body = app.delete("deleteServicePoint", &client).await;
     assert_eq!(error_codes(&body), ["NOT_FOUND"]);
 }

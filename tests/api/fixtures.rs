@@ -1,4 +1,5 @@
-//! Spreadsheets built by the tests themselves, messy on purpose.
+//! Spreadsheets built by the tests themselves, messy on purpose: the import
+//! is proved on files whose every cell the test chose.
 
 use rust_xlsxwriter::Workbook;
 
@@ -14,15 +15,24 @@ pub enum V {
 
 pub use V::{E, N, T};
 
-/// The template's headers, in order.
-pub const TEMPLATE: [&str; 7] = [
-    "Prénom",
-    "Nom",
-    "Téléphone*",
-    "SMS/Appel*",
-    "Adresse*",
-    "Notes",
-    "Identifiant du client",
+/// The template's headers, in order, as the server writes and reads them.
+pub fn template_headers() -> Vec<&'static str> {
+    flokon_api::spreadsheet::TEMPLATE_COLUMNS
+        .iter()
+        .map(|(header, _)| *header)
+        .collect()
+}
+
+/// The template's example row, as the import must recognize it (written
+/// out here, not taken from the server, so that a change to it shows).
+pub const EXAMPLE: [&str; 7] = [
+    "Jean",
+    "Exemple",
+    "000-000-0000",
+    "SMS",
+    "999 Rue exemple, Québec, QC, G1P 0A0",
+    "Exemple de note",
+    "Client-001",
 ];
 
 /// An xlsx with the given rows on its first sheet, from row 1.
@@ -55,8 +65,14 @@ pub fn xlsx_at(rows: &[Vec<V>], offset: u32) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
+/// The template's header row.
 pub fn header() -> Vec<V> {
-    TEMPLATE.iter().map(|h| T(h)).collect()
+    template_headers().into_iter().map(T).collect()
+}
+
+/// The template's example row.
+pub fn example() -> Vec<V> {
+    EXAMPLE.into_iter().map(T).collect()
 }
 
 /// A template row: first name, phone, method, address, client id.

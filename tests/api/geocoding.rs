@@ -12,6 +12,10 @@ use serde_json::json;
 use wiremock::matchers::{header_regex, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::helpers::{
+    GOOGLE, GeocoderDouble, NOMINATIM, google_result, keep, nominatim_place, row_issues,
+};
+
 fn address() -> AddressQuery {
     AddressQuery {
         line1: "999 Rue Exemple".into(),
@@ -40,16 +44,34 @@ fn geocoder(
     .unwrap()
 }
 
-fn nominatim_place(addresstype: &str, rank: u32) -> serde_json::Value {
-    json!([{"lat": "46.8123", "lon": "-71.2145", "addresstype": addresstype, "place_rank": rank}])
+/// Asks the provider behind `server` for the test address.
+async fn ask(provider: ProviderName, server: &MockServer) -> Result<Outcome, GeocodeError> {
+    ask_within(provider, &server.uri(), 1_000).await
 }
 
-fn google_result(location_type: &str) -> serde_json::Value {
-    json!({"status": "OK", "results": [{"geometry": {"location": {"lat": 46.8123, "lng": -71.2145}, "location_type": location_type}}]})
+async fn ask_within(
+    provider: ProviderName,
+    url: &str,
+    timeout_ms: u64,
+) -> Result<Outcome, GeocodeError> {
+    geocoder(provider, url, timeout_ms, None)
+        .geocode(&address())
+        .await
 }
 
-const NOMINATIM: &str = "/search";
-const GOOGLE: &str = "/maps/api/geocode/json";
+/// The precision of a found address; `None` for anything else.
+fn precision_of(outcome: &Result<Outcome, GeocodeError>) -> Option<Precision> {
+    match outcome {
+        Ok(Outcome::Found { precision, .. }) => Some(*precision),
+        _ => None,
+    }
+}
+
+const EXACT: Outcome = Outcome::Found {
+    latitude: 46.8123,
+    longitude: -71.2145,
+    precision: Precision::Exact,
+};
 
 #[tokio::test]
 async fn nominatim_reads_precision_and_sends_a_structured_query_with_a_user_agent() {
@@ -68,34 +90,16 @@ async fn nominatim_reads_precision_and_sends_a_structured_query_with_a_user_agen
         .expect(1)
         .mount(&server)
         .await;
-    let outcome = geocoder(ProviderName::Nominatim, &server.uri(), 1_000, None)
-        .geocode(&address())
-        .await;
-    assert_eq!(
-        outcome,
-        Ok(Outcome::Found {
-            latitude: 46.8123,
-            longitude: -71.2145,
-            precision: Precision::Exact
-        })
-    );
+    assert_eq!(ask(ProviderName::Nominatim, &server).await, Ok(EXACT));
 
-    let server = MockServer::start().await;
-    Mock::given(path(NOMINATIM))
-        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("postcode", 21)))
-        .mount(&server)
+    let server = GeocoderDouble::nominatim()
+        .answering(nominatim_place("postcode", 21))
+        .start()
         .await;
-    let outcome = geocoder(ProviderName::Nominatim, &server.uri(), 1_000, None)
-        .geocode(&address())
-        .await;
-    assert!(
-        matches!(
-            outcome,
-            Ok(Outcome::Found {
-                precision: Precision::Approximate,
-                ..
-            })
-        ),
+    let outcome = ask(ProviderName::Nominatim, &server).await;
+    assert_eq!(
+        precision_of(&outcome),
+        Some(Precision::Approximate),
         "{outcome:?}"
     );
 }
@@ -114,34 +118,16 @@ async fn google_reads_precision_and_sends_the_country_and_key() {
         .expect(1)
         .mount(&server)
         .await;
-    let outcome = geocoder(ProviderName::Google, &server.uri(), 1_000, None)
-        .geocode(&address())
-        .await;
-    assert_eq!(
-        outcome,
-        Ok(Outcome::Found {
-            latitude: 46.8123,
-            longitude: -71.2145,
-            precision: Precision::Exact
-        })
-    );
+    assert_eq!(ask(ProviderName::Google, &server).await, Ok(EXACT));
 
-    let server = MockServer::start().await;
-    Mock::given(path(GOOGLE))
-        .respond_with(ResponseTemplate::new(200).set_body_json(google_result("APPROXIMATE")))
-        .mount(&server)
+    let server = GeocoderDouble::on(ProviderName::Google)
+        .answering(google_result("APPROXIMATE"))
+        .start()
         .await;
-    let outcome = geocoder(ProviderName::Google, &server.uri(), 1_000, None)
-        .geocode(&address())
-        .await;
-    assert!(
-        matches!(
-            outcome,
-            Ok(Outcome::Found {
-                precision: Precision::Approximate,
-                ..
-            })
-        ),
+    let outcome = ask(ProviderName::Google, &server).await;
+    assert_eq!(
+        precision_of(&outcome),
+        Some(Precision::Approximate),
         "{outcome:?}"
     );
 }
@@ -150,70 +136,44 @@ async fn google_reads_precision_and_sends_the_country_and_key() {
 #[tokio::test]
 async fn failures_are_retried_or_reported_as_they_should() {
     let cases = [
-        (
-            ProviderName::Nominatim,
-            NOMINATIM,
-            json!([]),
-            nominatim_place("house", 30),
-        ),
+        (ProviderName::Nominatim, json!([])),
         (
             ProviderName::Google,
-            GOOGLE,
             json!({"status": "ZERO_RESULTS", "results": []}),
-            google_result("ROOFTOP"),
         ),
     ];
-    for (provider, route, not_found, found) in cases {
-        // Not found.
-        let server = MockServer::start().await;
-        Mock::given(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(not_found))
-            .mount(&server)
-            .await;
-        let outcome = geocoder(provider, &server.uri(), 1_000, None)
-            .geocode(&address())
-            .await;
-        assert_eq!(outcome, Ok(Outcome::NotFound), "{provider:?}");
+    for (provider, not_found) in cases {
+        let double = || GeocoderDouble::on(provider);
+        let requests = async |server: &MockServer| server.received_requests().await.unwrap().len();
+
+        let server = double().answering(not_found).start().await;
+        assert_eq!(
+            ask(provider, &server).await,
+            Ok(Outcome::NotFound),
+            "{provider:?}"
+        );
 
         // 500, then success: retried.
-        let server = MockServer::start().await;
-        Mock::given(path(route))
-            .respond_with(ResponseTemplate::new(500))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
+        let server = double()
+            .first_responding(ResponseTemplate::new(500))
+            .start()
             .await;
-        Mock::given(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(found.clone()))
-            .mount(&server)
-            .await;
-        let outcome = geocoder(provider, &server.uri(), 1_000, None)
-            .geocode(&address())
-            .await;
+        let outcome = ask(provider, &server).await;
         assert!(
-            matches!(outcome, Ok(Outcome::Found { .. })),
+            precision_of(&outcome).is_some(),
             "{provider:?}: {outcome:?}"
         );
-        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+        assert_eq!(requests(&server).await, 2);
 
         // 429 with Retry-After: waits that long, then succeeds.
-        let server = MockServer::start().await;
-        Mock::given(path(route))
-            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        Mock::given(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(found.clone()))
-            .mount(&server)
+        let server = double()
+            .first_responding(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .start()
             .await;
         let start = Instant::now();
-        let outcome = geocoder(provider, &server.uri(), 1_000, None)
-            .geocode(&address())
-            .await;
+        let outcome = ask(provider, &server).await;
         assert!(
-            matches!(outcome, Ok(Outcome::Found { .. })),
+            precision_of(&outcome).is_some(),
             "{provider:?}: {outcome:?}"
         );
         assert!(
@@ -222,36 +182,20 @@ async fn failures_are_retried_or_reported_as_they_should() {
         );
 
         // Slower than the timeout, every time: a timeout after the retries.
-        let server = MockServer::start().await;
-        Mock::given(path(route))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(found.clone())
-                    .set_delay(Duration::from_millis(400)),
-            )
-            .mount(&server)
-            .await;
-        let outcome = geocoder(provider, &server.uri(), 100, None)
-            .geocode(&address())
-            .await;
+        let server = double().delayed(Duration::from_millis(400)).start().await;
+        let outcome = ask_within(provider, &server.uri(), 100).await;
         assert_eq!(outcome, Err(GeocodeError::Timeout), "{provider:?}");
-        assert_eq!(
-            server.received_requests().await.unwrap().len(),
-            3,
-            "three attempts"
-        );
+        assert_eq!(requests(&server).await, 3, "three attempts");
 
         // Malformed JSON: not retried.
-        let server = MockServer::start().await;
-        Mock::given(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_string("{not json"))
-            .mount(&server)
-            .await;
-        let outcome = geocoder(provider, &server.uri(), 1_000, None)
-            .geocode(&address())
-            .await;
-        assert_eq!(outcome, Err(GeocodeError::Malformed), "{provider:?}");
-        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        let broken = ResponseTemplate::new(200).set_body_string("{not json");
+        let server = double().responding(broken).start().await;
+        assert_eq!(
+            ask(provider, &server).await,
+            Err(GeocodeError::Malformed),
+            "{provider:?}"
+        );
+        assert_eq!(requests(&server).await, 1);
     }
 }
 
@@ -263,9 +207,7 @@ async fn a_refused_connection_is_unreachable() {
         .unwrap()
         .port();
     for provider in [ProviderName::Nominatim, ProviderName::Google] {
-        let outcome = geocoder(provider, &format!("http://127.0.0.1:{port}"), 500, None)
-            .geocode(&address())
-            .await;
+        let outcome = ask_within(provider, &format!("http://127.0.0.1:{port}"), 500).await;
         assert_eq!(outcome, Err(GeocodeError::Unreachable), "{provider:?}");
     }
 }
@@ -341,12 +283,7 @@ const POINT: &str = "query($id: ID!) { servicePoint(id: $id) { latitude longitud
 
 #[tokio::test]
 async fn a_point_created_by_hand_is_located_and_placed_in_its_sector() {
-    let server = MockServer::start().await;
-    Mock::given(path(NOMINATIM))
-        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("house", 30)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = GeocoderDouble::nominatim().expecting(1).start().await;
     let app = app_geocoding_at(&server.uri()).await;
     let square = json!({"type": "Polygon", "coordinates": [[[-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]]]});
     app.data(
@@ -370,10 +307,9 @@ async fn a_point_created_by_hand_is_located_and_placed_in_its_sector() {
 
 #[tokio::test]
 async fn an_address_not_found_is_listed_for_fixing() {
-    let server = MockServer::start().await;
-    Mock::given(path(NOMINATIM))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&server)
+    let server = GeocoderDouble::nominatim()
+        .answering(json!([]))
+        .start()
         .await;
     let app = app_geocoding_at(&server.uri()).await;
     let client = app.create_client("C-1", None).await;
@@ -423,47 +359,32 @@ fn three_rows_at_one_address() -> Vec<u8> {
 
 #[tokio::test]
 async fn an_address_is_asked_once_then_answered_by_the_cache() {
-    let server = MockServer::start().await;
-    Mock::given(path(NOMINATIM))
-        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("postcode", 21)))
-        .expect(1)
-        .mount(&server)
+    let server = GeocoderDouble::nominatim()
+        .answering(nominatim_place("postcode", 21))
+        .expecting(1)
+        .start()
         .await;
     let app = app_geocoding_at(&server.uri()).await;
     let run = app
-        .import(
-            "c.xlsx",
-            three_rows_at_one_address(),
-            json!({"mode": "MERGE_KEEP_MISSING"}),
-        )
+        .import("c.xlsx", three_rows_at_one_address(), keep())
         .await;
     assert_eq!(run["committed"], true);
-    let warnings: Vec<&str> = run["rows"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["warnings"][0]["code"].as_str().unwrap_or(""))
+    let warnings: Vec<String> = row_issues(&run, "warnings")
+        .into_iter()
+        .map(|(_, code, _)| code)
         .collect();
     assert_eq!(warnings, ["GEOCODE_APPROXIMATE"; 3]);
 
     // The same file, another organization: the shared cache answers.
     let other = app.new_org("Autre").await;
-    let operations = json!({"query": crate::helpers::IMPORT, "variables": {"file": null, "mode": "REPLACE_ALL"}});
-    let form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part(
-            "0",
-            reqwest::multipart::Part::bytes(three_rows_at_one_address()).file_name("c.xlsx"),
-        );
     let body: serde_json::Value = app
-        .http
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(&other)
-        .multipart(form)
-        .send()
+        .upload_as(
+            &other,
+            "c.xlsx",
+            three_rows_at_one_address(),
+            json!({"mode": "REPLACE_ALL"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -487,18 +408,13 @@ async fn an_address_is_asked_once_then_answered_by_the_cache() {
 
 #[tokio::test]
 async fn an_outage_leaves_points_pending_and_the_worker_completes_them() {
-    let server = MockServer::start().await;
-    Mock::given(path(NOMINATIM))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
+    let server = GeocoderDouble::nominatim()
+        .responding(ResponseTemplate::new(503))
+        .start()
         .await;
     let app = app_geocoding_at(&server.uri()).await;
     let run = app
-        .import(
-            "c.xlsx",
-            three_rows_at_one_address(),
-            json!({"mode": "MERGE_KEEP_MISSING"}),
-        )
+        .import("c.xlsx", three_rows_at_one_address(), keep())
         .await;
     assert_eq!(run["committed"], true, "an outage never fails an import");
     assert_eq!(
@@ -514,10 +430,7 @@ async fn an_outage_leaves_points_pending_and_the_worker_completes_them() {
 
     // The provider comes back; the worker (every second here) finishes.
     server.reset().await;
-    Mock::given(path(NOMINATIM))
-        .respond_with(ResponseTemplate::new(200).set_body_json(nominatim_place("house", 30)))
-        .mount(&server)
-        .await;
+    GeocoderDouble::nominatim().mount_on(&server).await;
     let mut located = serde_json::Value::Null;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -6,9 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use flokon_api::app::Application;
 use flokon_api::config::ServeConfig;
+use flokon_api::geocode::ProviderName;
 use flokon_api::{db, service};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub struct TestApp {
     pub address: String,
@@ -166,11 +169,52 @@ impl TestApp {
         self.graphql_as(Some(&self.token), query, variables).await
     }
 
+    /// Runs an operation with another token, or none.
     pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.graphql_request(token, None, query, variables).await
+    }
+
+    /// Runs an operation with the test organization's token, asking for
+    /// messages in `lang` (an `Accept-Language` value).
+    pub async fn graphql_in(&self, lang: &str, query: &str, variables: Value) -> Value {
+        self.graphql_request(Some(&self.token), Some(lang), query, variables)
+            .await
+    }
+
+    /// Runs an operation with any token and any `Accept-Language`.
+    pub async fn graphql_request(
+        &self,
+        token: Option<&str>,
+        lang: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
         let response = self
-            .post_graphql(token, json!({"query": query, "variables": variables}), None)
+            .post_graphql(token, json!({"query": query, "variables": variables}), lang)
             .await;
         response.json().await.expect("json body")
+    }
+
+    /// A GET of `path` (`/health`, `/template.xlsx`...) without a token.
+    pub async fn get(&self, path: &str) -> Fetched {
+        self.get_as(None, path, &[]).await
+    }
+
+    /// A GET of `path` with a token and query parameters.
+    pub async fn get_as(&self, token: Option<&str>, path: &str, query: &[(&str, &str)]) -> Fetched {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.address))
+            .query(query);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        Fetched {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.bytes().await.expect("body").to_vec(),
+        }
     }
 
     /// Runs an operation that must succeed, returning its `data`.
@@ -187,20 +231,36 @@ impl TestApp {
                 json!({"input": {"externalId": external_id, "name": name}}),
             )
             .await;
-        data["createClient"]["id"].as_str().expect("id").to_owned()
+        id_of(&data["createClient"])
     }
 
     pub async fn create_service_point(&self, client_id: &str, address: Value) -> String {
+        self.create_service_point_with(json!({"clientId": client_id, "address": address}))
+            .await
+    }
+
+    /// A point whose coordinates are given by hand (a `MANUAL` point).
+    pub async fn create_located_point(
+        &self,
+        client_id: &str,
+        address: Value,
+        latitude: f64,
+        longitude: f64,
+    ) -> String {
+        self.create_service_point_with(json!({
+            "clientId": client_id, "address": address, "latitude": latitude, "longitude": longitude
+        }))
+        .await
+    }
+
+    async fn create_service_point_with(&self, input: Value) -> String {
         let data = self
             .data(
                 "mutation($input: CreateServicePointInput!) { createServicePoint(input: $input) { id } }",
-                json!({"input": {"clientId": client_id, "address": address}}),
+                json!({"input": input}),
             )
             .await;
-        data["createServicePoint"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
+        id_of(&data["createServicePoint"])
     }
 
     pub async fn create_occupant(&self, point_id: &str, phone: &str, method: &str) -> String {
@@ -210,11 +270,73 @@ impl TestApp {
                 json!({"input": {"servicePointId": point_id, "phone": phone, "contactMethod": method}}),
             )
             .await;
-        data["createOccupant"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned()
+        id_of(&data["createOccupant"])
     }
+
+    /// A client `external_id` with one point at 1 rue A, Québec: (client, point).
+    pub async fn create_client_with_point(&self, external_id: &str) -> (String, String) {
+        let client = self.create_client(external_id, None).await;
+        let point = self
+            .create_service_point(&client, address("1 rue A", "Québec", None))
+            .await;
+        (client, point)
+    }
+
+    /// A client `external_id` with one point at 1 rue A, Québec, and one
+    /// occupant there (418-555-0123, by SMS): (client, point, occupant).
+    pub async fn create_household(&self, external_id: &str) -> (String, String, String) {
+        let (client, point) = self.create_client_with_point(external_id).await;
+        let occupant = self.create_occupant(&point, "418-555-0123", "SMS").await;
+        (client, point, occupant)
+    }
+
+    /// `{ field(id: $id) { id } }`: the record, or null when it is gone or
+    /// not ours.
+    pub async fn find(&self, field: &str, id: &str) -> Value {
+        let data = self
+            .data(
+                &format!("query($id: ID!) {{ {field}(id: $id) {{ id }} }}"),
+                json!({"id": id}),
+            )
+            .await;
+        data[field].clone()
+    }
+
+    /// `mutation { field(id: $id) }` (`deleteClient`, `deleteSector`...):
+    /// the whole response, errors included.
+    pub async fn delete(&self, field: &str, id: &str) -> Value {
+        self.graphql(
+            &format!("mutation($id: ID!) {{ {field}(id: $id) }}"),
+            json!({"id": id}),
+        )
+        .await
+    }
+}
+
+/// The answer to a GET, read whole.
+pub struct Fetched {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("json body")
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("utf-8 body")
+    }
+}
+
+fn id_of(object: &Value) -> String {
+    object["id"].as_str().expect("id").to_owned()
+}
+
+/// The variables of an import that merges and deletes nothing.
+pub fn keep() -> Value {
+    json!({"mode": "MERGE_KEEP_MISSING"})
 }
 
 pub const IMPORT: &str = "mutation($file: Upload!, $mode: ImportMode!, $dryRun: Boolean, $skip: Boolean, $columns: [ColumnMappingInput!]) {
@@ -243,9 +365,38 @@ impl TestApp {
         query: &str,
         file_name: &str,
         bytes: Vec<u8>,
-        mut variables: Value,
+        variables: Value,
         lang: Option<&str>,
     ) -> Value {
+        self.send_upload(&self.token, query, file_name, bytes, variables, lang)
+            .await
+            .json()
+            .await
+            .expect("json body")
+    }
+
+    /// Uploads to `importSpreadsheet` with another token: the raw response,
+    /// for its status or its body.
+    pub async fn upload_as(
+        &self,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        variables: Value,
+    ) -> reqwest::Response {
+        self.send_upload(token, IMPORT, file_name, bytes, variables, None)
+            .await
+    }
+
+    async fn send_upload(
+        &self,
+        token: &str,
+        query: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        mut variables: Value,
+        lang: Option<&str>,
+    ) -> reqwest::Response {
         variables["file"] = Value::Null;
         let operations = json!({"query": query, "variables": variables});
         let form = reqwest::multipart::Form::new()
@@ -258,18 +409,21 @@ impl TestApp {
         let mut request = self
             .http
             .post(format!("{}/graphql", self.address))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .multipart(form);
         if let Some(lang) = lang {
             request = request.header("Accept-Language", lang);
         }
-        request
-            .send()
-            .await
-            .expect("upload")
-            .json()
-            .await
-            .expect("json body")
+        request.send().await.expect("upload")
+    }
+
+    /// Undoes an import run: the whole response, errors included.
+    pub async fn undo_import(&self, run_id: &Value) -> Value {
+        self.graphql(
+            "mutation($id: ID!) { undoImport(id: $id) { undone committed } }",
+            json!({"id": run_id}),
+        )
+        .await
     }
 
     /// Uploads and returns the run, failing on any GraphQL error.
@@ -314,11 +468,150 @@ pub fn error_codes(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The first error's `extensions`.
+/// The first error of a response.
 pub fn first_error(body: &Value) -> &Value {
     &body["errors"][0]
 }
 
+/// The first error's message.
+pub fn error_message(body: &Value) -> &str {
+    first_error(body)["message"]
+        .as_str()
+        .expect("an error message")
+}
+
+/// The first error's `extensions.reason` (`PHONE_INVALID`, `DUPLICATE_CLIENT_ID`...).
+pub fn error_reason(body: &Value) -> &str {
+    first_error(body)["extensions"]["reason"]
+        .as_str()
+        .expect("an error reason")
+}
+
+/// Each `(rowNumber, code, column)` of a run's row `errors` or `warnings`,
+/// row by row and in order within a row (`""` for no column).
+pub fn row_issues(run: &Value, kind: &str) -> Vec<(i64, String, String)> {
+    let mut found = Vec::new();
+    for edge in run["rows"]["edges"].as_array().expect("rows") {
+        let row = &edge["node"];
+        for issue in row[kind].as_array().expect("issues") {
+            found.push((
+                row["rowNumber"].as_i64().expect("row number"),
+                issue["code"].as_str().expect("code").to_owned(),
+                issue["column"].as_str().unwrap_or("").to_owned(),
+            ));
+        }
+    }
+    found
+}
+
+/// `(row, code, column)` triples written as literals, to compare with
+/// `row_issues`.
+pub fn issues(expected: &[(i64, &str, &str)]) -> Vec<(i64, String, String)> {
+    expected
+        .iter()
+        .map(|(row, code, column)| (*row, (*code).to_owned(), (*column).to_owned()))
+        .collect()
+}
+
 pub fn address(line1: &str, city: &str, postal_code: Option<&str>) -> Value {
     json!({"addressLine1": line1, "city": city, "postalCode": postal_code})
+}
+
+/// A geocoding provider played by a local wiremock server: where the
+/// provider is asked, what it answers (optionally something else first,
+/// once), and how many requests it expects (checked when it drops).
+pub struct GeocoderDouble {
+    route: &'static str,
+    first: Option<ResponseTemplate>,
+    answer: ResponseTemplate,
+    expected: Option<u64>,
+}
+
+/// Nominatim's search route.
+pub const NOMINATIM: &str = "/search";
+/// Google's geocoding route.
+pub const GOOGLE: &str = "/maps/api/geocode/json";
+
+impl GeocoderDouble {
+    /// Nominatim, finding every address exactly.
+    pub fn nominatim() -> Self {
+        Self::on(ProviderName::Nominatim)
+    }
+
+    /// The given provider, finding every address exactly.
+    pub fn on(provider: ProviderName) -> Self {
+        let (route, found) = match provider {
+            ProviderName::Nominatim => (NOMINATIM, nominatim_place("house", 30)),
+            ProviderName::Google => (GOOGLE, google_result("ROOFTOP")),
+            ProviderName::None => panic!("no double for a server without geocoder"),
+        };
+        Self {
+            route,
+            first: None,
+            answer: ResponseTemplate::new(200).set_body_json(found),
+            expected: None,
+        }
+    }
+
+    /// Answers `body` as JSON, with status 200.
+    pub fn answering(self, body: Value) -> Self {
+        self.responding(ResponseTemplate::new(200).set_body_json(body))
+    }
+
+    /// Answers with `response` (a status, a delay, a broken body).
+    pub fn responding(mut self, response: ResponseTemplate) -> Self {
+        self.answer = response;
+        self
+    }
+
+    /// Answers as configured, but only after `delay`.
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.answer = self.answer.set_delay(delay);
+        self
+    }
+
+    /// Answers `response` to the first request only, then as configured.
+    pub fn first_responding(mut self, response: ResponseTemplate) -> Self {
+        self.first = Some(response);
+        self
+    }
+
+    /// Expects exactly `n` requests.
+    pub fn expecting(mut self, n: u64) -> Self {
+        self.expected = Some(n);
+        self
+    }
+
+    pub async fn start(self) -> MockServer {
+        let server = MockServer::start().await;
+        self.mount_on(&server).await;
+        server
+    }
+
+    /// Mounts on a running double (after `server.reset()`).
+    pub async fn mount_on(self, server: &MockServer) {
+        if let Some(first) = self.first {
+            Mock::given(path(self.route))
+                .respond_with(first)
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(server)
+                .await;
+        }
+        let mut mock = Mock::given(path(self.route)).respond_with(self.answer);
+        if let Some(n) = self.expected {
+            mock = mock.expect(n);
+        }
+        mock.mount(server).await;
+    }
+}
+
+/// Nominatim's answer: one place of this type and rank, at 46.8123, -71.2145.
+pub fn nominatim_place(addresstype: &str, rank: u32) -> Value {
+    json!([{"lat": "46.8123", "lon": "-71.2145", "addresstype": addresstype, "place_rank": rank}])
+}
+
+/// Google's answer: one result of this precision, at 46.8123, -71.2145.
+pub fn google_result(location_type: &str) -> Value {
+    json!({"status": "OK", "results": [{"geometry": {"location": {"lat": 46.8123, "lng": -71.2145}, "location_type": location_type}}]})
 }

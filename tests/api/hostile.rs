@@ -3,23 +3,13 @@
 
 use std::io::Write;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::fixtures::{E, T, header, occupant, xlsx};
-use crate::helpers::{TestApp, counts, row_statuses, spawn_app, spawn_app_with};
-
-fn keep() -> Value {
-    json!({"mode": "MERGE_KEEP_MISSING"})
-}
+use crate::helpers::{TestApp, counts, keep, row_statuses, spawn_app, spawn_app_with};
 
 async fn assert_healthy(app: &TestApp) {
-    let response = app
-        .http
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.get("/health").await.status, 200);
     let data = app.data("{ clients { totalCount } }", json!({})).await;
     assert_eq!(
         data["clients"]["totalCount"], 0,
@@ -151,13 +141,7 @@ async fn a_huge_declared_dimension_allocates_nothing() {
     let run = app.import("far.xlsx", bytes, keep()).await;
     assert_eq!(run["committed"], true, "{run:#}");
     assert_eq!(counts(&run, "occupants"), [1, 0, 0, 0]);
-    let health = app
-        .http
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
+    assert_eq!(app.get("/health").await.status, 200);
 }
 
 #[tokio::test]
@@ -208,18 +192,14 @@ async fn too_large_an_upload_is_refused() {
     }
     let bytes = xlsx(&rows);
     assert!(bytes.len() > 16 * 1024);
-    let form = reqwest::multipart::Form::new()
-        .text("operations", json!({"query": crate::helpers::IMPORT, "variables": {"file": null, "mode": "REPLACE_ALL"}}).to_string())
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", reqwest::multipart::Part::bytes(bytes).file_name("big.xlsx"));
     let response = app
-        .http
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(&app.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .upload_as(
+            &app.token,
+            "big.xlsx",
+            bytes,
+            json!({"mode": "REPLACE_ALL"}),
+        )
+        .await;
     assert_eq!(response.status(), 413);
     assert_healthy(&app).await;
 }

@@ -1,7 +1,13 @@
-use serde_json::{Value, json};
+//! The spreadsheet import end to end: messy real-world files read right,
+//! invalid rows reported by row and column, each mode's merge and delete
+//! counts, dry runs, and undo.
 
-use crate::fixtures::{E, N, T, V, header, occupant, xlsx, xlsx_at};
-use crate::helpers::{TestApp, counts, row_statuses, spawn_app};
+use serde_json::json;
+
+use crate::fixtures::{E, N, T, V, example, header, occupant, xlsx, xlsx_at};
+use crate::helpers::{
+    TestApp, counts, error_message, first_error, issues, keep, row_issues, row_statuses, spawn_app,
+};
 
 /// The organization's occupants as `client | address | phone | first name | method`, sorted.
 async fn state(app: &TestApp) -> Vec<String> {
@@ -31,10 +37,6 @@ async fn state(app: &TestApp) -> Vec<String> {
     }
     lines.sort();
     lines
-}
-
-fn keep() -> Value {
-    json!({"mode": "MERGE_KEEP_MISSING"})
 }
 
 /// The seed's three examples: an apartment building (one client, one
@@ -291,50 +293,18 @@ async fn invalid_rows_are_reported_and_by_default_nothing_is_committed() {
     let run = &body["data"]["importSpreadsheet"];
     assert_eq!(run["committed"], false);
     assert_eq!(run["summary"]["errorRows"], 5);
-    let errors: Vec<(i64, Vec<(String, String)>)> = run["rows"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["node"]["status"] == "ERROR")
-        .map(|e| {
-            let issues = e["node"]["errors"].as_array().unwrap();
-            let issues = issues
-                .iter()
-                .map(|i| {
-                    (
-                        i["code"].as_str().unwrap().to_owned(),
-                        i["column"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect();
-            (e["node"]["rowNumber"].as_i64().unwrap(), issues)
-        })
-        .collect();
-    let pair = |c: &str, col: &str| (c.to_owned(), col.to_owned());
     assert_eq!(
-        errors,
-        [
-            (3, vec![pair("PHONE_INVALID", "Téléphone*")]),
-            (4, vec![pair("CONTACT_METHOD_INVALID", "SMS/Appel*")]),
-            (
-                5,
-                vec![
-                    pair("PHONE_INVALID", "Téléphone*"),
-                    pair("POSTAL_CODE_INVALID", "Adresse*")
-                ]
-            ),
-            (
-                6,
-                vec![pair("REQUIRED", "Téléphone*"), pair("REQUIRED", "Adresse*")]
-            ),
-            (
-                7,
-                vec![
-                    pair("TOO_LONG", "Identifiant du client"),
-                    pair("PHONE_INVALID", "Téléphone*")
-                ]
-            ),
-        ]
+        row_issues(run, "errors"),
+        issues(&[
+            (3, "PHONE_INVALID", "Téléphone*"),
+            (4, "CONTACT_METHOD_INVALID", "SMS/Appel*"),
+            (5, "PHONE_INVALID", "Téléphone*"),
+            (5, "POSTAL_CODE_INVALID", "Adresse*"),
+            (6, "REQUIRED", "Téléphone*"),
+            (6, "REQUIRED", "Adresse*"),
+            (7, "TOO_LONG", "Identifiant du client"),
+            (7, "PHONE_INVALID", "Téléphone*"),
+        ])
     );
     let message = run["rows"]["edges"][1]["node"]["errors"][0]["message"]
         .as_str()
@@ -413,18 +383,9 @@ async fn the_columns_mapping_reads_another_softwares_headers() {
 #[tokio::test]
 async fn the_template_example_row_left_in_is_skipped_with_a_warning() {
     let app = spawn_app().await;
-    let example = vec![
-        T("Jean"),
-        T("Exemple"),
-        T("000-000-0000"),
-        T("SMS"),
-        T("999 Rue exemple, Québec, QC, G1P 0A0"),
-        T("Exemple de note"),
-        T("Client-001"),
-    ];
     let rows = vec![
         header(),
-        example,
+        example(),
         occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
     ];
     let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
@@ -509,12 +470,8 @@ async fn a_repeated_row_is_skipped_and_a_conflicting_one_is_an_error() {
         run["rows"]["edges"][2]["node"]["errors"][0]["code"],
         "DUPLICATE_OCCUPANT"
     );
-    assert!(
-        run["rows"]["edges"][2]["node"]["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("ligne 2")
-    );
+    let message = run["rows"]["edges"][2]["node"]["errors"][0]["message"].as_str();
+    assert!(message.unwrap().contains("ligne 2"));
     assert_eq!(run["committed"], false);
 }
 
@@ -691,25 +648,15 @@ async fn undo_restores_the_state_before_a_destructive_import() {
         .await;
     assert_ne!(state(&app).await, before);
 
-    let data = app
-        .data(
-            "mutation($id: ID!) { undoImport(id: $id) { undone committed } }",
-            json!({"id": run["id"]}),
-        )
-        .await;
+    let body = app.undo_import(&run["id"]).await;
     assert_eq!(
-        data["undoImport"],
+        body["data"]["undoImport"],
         json!({"undone": true, "committed": true})
     );
     assert_eq!(state(&app).await, before);
 
-    let body = app
-        .graphql(
-            "mutation($id: ID!) { undoImport(id: $id) { undone } }",
-            json!({"id": run["id"]}),
-        )
-        .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let body = app.undo_import(&run["id"]).await;
+    assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
 }
 
 #[tokio::test]
@@ -724,19 +671,9 @@ async fn undo_is_refused_once_a_later_import_was_committed() {
         )
         .await;
     app.import("third.xlsx", seed_examples(), keep()).await;
-    let body = app
-        .graphql(
-            "mutation($id: ID!) { undoImport(id: $id) { undone } }",
-            json!({"id": first["id"]}),
-        )
-        .await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("plus récent")
-    );
+    let body = app.undo_import(&first["id"]).await;
+    assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(error_message(&body).contains("plus récent"));
 }
 
 #[tokio::test]
@@ -817,31 +754,19 @@ async fn address_coordinate_and_formula_errors_name_their_column() {
         vec![T("#N/A"), T("SMS"), T("6 rue A"), T("Québec"), E, E, E, E],
     ];
     let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
-    let found: Vec<(i64, String, String)> = run["rows"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let issue = &e["node"]["errors"][0];
-            (
-                e["node"]["rowNumber"].as_i64().unwrap(),
-                issue["code"].as_str().unwrap().to_owned(),
-                issue["column"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
-    let expected = [
-        (2, "PROVINCE_INVALID", "Province"),
-        (3, "POSTAL_CODE_INVALID", "Code postal"),
-        (4, "COORDINATES_INCOMPLETE", "Latitude"),
-        (5, "LATITUDE_INVALID", "Latitude"),
-        (6, "LONGITUDE_INVALID", "Longitude"),
-        (7, "FORMULA_ERROR", "Téléphone"),
-    ];
-    let expected: Vec<(i64, String, String)> = expected
-        .iter()
-        .map(|(n, c, col)| (*n, (*c).to_owned(), (*col).to_owned()))
-        .collect();
-    assert_eq!(found, expected);
+    // Each row's first error: the one that names the column at fault.
+    let mut first_errors = row_issues(&run, "errors");
+    first_errors.dedup_by_key(|(row, _, _)| *row);
+    assert_eq!(
+        first_errors,
+        issues(&[
+            (2, "PROVINCE_INVALID", "Province"),
+            (3, "POSTAL_CODE_INVALID", "Code postal"),
+            (4, "COORDINATES_INCOMPLETE", "Latitude"),
+            (5, "LATITUDE_INVALID", "Latitude"),
+            (6, "LONGITUDE_INVALID", "Longitude"),
+            (7, "FORMULA_ERROR", "Téléphone"),
+        ])
+    );
     assert_eq!(run["committed"], false);
 }

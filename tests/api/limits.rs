@@ -1,3 +1,7 @@
+//! What protects the server from costly requests: depth, complexity,
+//! batches, query and body sizes are refused with LIMIT_EXCEEDED (or 413),
+//! while GraphiQL's own introspection still passes the defaults.
+
 use serde_json::json;
 
 use crate::helpers::{error_codes, spawn_app, spawn_app_with};

@@ -1,14 +1,15 @@
+//! Occupants: phones read in every usual form and stored normalized,
+//! validation errors with their reason and field, in French or English.
+
 use serde_json::json;
 
-use crate::helpers::{address, error_codes, first_error, spawn_app};
+use crate::helpers::{error_codes, error_message, error_reason, first_error, spawn_app};
 
 const CREATE: &str = "mutation($input: CreateOccupantInput!) { createOccupant(input: $input) {
     firstName lastName phone phoneE164 contactMethod notes servicePoint { addressLine1 } } }";
 
 async fn a_point(app: &crate::helpers::TestApp) -> String {
-    let client = app.create_client("C-1", None).await;
-    app.create_service_point(&client, address("1 rue A", "Québec", None))
-        .await
+    app.create_client_with_point("C-1").await.1
 }
 
 #[tokio::test]
@@ -49,11 +50,7 @@ async fn invalid_phones_are_refused_with_their_reason() {
         } else {
             "PHONE_INVALID"
         };
-        assert_eq!(
-            first_error(&body)["extensions"]["reason"],
-            expected,
-            "{phone}"
-        );
+        assert_eq!(error_reason(&body), expected, "{phone}");
         assert_eq!(first_error(&body)["extensions"]["field"], "phone");
     }
 }
@@ -62,31 +59,11 @@ async fn invalid_phones_are_refused_with_their_reason() {
 async fn validation_messages_are_french_by_default_and_english_on_request() {
     let app = spawn_app().await;
     let point = a_point(&app).await;
-    let body = json!({"query": CREATE, "variables": {"input": {"servicePointId": point, "phone": "418-555-0123 x4", "contactMethod": "SMS"}}});
-    let fr: serde_json::Value = app
-        .post_graphql(Some(&app.token), body.clone(), None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let en: serde_json::Value = app
-        .post_graphql(Some(&app.token), body, Some("en"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        fr["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Le téléphone contient un poste")
-    );
-    assert!(
-        en["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("The phone number has an extension")
-    );
+    let variables = json!({"input": {"servicePointId": point, "phone": "418-555-0123 x4", "contactMethod": "SMS"}});
+    let fr = app.graphql(CREATE, variables.clone()).await;
+    let en = app.graphql_in("en", CREATE, variables).await;
+    assert!(error_message(&fr).starts_with("Le téléphone contient un poste"));
+    assert!(error_message(&en).starts_with("The phone number has an extension"));
 }
 
 #[tokio::test]
@@ -96,10 +73,7 @@ async fn one_phone_once_per_point() {
     app.create_occupant(&point, "418-555-0123", "SMS").await;
     let input = json!({"servicePointId": point, "phone": "4185550123", "contactMethod": "CALL"});
     let body = app.graphql(CREATE, json!({"input": input})).await;
-    assert_eq!(
-        first_error(&body)["extensions"]["reason"],
-        "DUPLICATE_PHONE"
-    );
+    assert_eq!(error_reason(&body), "DUPLICATE_PHONE");
 }
 
 #[tokio::test]
@@ -126,22 +100,11 @@ async fn updates_only_the_fields_given() {
     let body = app
         .graphql(update, json!({"id": id, "input": {"phone": "123"}}))
         .await;
-    assert_eq!(first_error(&body)["extensions"]["reason"], "PHONE_INVALID");
+    assert_eq!(error_reason(&body), "PHONE_INVALID");
 
-    let data = app
-        .data(
-            "mutation($id: ID!) { deleteOccupant(id: $id) }",
-            json!({"id": id}),
-        )
-        .await;
-    assert_eq!(data["deleteOccupant"], id.as_str());
-    let data = app
-        .data(
-            "query($id: ID!) { occupant(id: $id) { id } }",
-            json!({"id": id}),
-        )
-        .await;
-    assert_eq!(data["occupant"], serde_json::Value::Null);
+    let body = app.delete("deleteOccupant", &id).await;
+    assert_eq!(body["data"]["deleteOccupant"], id.as_str(), "{body:#}");
+    assert_eq!(app.find("occupant", &id).await, serde_json::Value::Null);
 }
 
 #[tokio::test]

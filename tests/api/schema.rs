@@ -1,5 +1,7 @@
-//! `schema.graphql` is generated, and the public contract
-//! (`../shared/API.graphql`) is a subset of it.
+//! The schema is the API's promise: `schema.graphql` is generated and must
+//! match the code, and every name of the public contract
+//! (`../shared/API.graphql`) must exist in it with the same type, except the
+//! names on `PENDING`.
 
 use std::collections::BTreeMap;
 
@@ -8,14 +10,63 @@ use async_graphql::parser::{
     types::{TypeKind, TypeSystemDefinition},
 };
 
-/// Contract items that later issues deliver: a name covers its fields,
-/// arguments and interfaces. Each must still be missing (the test says when
-/// one lands); the list must be empty once those issues are resolved.
-const PENDING: &[&str] = &[];
+/// Contract items that later issues deliver. A type covers its fields,
+/// arguments and interfaces, a field its arguments; a field added to an
+/// existing type, or an argument added to an existing field, is listed by
+/// itself (`ImportRun.status`, `Mutation.importSpreadsheet(wait)`) so that
+/// the names around it stay checked. Each entry must still be missing: the
+/// test says when one lands, so the list stays exact and ends empty.
+const PENDING: &[&str] = &[
+    // Import jobs: status, progress, idempotency, live progress.
+    "ImportStatus",
+    "ImportPhase",
+    "ImportProgress",
+    "ImportRun.status",
+    "ImportRun.progress",
+    "ImportRun.finishedAt",
+    "ImportRun.idempotencyKey",
+    "Mutation.importSpreadsheet(idempotencyKey)",
+    "Mutation.importSpreadsheet(wait)",
+    "Subscription",
+    // Webhooks.
+    "WebhookEvent",
+    "DeliveryStatus",
+    "WebhookEndpointInput",
+    "WebhookEndpointUpdateInput",
+    "WebhookEndpoint",
+    "CreatedWebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookDeliveryEdge",
+    "WebhookDeliveryConnection",
+    "Query.webhookEndpoints",
+    "Mutation.createWebhookEndpoint",
+    "Mutation.updateWebhookEndpoint",
+    "Mutation.deleteWebhookEndpoint",
+    "Mutation.rotateWebhookSecret",
+    "Mutation.sendTestWebhook",
+];
 
+/// Whether the pending name `pending` covers the contract item `item`: the
+/// item itself, or one of its parts (`T.field`, `T.field(arg)`,
+/// `T implements I`). `ImportRun.status` covers neither `ImportRun` nor
+/// `ImportRun.statusText`.
 fn covers(pending: &str, item: &str) -> bool {
     item.strip_prefix(pending)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '(', ' ']))
+}
+
+#[test]
+fn a_pending_name_covers_its_parts_and_nothing_beside_them() {
+    assert!(covers("Subscription", "Subscription.importProgress(id)"));
+    assert!(covers("WebhookEndpoint", "WebhookEndpoint implements Node"));
+    assert!(!covers("WebhookEndpoint", "WebhookEndpointInput.url"));
+    assert!(covers("ImportRun.status", "ImportRun.status"));
+    assert!(!covers("ImportRun.status", "ImportRun"));
+    assert!(!covers("ImportRun.status", "ImportRun.statusText"));
+    let wait = "Mutation.importSpreadsheet(wait)";
+    assert!(covers(wait, wait));
+    assert!(!covers(wait, "Mutation.importSpreadsheet"));
+    assert!(!covers(wait, "Mutation.importSpreadsheet(file)"));
 }
 
 fn manifest_path(relative: &str) -> std::path::PathBuf {
@@ -102,16 +153,17 @@ fn items(sdl: &str) -> BTreeMap<String, String> {
     items
 }
 
+/// The shared contract, read where it lives: a checkout without it cannot
+/// say whether the schema honours it, so the test fails rather than pass.
 fn contract() -> String {
-    let copy =
-        std::fs::read_to_string(manifest_path("tests/API.graphql")).expect("tests/API.graphql");
-    if let Ok(shared) = std::fs::read_to_string(manifest_path("../shared/API.graphql")) {
-        assert!(
-            shared == copy,
-            "tests/API.graphql differs from ../shared/API.graphql: copy it again"
-        );
-    }
-    copy
+    let path = manifest_path("../shared/API.graphql");
+    std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "the public contract {} cannot be read ({error}): \
+             check out the shared folder beside this repository",
+            path.display()
+        )
+    })
 }
 
 #[test]
@@ -140,12 +192,16 @@ fn every_name_of_the_contract_exists_with_its_type() {
         unexpected.is_empty(),
         "contract names missing from the schema: {unexpected:#?}"
     );
+    // An entry has landed as soon as its own name exists (a type with
+    // some fields still missing then lists those fields instead), and an
+    // entry naming nothing of the contract is a typo: both fail.
     let landed: Vec<&&str> = PENDING
         .iter()
-        .filter(|p| !missing.iter().any(|item| covers(p, item)))
+        .filter(|p| !missing.iter().any(|item| item == *p))
         .collect();
     assert!(
         landed.is_empty(),
-        "these landed: remove them from PENDING: {landed:#?}"
+        "these landed (or name nothing of the contract): remove them from PENDING, \
+         listing instead any of their parts still missing: {landed:#?}"
     );
 }

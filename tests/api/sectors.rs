@@ -1,7 +1,12 @@
+//! Sectors: a point belongs to a sector when its position is inside the
+//! (multi)polygon, holes excluded and boundary included, and membership
+//! follows every change of points, sectors and imports; alerts list who to
+//! call; another organization's sectors stay apart.
+
 use serde_json::{Value, json};
 
 use crate::fixtures::{E, N, T, xlsx};
-use crate::helpers::{TestApp, error_codes, first_error, spawn_app};
+use crate::helpers::{TestApp, error_codes, error_message, first_error, spawn_app};
 
 /// A square ring from (min, min) to (max, max), as [longitude, latitude].
 fn ring(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Value {
@@ -18,6 +23,11 @@ fn polygon(rings: Vec<Value>) -> Value {
     json!({"type": "Polygon", "coordinates": rings})
 }
 
+/// The sector most tests draw: it holds (46.85, -71.25), not (46.95, -71.25).
+fn square() -> Value {
+    polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])
+}
+
 async fn create_sector(app: &TestApp, name: &str, geometry: Value) -> String {
     let data = app
         .data(
@@ -31,16 +41,10 @@ async fn create_sector(app: &TestApp, name: &str, geometry: Value) -> String {
 /// A manual point at (latitude, longitude) for a new client named `id`.
 async fn point_at(app: &TestApp, id: &str, latitude: f64, longitude: f64) -> String {
     let client = app.create_client(id, None).await;
-    let data = app
-        .data(
-            "mutation($c: ID!, $lat: Float, $lon: Float) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"1 rue A\"}, latitude: $lat, longitude: $lon}) { id } }",
-            json!({"c": client, "lat": latitude, "lon": longitude}),
-        )
+    let street = json!({"addressLine1": "1 rue A"});
+    let point = app
+        .create_located_point(&client, street, latitude, longitude)
         .await;
-    let point = data["createServicePoint"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     app.create_occupant(&point, "418-555-0101", "SMS").await;
     point
 }
@@ -143,12 +147,7 @@ async fn a_multipolygon_holds_each_of_its_parts() {
 #[tokio::test]
 async fn membership_follows_points_and_sectors_as_they_change() {
     let app = spawn_app().await;
-    let sector = create_sector(
-        &app,
-        "Centre",
-        polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)]),
-    )
-    .await;
+    let sector = create_sector(&app, "Centre", square()).await;
     let point = point_at(&app, "mobile", 46.95, -71.25).await;
     assert_eq!(members(&app, &sector).await, Vec::<String>::new());
 
@@ -180,20 +179,11 @@ async fn membership_follows_points_and_sectors_as_they_change() {
     )
     .await;
     assert_eq!(members(&app, &sector).await, Vec::<String>::new());
-    app.data(
-        reshape,
-        json!({"s": sector, "g": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])}),
-    )
-    .await;
+    app.data(reshape, json!({"s": sector, "g": square()})).await;
     assert_eq!(members(&app, &sector).await, ["mobile"]);
 
-    let data = app
-        .data(
-            "mutation($s: ID!) { deleteSector(id: $s) }",
-            json!({"s": sector}),
-        )
-        .await;
-    assert_eq!(data["deleteSector"], sector.as_str());
+    let body = app.delete("deleteSector", &sector).await;
+    assert_eq!(body["data"]["deleteSector"], sector.as_str(), "{body:#}");
     let data = app
         .data(
             "query($p: ID!) { servicePoint(id: $p) { sectors { name } } }",
@@ -206,7 +196,7 @@ async fn membership_follows_points_and_sectors_as_they_change() {
 #[tokio::test]
 async fn an_import_places_its_points_in_sectors() {
     let app = spawn_app().await;
-    let sector = create_sector(&app, "Nord", polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])).await;
+    let sector = create_sector(&app, "Nord", square()).await;
     let rows = vec![
         vec![
             T("Téléphone"),
@@ -252,23 +242,15 @@ async fn an_import_places_its_points_in_sectors() {
         .import("c.xlsx", xlsx(&rows), json!({"mode": "REPLACE_ALL"}))
         .await;
     assert_eq!(members(&app, &sector).await, ["in"]);
-    app.data(
-        "mutation($id: ID!) { undoImport(id: $id) { undone } }",
-        json!({"id": run["id"]}),
-    )
-    .await;
+    let body = app.undo_import(&run["id"]).await;
+    assert_eq!(body["data"]["undoImport"]["undone"], true, "{body:#}");
     assert_eq!(members(&app, &sector).await, ["in"]);
 }
 
 #[tokio::test]
 async fn an_alert_lists_its_recipients_and_is_kept_in_the_history() {
     let app = spawn_app().await;
-    let sector = create_sector(
-        &app,
-        "Alerte",
-        polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)]),
-    )
-    .await;
+    let sector = create_sector(&app, "Alerte", square()).await;
     let point = point_at(&app, "in", 46.85, -71.25).await;
     app.create_occupant(&point, "581-555-0102", "CALL").await;
     point_at(&app, "out", 46.95, -71.25).await;
@@ -349,7 +331,7 @@ async fn invalid_geometries_are_refused_with_what_is_wrong() {
             first_error(&body)["extensions"]["reason"],
             "GEOMETRY_INVALID"
         );
-        let message = first_error(&body)["message"].as_str().unwrap();
+        let message = error_message(&body);
         assert!(message.contains(expected), "{expected}: {message}");
     }
     let data = app.data("{ sectors { id } }", json!({})).await;
@@ -363,7 +345,7 @@ async fn sectors_are_imported_from_a_feature_collection() {
     let collection = json!({
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"name": "Secteur A"}, "geometry": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])},
+            {"type": "Feature", "properties": {"name": "Secteur A"}, "geometry": square()},
             {"type": "Feature", "properties": {"nom": "Secteur B", "couleur": "rouge"}, "geometry": polygon(vec![ring(-71.1, 46.8, -71.0, 46.9)])},
             {"type": "Feature", "properties": null, "geometry": polygon(vec![ring(-70.1, 46.8, -70.0, 46.9)])}
         ]
@@ -389,7 +371,7 @@ async fn sectors_are_imported_from_a_feature_collection() {
 
     // One bad feature: nothing is created.
     let bad = json!({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Ok"}, "geometry": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])},
+        {"type": "Feature", "properties": {"name": "Ok"}, "geometry": square()},
         {"type": "Feature", "properties": {"name": "Bad"}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}
     ]});
     let body = app
@@ -405,12 +387,7 @@ async fn sectors_are_imported_from_a_feature_collection() {
         first_error(&body)["extensions"]["reason"],
         "GEOMETRY_INVALID"
     );
-    assert!(
-        first_error(&body)["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Entité 2")
-    );
+    assert!(error_message(&body).starts_with("Entité 2"));
     let data = app.data("{ sectors { name } }", json!({})).await;
     assert_eq!(data["sectors"].as_array().unwrap().len(), 3);
 }
@@ -418,7 +395,7 @@ async fn sectors_are_imported_from_a_feature_collection() {
 #[tokio::test]
 async fn another_organizations_sectors_and_points_stay_apart() {
     let app = spawn_app().await;
-    let sector = create_sector(&app, "Mien", polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])).await;
+    let sector = create_sector(&app, "Mien", square()).await;
     point_at(&app, "mine", 46.85, -71.25).await;
     let other = app.new_org("Concurrent").await;
 
@@ -456,7 +433,7 @@ async fn another_organizations_sectors_and_points_stay_apart() {
         .graphql_as(
             Some(&other),
             "mutation($g: JSON!) { createSector(input: {name: \"Leur\", geometry: $g}) { servicePoints { totalCount } alertRecipients { phone } } }",
-            json!({"g": polygon(vec![ring(-71.3, 46.8, -71.2, 46.9)])}),
+            json!({"g": square()}),
         )
         .await;
     assert_eq!(

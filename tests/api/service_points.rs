@@ -1,6 +1,9 @@
+//! Service points: addresses normalized and validated field by field, one
+//! point per address and client, coordinates by hand or pending geocoding.
+
 use serde_json::json;
 
-use crate::helpers::{address, error_codes, first_error, spawn_app};
+use crate::helpers::{address, error_codes, error_reason, first_error, spawn_app};
 
 const POINT: &str = "query($id: ID!) { servicePoint(id: $id) {
     addressLine1 city province postalCode fullAddress latitude longitude geocodeStatus client { externalId }
@@ -103,7 +106,7 @@ async fn invalid_addresses_are_refused_with_the_field_at_fault() {
         let input = json!({"clientId": client, "address": address, "latitude": latitude, "longitude": longitude});
         let body = app.graphql(create, json!({"input": input})).await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{reason}");
-        assert_eq!(first_error(&body)["extensions"]["reason"], reason);
+        assert_eq!(error_reason(&body), reason);
         assert_eq!(
             first_error(&body)["extensions"]["field"]
                 .as_str()
@@ -129,10 +132,7 @@ async fn the_same_address_written_two_ways_is_one_point_per_client() {
             json!({"input": {"clientId": client, "address": address("12, Boulevard Saint Joseph", "QUEBEC", None)}}),
         )
         .await;
-    assert_eq!(
-        first_error(&body)["extensions"]["reason"],
-        "DUPLICATE_ADDRESS"
-    );
+    assert_eq!(error_reason(&body), "DUPLICATE_ADDRESS");
 
     // Another client may have a point at the same address.
     let other = app.create_client("C-2", None).await;
@@ -143,10 +143,7 @@ async fn the_same_address_written_two_ways_is_one_point_per_client() {
 #[tokio::test]
 async fn moving_a_point_drops_its_position_and_respelling_keeps_it() {
     let app = spawn_app().await;
-    let client = app.create_client("C-1", None).await;
-    let point = app
-        .create_service_point(&client, address("1 rue A", "Québec", None))
-        .await;
+    let (_, point) = app.create_client_with_point("C-1").await;
     let update = "mutation($id: ID!, $input: UpdateServicePointInput!) {
         updateServicePoint(id: $id, input: $input) { addressLine1 latitude longitude geocodeStatus } }";
 
@@ -210,11 +207,8 @@ async fn service_points_filter_by_client_and_geocode_status() {
         .await;
     app.create_service_point(&first, address("2 rue A", "Québec", None))
         .await;
-    app.data(
-        "mutation($c: ID!) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"3 rue A\"}, latitude: 46.8, longitude: -71.2}) { id } }",
-        json!({"c": second}),
-    )
-    .await;
+    app.create_located_point(&second, json!({"addressLine1": "3 rue A"}), 46.8, -71.2)
+        .await;
     let data = app
         .data(
             "query($c: ID!) {
@@ -237,30 +231,18 @@ async fn service_points_filter_by_client_and_geocode_status() {
 #[tokio::test]
 async fn deleting_a_point_removes_its_occupants() {
     let app = spawn_app().await;
-    let client = app.create_client("C-1", None).await;
-    let point = app
-        .create_service_point(&client, address("1 rue A", "Québec", None))
-        .await;
+    let (_, point) = app.create_client_with_point("C-1").await;
     let occupant = app.create_occupant(&point, "418-555-0123", "CALL").await;
-    let data = app
-        .data(
-            "mutation($id: ID!) { deleteServicePoint(id: $id) }",
-            json!({"id": point}),
-        )
-        .await;
-    assert_eq!(data["deleteServicePoint"], point.as_str());
-    let data = app
-        .data(
-            "query($id: ID!) { occupant(id: $id) { id } }",
-            json!({"id": occupant}),
-        )
-        .await;
-    assert_eq!(data["occupant"], serde_json::Value::Null);
-    let body = app
-        .graphql(
-            "mutation($id: ID!) { deleteServicePoint(id: $id) }",
-            json!({"id": point}),
-        )
-        .await;
+    let body = app.delete("deleteServicePoint", &point).await;
+    assert_eq!(
+        body["data"]["deleteServicePoint"],
+        point.as_str(),
+        "{body:#}"
+    );
+    assert_eq!(
+        app.find("occupant", &occupant).await,
+        serde_json::Value::Null
+    );
+    let body = app.delete("deleteServicePoint", &point).await;
     assert_eq!(error_codes(&body), ["NOT_FOUND"]);
 }

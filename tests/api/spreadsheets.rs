@@ -1,10 +1,13 @@
+//! The spreadsheets the server writes: the template (headers, example row,
+//! explanations) and the export, which re-imports without a change.
+
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use serde_json::json;
 
-use crate::fixtures::{header, occupant, xlsx};
-use crate::helpers::{counts, row_statuses, spawn_app};
+use crate::fixtures::{EXAMPLE, header, occupant, template_headers, xlsx};
+use crate::helpers::{counts, error_codes, keep, row_statuses, spawn_app};
 
 fn cells(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
     let mut workbook = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
@@ -26,54 +29,25 @@ fn cells(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
 #[tokio::test]
 async fn the_template_has_the_headers_the_example_row_and_explanations() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .get(format!("{}/template.xlsx", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let response = app.get("/template.xlsx").await;
+    assert_eq!(response.status, 200);
     assert_eq!(
-        response.headers()["content-type"],
+        response.headers["content-type"],
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     );
-    let bytes = response.bytes().await.unwrap().to_vec();
+    let bytes = response.body;
     let workbook = Xlsx::new(Cursor::new(bytes.clone())).unwrap();
     assert_eq!(workbook.sheet_names(), ["Clients", "Explications"]);
     let rows = cells(&bytes, "Clients");
-    assert_eq!(
-        rows[0],
-        [
-            "Prénom",
-            "Nom",
-            "Téléphone*",
-            "SMS/Appel*",
-            "Adresse*",
-            "Notes",
-            "Identifiant du client"
-        ]
-    );
-    assert_eq!(
-        rows[1],
-        [
-            "Jean",
-            "Exemple",
-            "000-000-0000",
-            "SMS",
-            "999 Rue exemple, Québec, QC, G1P 0A0",
-            "Exemple de note",
-            "Client-001"
-        ]
-    );
+    assert_eq!(rows[0], template_headers());
+    assert_eq!(rows[1], EXAMPLE);
     let help = cells(&bytes, "Explications");
     assert_eq!(help[0], ["Colonne", "Obligatoire", "Description"]);
     assert_eq!(help[3][0], "Téléphone*");
     assert_eq!(help[3][1], "Oui");
 
     // Uploaded as is, the template imports nothing: its only row is the example.
-    let run = app
-        .import("gabarit.xlsx", bytes, json!({"mode": "MERGE_KEEP_MISSING"}))
-        .await;
+    let run = app.import("gabarit.xlsx", bytes, keep()).await;
     assert_eq!(run["committed"], false);
     assert_eq!(run["summary"]["skippedRows"], 1);
     assert_eq!(row_statuses(&run), [(2, "SKIPPED".to_owned())]);
@@ -82,15 +56,10 @@ async fn the_template_has_the_headers_the_example_row_and_explanations() {
 #[tokio::test]
 async fn the_export_needs_a_token() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .get(format!("{}/export.xlsx", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let response = app.get("/export.xlsx").await;
+    assert_eq!(response.status, 401);
+    let body = response.json();
+    assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
 }
 
 #[tokio::test]
@@ -114,62 +83,42 @@ async fn re_importing_the_export_changes_nothing() {
         ),
         occupant("", "581-555-0104", "SMS", "12 boul. St-Joseph, Lévis", ""),
     ];
-    app.import(
-        "base.xlsx",
-        xlsx(&rows),
-        json!({"mode": "MERGE_KEEP_MISSING"}),
-    )
-    .await;
+    app.import("base.xlsx", xlsx(&rows), keep()).await;
     // Manual records: a name, a comma in the street, hand-given coordinates,
     // and a note a spreadsheet could take for a formula.
     let client = app
         .create_client("=HYPERLINK(\"http://x\")", Some("Syndicat, Érables"))
         .await;
     let point = app
-        .data(
-            "mutation($c: ID!) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"App. 3, 5 rue B\", city: \"Québec\"}, latitude: 46.81, longitude: -71.21}) { id } }",
-            json!({"c": client}),
+        .create_located_point(
+            &client,
+            json!({"addressLine1": "App. 3, 5 rue B", "city": "Québec"}),
+            46.81,
+            -71.21,
         )
-        .await["createServicePoint"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     app.data(
         "mutation($p: ID!) { createOccupant(input: {servicePointId: $p, firstName: \"-Zed\", lastName: \"@Roy\", phone: \"418-555-0199\", contactMethod: CALL, notes: \"+1 chien\"}) { id } }",
         json!({"p": point}),
     )
     .await;
 
-    let response = app
-        .http
-        .get(format!("{}/export.xlsx", app.address))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let bytes = response.bytes().await.unwrap().to_vec();
+    let response = app.get_as(Some(&app.token), "/export.xlsx", &[]).await;
+    assert_eq!(response.status, 200);
+    let bytes = response.body;
     let rows = cells(&bytes, "Clients");
     assert_eq!(rows.len(), 5);
-    assert_eq!(
-        rows[0],
-        [
-            "Prénom",
-            "Nom",
-            "Téléphone*",
-            "SMS/Appel*",
-            "Adresse*",
-            "Notes",
-            "Identifiant du client",
-            "Nom du client",
-            "Adresse Ligne 1",
-            "Ville",
-            "Province",
-            "Code postal",
-            "Latitude",
-            "Longitude"
-        ]
-    );
+    let mut headers = template_headers();
+    headers.extend([
+        "Nom du client",
+        "Adresse Ligne 1",
+        "Ville",
+        "Province",
+        "Code postal",
+        "Latitude",
+        "Longitude",
+    ]);
+    assert_eq!(rows[0], headers);
     let manual = rows.iter().find(|r| r[2] == "418-555-0199").unwrap();
     assert_eq!(
         manual[6], "=HYPERLINK(\"http://x\")",
@@ -182,9 +131,7 @@ async fn re_importing_the_export_changes_nothing() {
     let geocodable = rows.iter().find(|r| r[2] == "418-555-0101").unwrap();
     assert_eq!((geocodable[12].as_str(), geocodable[13].as_str()), ("", ""));
 
-    let run = app
-        .import("export.xlsx", bytes, json!({"mode": "MERGE_KEEP_MISSING"}))
-        .await;
+    let run = app.import("export.xlsx", bytes, keep()).await;
     assert_eq!(run["committed"], true, "{run:#}");
     assert!(
         row_statuses(&run).iter().all(|(_, s)| s == "UNCHANGED"),

@@ -2,16 +2,17 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{address, error_codes, spawn_app};
+use crate::helpers::{error_codes, spawn_app};
 
 #[tokio::test]
 async fn another_organizations_records_are_invisible_and_untouchable() {
     let app = spawn_app().await;
-    let client = app.create_client("C-1", Some("Mine")).await;
-    let point = app
-        .create_service_point(&client, address("1 rue A", "Québec", None))
-        .await;
-    let occupant = app.create_occupant(&point, "418-555-0123", "SMS").await;
+    let (client, point, occupant) = app.create_household("C-1").await;
+    app.data(
+        "mutation($c: ID!) { updateClient(id: $c, input: {name: \"Mine\"}) { id } }",
+        json!({"c": client}),
+    )
+    .await;
     let other = app.new_org("Concurrent").await;
     let ids = json!({"c": client, "p": point, "o": occupant});
 
