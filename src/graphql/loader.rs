@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{client, occupant, sector, service_point};
+use entity::{client, occupant, sector, sector_alert, service_point};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::service;
+use crate::service::{self, Page, PageRequest, sectors::Recipients};
 
 pub struct Loaders {
     pub db: DatabaseConnection,
@@ -42,6 +42,22 @@ pub struct OccupantsOfPoint(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SectorsOfPoint(pub Uuid);
+
+/// One page of a sector's points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PointsOfSector {
+    pub sector: Uuid,
+    pub page: PageRequest,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PointCountOfSector(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecipientsOfSector(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AlertsOfSector(pub Uuid);
 
 fn ids<K>(keys: &[K], id: impl Fn(&K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(id).collect()
@@ -156,15 +172,177 @@ impl Loader<SectorsOfPoint> for Loaders {
     }
 }
 
+/// Keys that share their other arguments, by those arguments: one
+/// statement serves each group.
+fn by_arguments<K, A: std::hash::Hash + Eq>(
+    keys: &[K],
+    arguments: impl Fn(&K) -> A,
+) -> HashMap<A, Vec<&K>> {
+    let mut groups: HashMap<A, Vec<&K>> = HashMap::new();
+    for key in keys {
+        groups.entry(arguments(key)).or_default().push(key);
+    }
+    groups
+}
+
+impl Loader<PointsOfSector> for Loaders {
+    type Value = Page<service_point::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PointsOfSector],
+    ) -> Result<HashMap<PointsOfSector, Page<service_point::Model>>, Arc<DbErr>> {
+        let mut loaded = HashMap::new();
+        for (page, keys) in by_arguments(keys, |k| k.page) {
+            let sectors = ids(&keys, |k| k.sector);
+            let pages = service::sectors::points_pages(&self.db, self.org, &sectors, page).await?;
+            loaded.extend(
+                pages
+                    .into_iter()
+                    .map(|(sector, items)| (PointsOfSector { sector, page }, items)),
+            );
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<PointCountOfSector> for Loaders {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PointCountOfSector],
+    ) -> Result<HashMap<PointCountOfSector, u64>, Arc<DbErr>> {
+        let counts =
+            service::sectors::count_points(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(sector, n)| (PointCountOfSector(sector), n))
+            .collect())
+    }
+}
+
+impl Loader<RecipientsOfSector> for Loaders {
+    type Value = Recipients;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RecipientsOfSector],
+    ) -> Result<HashMap<RecipientsOfSector, Recipients>, Arc<DbErr>> {
+        let recipients =
+            service::sectors::recipients(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(recipients
+            .into_iter()
+            .map(|(sector, r)| (RecipientsOfSector(sector), r))
+            .collect())
+    }
+}
+
+impl Loader<AlertsOfSector> for Loaders {
+    type Value = Vec<sector_alert::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[AlertsOfSector],
+    ) -> Result<HashMap<AlertsOfSector, Vec<sector_alert::Model>>, Arc<DbErr>> {
+        let rows = service::sectors::alerts(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, rows, |row| AlertsOfSector(row.sector_id)))
+    }
+}
+
 pub type RequestLoader = DataLoader<Loaders, HashMapCache>;
 
 /// Prefetches, with one statement per relation, what a list's items will
 /// ask for.
 pub mod prefetch {
-    use async_graphql::Lookahead;
+    use async_graphql::{Context, InputType, Lookahead, SelectionField};
 
     use super::*;
     use crate::error::ApiError;
+    use crate::graphql::connection::page_request;
+
+    /// An argument of a selected field as its resolver will read it; `None`
+    /// when it does not parse, which the resolver then reports.
+    fn argument<T: InputType>(field: &SelectionField<'_>, name: &str) -> Option<T> {
+        let value = field
+            .arguments()
+            .ok()?
+            .into_iter()
+            .find(|(argument, _)| argument.as_str() == name)
+            .map(|(_, value)| value);
+        T::parse(value).ok()
+    }
+
+    /// For a list of sectors whose item selection is `node`: each
+    /// `servicePoints` selection (aliases may ask for several pages), the
+    /// alert recipients and the alert history.
+    pub async fn for_sectors(
+        ctx: &Context<'_>,
+        loader: &RequestLoader,
+        node: Lookahead<'_>,
+        sectors: &[Uuid],
+    ) -> Result<(), ApiError> {
+        for field in node.field("servicePoints").selection_fields() {
+            let (Some(first), Some(after)) = (argument(&field, "first"), argument(&field, "after"))
+            else {
+                continue;
+            };
+            let Ok(page) = page_request(ctx, first, after) else {
+                continue;
+            };
+            let pages = loader
+                .load_many(
+                    sectors
+                        .iter()
+                        .map(|id| PointsOfSector { sector: *id, page }),
+                )
+                .await
+                .map_err(ApiError::internal)?;
+            let field = Lookahead::from(field);
+            if field.field("totalCount").exists() {
+                loader
+                    .load_many(sectors.iter().map(|id| PointCountOfSector(*id)))
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
+            let points: Vec<&service_point::Model> =
+                pages.values().flat_map(|page| &page.items).collect();
+            for_points(
+                loader,
+                field.field("edges").field("node"),
+                &ids(&points, |p| p.id),
+                &ids(&points, |p| p.client_id),
+            )
+            .await?;
+        }
+        let recipients = node.field("alertRecipients");
+        if recipients.exists() {
+            let loaded = loader
+                .load_many(sectors.iter().map(|id| RecipientsOfSector(*id)))
+                .await
+                .map_err(ApiError::internal)?;
+            let points: Vec<&service_point::Model> =
+                loaded.values().flat_map(|r| &r.points).collect();
+            for_points(
+                loader,
+                recipients.field("servicePoint"),
+                &ids(&points, |p| p.id),
+                &ids(&points, |p| p.client_id),
+            )
+            .await?;
+        }
+        if node.field("alerts").exists() {
+            loader
+                .load_many(sectors.iter().map(|id| AlertsOfSector(*id)))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
 
     /// For a list of clients whose item selection is `node`.
     pub async fn for_clients(
