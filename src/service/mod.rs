@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod clients;
 pub mod geocoding;
+pub mod import_reports;
 pub mod imports;
 pub mod occupants;
 pub mod organizations;
