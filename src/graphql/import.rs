@@ -11,7 +11,7 @@ use super::connection::{
     Cursor, ImportRunConnection, RowReportConnection, page_request, row_page_request, wants_total,
 };
 use super::id::{Kind, decode, decode_existing, encode};
-use super::loader::{ClientKey, OccupantKey, PointKey};
+use super::loader::{ClientKey, OccupantKey, PointKey, RowCountOfRun, RowsOfRun, prefetch};
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
 use super::{importer, tenant, writer};
 use crate::domain::Field;
@@ -286,21 +286,29 @@ impl ImportRun {
     ) -> Result<RowReportConnection, ApiError> {
         let page = row_page_request(ctx, first, after)?;
         let statuses = row_statuses(status);
-        let t = tenant(ctx)?;
-        let run = [self.0.id];
-        let rows = import_reports::rows(&t.db, t.org, &run, &statuses, page)
+        let loader = loader(ctx)?;
+        let rows = loader
+            .load_one(RowsOfRun {
+                run: self.0.id,
+                statuses: statuses.clone(),
+                page,
+            })
             .await
             .map_err(ApiError::internal)?
-            .remove(&self.0.id)
             .unwrap_or_else(Page::empty);
         let total = match wants_total(ctx) {
-            true => import_reports::count_rows(&t.db, t.org, &run, &statuses)
+            true => loader
+                .load_one(RowCountOfRun {
+                    run: self.0.id,
+                    statuses,
+                })
                 .await
                 .map_err(ApiError::internal)?
-                .remove(&self.0.id)
                 .unwrap_or(0),
             false => 0,
         };
+        let node = ctx.look_ahead().field("edges").field("node");
+        prefetch::for_rows(loader, node, &rows.items.iter().collect::<Vec<_>>()).await?;
         Ok(RowReportConnection::new(rows.map(RowReport), total))
     }
 }
@@ -407,6 +415,9 @@ impl ImportQuery {
         let t = tenant(ctx)?;
         let page = page_request(ctx, first, after)?;
         let runs = import_reports::list_runs(&t.db, t.org, page).await?;
+        let ids: Vec<uuid::Uuid> = runs.items.iter().map(|run| run.id).collect();
+        let node = ctx.look_ahead().field("edges").field("node");
+        prefetch::for_runs(ctx, loader(ctx)?, node, &ids).await?;
         let total = match wants_total(ctx) {
             true => import_reports::count_runs(&t.db, t.org).await?,
             false => 0,

@@ -13,11 +13,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{client, occupant, sector, sector_alert, service_point};
+use entity::{client, import_row, occupant, sector, sector_alert, service_point};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::auth::OrgId;
+use crate::import::plan::RowStatus;
 use crate::service::{self, Page, PageRequest, sectors::Recipients};
 
 pub struct Loaders {
@@ -58,6 +59,21 @@ pub struct RecipientsOfSector(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AlertsOfSector(pub Uuid);
+
+/// One page of a run's report, filtered by status (any when empty).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowsOfRun {
+    pub run: Uuid,
+    pub statuses: Vec<RowStatus>,
+    pub page: PageRequest<i32>,
+}
+
+/// How many rows of a run have one of `statuses` (any when empty).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowCountOfRun {
+    pub run: Uuid,
+    pub statuses: Vec<RowStatus>,
+}
 
 fn ids<K>(keys: &[K], id: impl Fn(&K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(id).collect()
@@ -254,6 +270,57 @@ impl Loader<AlertsOfSector> for Loaders {
     }
 }
 
+impl Loader<RowsOfRun> for Loaders {
+    type Value = Page<import_row::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RowsOfRun],
+    ) -> Result<HashMap<RowsOfRun, Page<import_row::Model>>, Arc<DbErr>> {
+        let mut loaded = HashMap::new();
+        for ((statuses, page), keys) in by_arguments(keys, |k| (k.statuses.clone(), k.page)) {
+            let runs = ids(&keys, |k| k.run);
+            let pages =
+                service::import_reports::rows(&self.db, self.org, &runs, &statuses, page).await?;
+            loaded.extend(pages.into_iter().map(|(run, items)| {
+                let key = RowsOfRun {
+                    run,
+                    statuses: statuses.clone(),
+                    page,
+                };
+                (key, items)
+            }));
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<RowCountOfRun> for Loaders {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RowCountOfRun],
+    ) -> Result<HashMap<RowCountOfRun, u64>, Arc<DbErr>> {
+        let mut loaded = HashMap::new();
+        for (statuses, keys) in by_arguments(keys, |k| k.statuses.clone()) {
+            let runs = ids(&keys, |k| k.run);
+            let counts =
+                service::import_reports::count_rows(&self.db, self.org, &runs, &statuses).await?;
+            loaded.extend(counts.into_iter().map(|(run, n)| {
+                let key = RowCountOfRun {
+                    run,
+                    statuses: statuses.clone(),
+                };
+                (key, n)
+            }));
+        }
+        Ok(loaded)
+    }
+}
+
 pub type RequestLoader = DataLoader<Loaders, HashMapCache>;
 
 /// Prefetches, with one statement per relation, what a list's items will
@@ -263,7 +330,8 @@ pub mod prefetch {
 
     use super::*;
     use crate::error::ApiError;
-    use crate::graphql::connection::page_request;
+    use crate::graphql::connection::{page_request, row_page_request};
+    use crate::graphql::import::{self, row_statuses};
 
     /// An argument of a selected field as its resolver will read it; `None`
     /// when it does not parse, which the resolver then reports.
@@ -338,6 +406,88 @@ pub mod prefetch {
         if node.field("alerts").exists() {
             loader
                 .load_many(sectors.iter().map(|id| AlertsOfSector(*id)))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
+
+    /// For a list of import runs whose item selection is `node`: each
+    /// `rows` selection.
+    pub async fn for_runs(
+        ctx: &Context<'_>,
+        loader: &RequestLoader,
+        node: Lookahead<'_>,
+        runs: &[Uuid],
+    ) -> Result<(), ApiError> {
+        for field in node.field("rows").selection_fields() {
+            let (Some(status), Some(first), Some(after)) = (
+                argument::<Option<Vec<import::RowStatus>>>(&field, "status"),
+                argument(&field, "first"),
+                argument(&field, "after"),
+            ) else {
+                continue;
+            };
+            let Ok(page) = row_page_request(ctx, first, after) else {
+                continue;
+            };
+            let statuses = row_statuses(status);
+            let pages = loader
+                .load_many(runs.iter().map(|run| RowsOfRun {
+                    run: *run,
+                    statuses: statuses.clone(),
+                    page,
+                }))
+                .await
+                .map_err(ApiError::internal)?;
+            let field = Lookahead::from(field);
+            if field.field("totalCount").exists() {
+                loader
+                    .load_many(runs.iter().map(|run| RowCountOfRun {
+                        run: *run,
+                        statuses: statuses.clone(),
+                    }))
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
+            let rows: Vec<&import_row::Model> =
+                pages.values().flat_map(|page| &page.items).collect();
+            for_rows(loader, field.field("edges").field("node"), &rows).await?;
+        }
+        Ok(())
+    }
+
+    /// For a page of report rows whose item selection is `node`: the
+    /// records they name.
+    pub async fn for_rows(
+        loader: &RequestLoader,
+        node: Lookahead<'_>,
+        rows: &[&import_row::Model],
+    ) -> Result<(), ApiError> {
+        if node.field("client").exists() {
+            loader
+                .load_many(rows.iter().filter_map(|r| r.client_id).map(ClientKey))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        let point = node.field("servicePoint");
+        if point.exists() {
+            let points = loader
+                .load_many(rows.iter().filter_map(|r| r.service_point_id).map(PointKey))
+                .await
+                .map_err(ApiError::internal)?;
+            let points: Vec<&service_point::Model> = points.values().collect();
+            for_points(
+                loader,
+                point,
+                &ids(&points, |p| p.id),
+                &ids(&points, |p| p.client_id),
+            )
+            .await?;
+        }
+        if node.field("occupant").exists() {
+            loader
+                .load_many(rows.iter().filter_map(|r| r.occupant_id).map(OccupantKey))
                 .await
                 .map_err(ApiError::internal)?;
         }

@@ -1,5 +1,5 @@
 //! A nested query issues the same number of SQL statements over 10 clients
-//! as over 100, over 3 sectors as over 10:
+//! as over 100, over 3 sectors as over 10, over 3 import runs as over 10:
 //! every nested field is batched by a dataloader.
 
 use serde_json::json;
@@ -217,6 +217,56 @@ async fn batched_sector_pages_follow_their_arguments_and_cursors() {
         );
         assert_eq!(points["pageInfo"]["hasNextPage"], false);
     }
+}
+
+const FROM_RUNS: &str = "query($first: Int) { importRuns(first: $first) { edges { node { fileName
+    rows(status: [CREATED], first: 2) { totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { rowNumber status client { externalId } } } } } } } }";
+
+/// `n` committed imports of three new clients each.
+async fn seed_runs(app: &TestApp, from: usize, to: usize) {
+    for run in from..to {
+        let csv: String = (0..3)
+            .map(|k| format!("R-{run}-{k},4185550{run:02}{k},SMS,\"{k} rue R{run}, Québec\"\n"))
+            .collect();
+        let csv = format!("Numéro client,Téléphone,SMS/Appel,Adresse\n{csv}");
+        let run = app
+            .import(
+                &format!("run-{run}.csv"),
+                csv.into_bytes(),
+                json!({"mode": "MERGE_KEEP_MISSING"}),
+            )
+            .await;
+        assert_eq!(run["summary"]["clients"]["created"], 3, "{run:#}");
+    }
+}
+
+async fn run_statements(app: &TestApp, first: usize) -> Vec<String> {
+    app.reset_statements();
+    let data = app.data(FROM_RUNS, json!({"first": first})).await;
+    let runs = data["importRuns"]["edges"].as_array().unwrap();
+    assert_eq!(runs.len(), first);
+    for run in runs {
+        let rows = &run["node"]["rows"];
+        assert_eq!(rows["totalCount"], 3, "{run:#}");
+        assert_eq!(rows["pageInfo"]["hasNextPage"], true, "{run:#}");
+        assert_eq!(rows["edges"][0]["node"]["rowNumber"], 2, "{run:#}");
+        assert_eq!(rows["edges"][1]["node"]["rowNumber"], 3, "{run:#}");
+        assert!(rows["edges"][1]["node"]["client"]["externalId"].is_string());
+    }
+    app.statements()
+}
+
+#[tokio::test]
+async fn report_rows_cost_the_same_statements_for_3_or_10_import_runs() {
+    let app = spawn_app_with_big_queries().await;
+    seed_runs(&app, 0, 10).await;
+
+    // Token, runs page, a page of rows per run, their count, their clients.
+    let for_3 = run_statements(&app, 3).await;
+    let for_10 = run_statements(&app, 10).await;
+    assert_eq!(for_3.len(), 5, "{for_3:#?}");
+    assert_eq!(for_10.len(), 5, "{for_10:#?}");
 }
 
 async fn spawn_app_with_big_queries() -> TestApp {
