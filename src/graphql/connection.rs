@@ -2,7 +2,10 @@
 
 use async_graphql::{Context, SimpleObject};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
 use super::id::{cursor, parse_cursor};
+use super::import::{ImportRun, RowReport};
 use super::object::{Client, ServicePoint};
 use crate::config::Limits;
 use crate::error::{ApiError, Message};
@@ -44,6 +47,36 @@ pub fn page_request(
     Ok(PageRequest { first, after })
 }
 
+/// Reads `first`/`after` of a run's `rows`, whose cursor is a row number.
+pub fn row_page_request(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<PageRequest<i32>, ApiError> {
+    let first = page_request(ctx, first, None)?.first;
+    let after = after.as_deref().map(parse_row_cursor).transpose()?;
+    Ok(PageRequest { first, after })
+}
+
+/// A report row's cursor: `base64url("row:<number>")`.
+pub fn row_cursor(row: &RowReport) -> String {
+    URL_SAFE_NO_PAD.encode(format!("row:{}", row.0.row_number))
+}
+
+fn parse_row_cursor(cursor: &str) -> Result<i32, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("row:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::BadInput(Message::new(
+                "Curseur (after) invalide.",
+                "Invalid cursor (after).",
+            ))
+        })
+}
+
 /// Context data the schema was built without: a programming error.
 #[derive(Debug, thiserror::Error)]
 #[error("context data missing: {0}")]
@@ -59,8 +92,15 @@ pub trait Cursor {
     fn uuid(&self) -> uuid::Uuid;
 }
 
+/// A connection and its edge type over `$node`, whose cursor is its id's
+/// ([`Cursor`]) unless a `$cursor` function says otherwise.
 macro_rules! connection {
     ($connection:ident, $edge:ident, $node:ident) => {
+        connection!($connection, $edge, $node, |node: &$node| cursor(
+            node.uuid()
+        ));
+    };
+    ($connection:ident, $edge:ident, $node:ident, $cursor:expr) => {
         #[derive(SimpleObject)]
         pub struct $edge {
             pub node: $node,
@@ -80,7 +120,7 @@ macro_rules! connection {
                     .items
                     .into_iter()
                     .map(|node| $edge {
-                        cursor: cursor(node.uuid()),
+                        cursor: ($cursor)(&node),
                         node,
                     })
                     .collect();
@@ -100,3 +140,5 @@ macro_rules! connection {
 
 connection!(ClientConnection, ClientEdge, Client);
 connection!(ServicePointConnection, ServicePointEdge, ServicePoint);
+connection!(ImportRunConnection, ImportRunEdge, ImportRun);
+connection!(RowReportConnection, RowReportEdge, RowReport, row_cursor);

@@ -7,18 +7,20 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload
 use chrono::{DateTime, Utc};
 use entity::{import_row, import_run};
 
-use super::connection::{PageInfo, page_request, wants_total};
+use super::connection::{
+    Cursor, ImportRunConnection, RowReportConnection, page_request, row_page_request, wants_total,
+};
 use super::id::{Kind, decode, decode_existing, encode};
-use super::loader::{ClientKey, OccupantKey, PointKey};
+use super::loader::{ClientKey, OccupantKey, PointKey, RowCountOfRun, RowsOfRun, prefetch};
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
 use super::{importer, tenant, writer};
 use crate::domain::Field;
-use crate::error::{ApiError, Message, current_lang};
+use crate::error::{ApiError, current_lang};
 use crate::import::error::Issue;
 use crate::import::headers::{self, Mapping};
 use crate::import::plan::{self, Summary};
 use crate::service::imports::{self as service, ImportOptions};
-use crate::service::{Page, PageRequest};
+use crate::service::{Page, import_reports};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::ImportMode")]
@@ -173,7 +175,22 @@ fn issues(value: &serde_json::Value, column: &'static str) -> Result<Vec<ImportI
         })
 }
 
+/// The row statuses a `status` argument filters on (any when empty).
+pub fn row_statuses(status: Option<Vec<RowStatus>>) -> Vec<crate::domain::RowStatus> {
+    status
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect()
+}
+
 pub struct ImportRun(pub import_run::Model);
+
+impl Cursor for ImportRun {
+    fn uuid(&self) -> uuid::Uuid {
+        self.0.id
+    }
+}
 
 #[Object]
 impl ImportRun {
@@ -260,44 +277,36 @@ impl ImportRun {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<RowReportConnection, ApiError> {
-        let t = tenant(ctx)?;
-        let page = page_request(ctx, first, None)?;
-        let after = after.as_deref().map(parse_row_cursor).transpose()?;
-        let statuses: Vec<crate::domain::RowStatus> = status
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let rows = service::rows(&t.db, t.org, self.0.id, &statuses, page.first, after).await?;
+        let page = row_page_request(ctx, first, after)?;
+        let statuses = row_statuses(status);
+        let loader = loader(ctx)?;
+        let rows = loader
+            .load_one(RowsOfRun {
+                run: self.0.id,
+                statuses: statuses.clone(),
+                page,
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_else(Page::empty);
         let total = match wants_total(ctx) {
-            true => service::count_rows(&t.db, t.org, self.0.id, &statuses).await?,
+            true => loader
+                .load_one(RowCountOfRun {
+                    run: self.0.id,
+                    statuses,
+                })
+                .await
+                .map_err(ApiError::internal)?
+                .unwrap_or(0),
             false => 0,
         };
-        Ok(RowReportConnection::new(rows, total))
+        let node = ctx.look_ahead().field("edges").field("node");
+        prefetch::for_rows(loader, node, &rows.items.iter().collect::<Vec<_>>()).await?;
+        Ok(RowReportConnection::new(rows.map(RowReport), total))
     }
 }
 
-fn row_cursor(number: i32) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("row:{number}"))
-}
-
-fn parse_row_cursor(cursor: &str) -> Result<i32, ApiError> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("row:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| {
-            ApiError::BadInput(Message::new(
-                "Curseur (after) invalide.",
-                "Invalid cursor (after).",
-            ))
-        })
-}
-
-pub struct RowReport(import_row::Model);
+pub struct RowReport(pub import_row::Model);
 
 #[Object]
 impl RowReport {
@@ -353,54 +362,6 @@ impl RowReport {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct RowReportEdge {
-    pub node: RowReport,
-    pub cursor: String,
-}
-
-#[derive(SimpleObject)]
-pub struct RowReportConnection {
-    pub edges: Vec<RowReportEdge>,
-    pub page_info: PageInfo,
-    pub total_count: i64,
-}
-
-impl RowReportConnection {
-    fn new(page: Page<import_row::Model>, total: u64) -> RowReportConnection {
-        let edges: Vec<RowReportEdge> = page
-            .items
-            .into_iter()
-            .map(|row| RowReportEdge {
-                cursor: row_cursor(row.row_number),
-                node: RowReport(row),
-            })
-            .collect();
-        let end_cursor = edges.last().map(|e| e.cursor.clone());
-        RowReportConnection {
-            edges,
-            page_info: PageInfo {
-                has_next_page: page.has_next,
-                end_cursor,
-            },
-            total_count: total as i64,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct ImportRunEdge {
-    pub node: ImportRun,
-    pub cursor: String,
-}
-
-#[derive(SimpleObject)]
-pub struct ImportRunConnection {
-    pub edges: Vec<ImportRunEdge>,
-    pub page_info: PageInfo,
-    pub total_count: i64,
-}
-
 /// An uploaded file's name and bytes, read off the async workers.
 pub async fn read_upload(ctx: &Context<'_>, file: Upload) -> Result<(String, Vec<u8>), ApiError> {
     let upload = file.value(ctx).map_err(ApiError::internal)?;
@@ -425,7 +386,9 @@ impl ImportQuery {
         let Some(uuid) = decode(&id, Kind::ImportRun)? else {
             return Ok(None);
         };
-        Ok(service::get_run(&t.db, t.org, uuid).await?.map(ImportRun))
+        Ok(import_reports::get_run(&t.db, t.org, uuid)
+            .await?
+            .map(ImportRun))
     }
 
     /// The organization's imports, most recent first.
@@ -436,29 +399,16 @@ impl ImportQuery {
         after: Option<String>,
     ) -> Result<ImportRunConnection, ApiError> {
         let t = tenant(ctx)?;
-        let page: PageRequest = page_request(ctx, first, after)?;
-        let runs = service::list_runs(&t.db, t.org, page).await?;
+        let page = page_request(ctx, first, after)?;
+        let runs = import_reports::list_runs(&t.db, t.org, page).await?;
+        let ids: Vec<uuid::Uuid> = runs.items.iter().map(|run| run.id).collect();
+        let node = ctx.look_ahead().field("edges").field("node");
+        prefetch::for_runs(ctx, loader(ctx)?, node, &ids).await?;
         let total = match wants_total(ctx) {
-            true => service::count_runs(&t.db, t.org).await?,
+            true => import_reports::count_runs(&t.db, t.org).await?,
             false => 0,
         };
-        let edges: Vec<ImportRunEdge> = runs
-            .items
-            .into_iter()
-            .map(|run| ImportRunEdge {
-                cursor: super::id::cursor(run.id),
-                node: ImportRun(run),
-            })
-            .collect();
-        let end_cursor = edges.last().map(|e| e.cursor.clone());
-        Ok(ImportRunConnection {
-            edges,
-            page_info: PageInfo {
-                has_next_page: runs.has_next,
-                end_cursor,
-            },
-            total_count: total as i64,
-        })
+        Ok(ImportRunConnection::new(runs.map(ImportRun), total))
     }
 }
 

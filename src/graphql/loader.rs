@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{client, occupant, sector, service_point};
+use entity::{client, import_row, occupant, sector, sector_alert, service_point};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::service;
+use crate::domain::RowStatus;
+use crate::service::{self, Page, PageRequest, sectors::Recipients};
 
 pub struct Loaders {
     pub db: DatabaseConnection,
@@ -42,6 +43,37 @@ pub struct OccupantsOfPoint(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SectorsOfPoint(pub Uuid);
+
+/// One page of a sector's points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PointsOfSector {
+    pub sector: Uuid,
+    pub page: PageRequest,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PointCountOfSector(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecipientsOfSector(pub Uuid);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AlertsOfSector(pub Uuid);
+
+/// One page of a run's report, filtered by status (any when empty).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowsOfRun {
+    pub run: Uuid,
+    pub statuses: Vec<RowStatus>,
+    pub page: PageRequest<i32>,
+}
+
+/// How many rows of a run have one of `statuses` (any when empty).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RowCountOfRun {
+    pub run: Uuid,
+    pub statuses: Vec<RowStatus>,
+}
 
 fn ids<K>(keys: &[K], id: impl Fn(&K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(id).collect()
@@ -156,15 +188,311 @@ impl Loader<SectorsOfPoint> for Loaders {
     }
 }
 
+/// Keys that share their other arguments, by those arguments: one
+/// statement serves each group.
+fn by_arguments<K, A: std::hash::Hash + Eq>(
+    keys: &[K],
+    arguments: impl Fn(&K) -> A,
+) -> HashMap<A, Vec<&K>> {
+    let mut groups: HashMap<A, Vec<&K>> = HashMap::new();
+    for key in keys {
+        groups.entry(arguments(key)).or_default().push(key);
+    }
+    groups
+}
+
+impl Loader<PointsOfSector> for Loaders {
+    type Value = Page<service_point::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PointsOfSector],
+    ) -> Result<HashMap<PointsOfSector, Page<service_point::Model>>, Arc<DbErr>> {
+        let mut loaded = HashMap::new();
+        for (page, keys) in by_arguments(keys, |k| k.page) {
+            let sectors = ids(&keys, |k| k.sector);
+            let pages = service::sectors::points_pages(&self.db, self.org, &sectors, page).await?;
+            loaded.extend(
+                pages
+                    .into_iter()
+                    .map(|(sector, items)| (PointsOfSector { sector, page }, items)),
+            );
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<PointCountOfSector> for Loaders {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PointCountOfSector],
+    ) -> Result<HashMap<PointCountOfSector, u64>, Arc<DbErr>> {
+        let counts =
+            service::sectors::count_points(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(sector, n)| (PointCountOfSector(sector), n))
+            .collect())
+    }
+}
+
+impl Loader<RecipientsOfSector> for Loaders {
+    type Value = Recipients;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RecipientsOfSector],
+    ) -> Result<HashMap<RecipientsOfSector, Recipients>, Arc<DbErr>> {
+        let recipients =
+            service::sectors::recipients(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(recipients
+            .into_iter()
+            .map(|(sector, r)| (RecipientsOfSector(sector), r))
+            .collect())
+    }
+}
+
+impl Loader<AlertsOfSector> for Loaders {
+    type Value = Vec<sector_alert::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[AlertsOfSector],
+    ) -> Result<HashMap<AlertsOfSector, Vec<sector_alert::Model>>, Arc<DbErr>> {
+        let rows = service::sectors::alerts(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        Ok(group(keys, rows, |row| AlertsOfSector(row.sector_id)))
+    }
+}
+
+impl Loader<RowsOfRun> for Loaders {
+    type Value = Page<import_row::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RowsOfRun],
+    ) -> Result<HashMap<RowsOfRun, Page<import_row::Model>>, Arc<DbErr>> {
+        let mut loaded = HashMap::new();
+        for ((statuses, page), keys) in by_arguments(keys, |k| (k.statuses.clone(), k.page)) {
+            let runs = ids(&keys, |k| k.run);
+            let pages =
+                service::import_reports::rows(&self.db, self.org, &runs, &statuses, page).await?;
+            loaded.extend(pages.into_iter().map(|(run, items)| {
+                let key = RowsOfRun {
+                    run,
+                    statuses: statuses.clone(),
+                    page,
+                };
+                (key, items)
+            }));
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<RowCountOfRun> for Loaders {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RowCountOfRun],
+    ) -> Result<HashMap<RowCountOfRun, u64>, Arc<DbErr>> {
+        let mut loaded = HashMap::new();
+        for (statuses, keys) in by_arguments(keys, |k| k.statuses.clone()) {
+            let runs = ids(&keys, |k| k.run);
+            let counts =
+                service::import_reports::count_rows(&self.db, self.org, &runs, &statuses).await?;
+            loaded.extend(counts.into_iter().map(|(run, n)| {
+                let key = RowCountOfRun {
+                    run,
+                    statuses: statuses.clone(),
+                };
+                (key, n)
+            }));
+        }
+        Ok(loaded)
+    }
+}
+
 pub type RequestLoader = DataLoader<Loaders, HashMapCache>;
 
 /// Prefetches, with one statement per relation, what a list's items will
 /// ask for.
 pub mod prefetch {
-    use async_graphql::Lookahead;
+    use async_graphql::{Context, InputType, Lookahead, SelectionField};
 
     use super::*;
     use crate::error::ApiError;
+    use crate::graphql::connection::{page_request, row_page_request};
+    use crate::graphql::import::{self, row_statuses};
+
+    /// An argument of a selected field as its resolver will read it; `None`
+    /// when it does not parse, which the resolver then reports.
+    fn argument<T: InputType>(field: &SelectionField<'_>, name: &str) -> Option<T> {
+        let value = field
+            .arguments()
+            .ok()?
+            .into_iter()
+            .find(|(argument, _)| argument.as_str() == name)
+            .map(|(_, value)| value);
+        T::parse(value).ok()
+    }
+
+    /// For a list of sectors whose item selection is `node`: each
+    /// `servicePoints` selection (aliases may ask for several pages), the
+    /// alert recipients and the alert history.
+    pub async fn for_sectors(
+        ctx: &Context<'_>,
+        loader: &RequestLoader,
+        node: Lookahead<'_>,
+        sectors: &[Uuid],
+    ) -> Result<(), ApiError> {
+        for field in node.field("servicePoints").selection_fields() {
+            let (Some(first), Some(after)) = (argument(&field, "first"), argument(&field, "after"))
+            else {
+                continue;
+            };
+            let Ok(page) = page_request(ctx, first, after) else {
+                continue;
+            };
+            let pages = loader
+                .load_many(
+                    sectors
+                        .iter()
+                        .map(|id| PointsOfSector { sector: *id, page }),
+                )
+                .await
+                .map_err(ApiError::internal)?;
+            let field = Lookahead::from(field);
+            if field.field("totalCount").exists() {
+                loader
+                    .load_many(sectors.iter().map(|id| PointCountOfSector(*id)))
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
+            let points: Vec<&service_point::Model> =
+                pages.values().flat_map(|page| &page.items).collect();
+            for_points(
+                loader,
+                field.field("edges").field("node"),
+                &ids(&points, |p| p.id),
+                &ids(&points, |p| p.client_id),
+            )
+            .await?;
+        }
+        let recipients = node.field("alertRecipients");
+        if recipients.exists() {
+            let loaded = loader
+                .load_many(sectors.iter().map(|id| RecipientsOfSector(*id)))
+                .await
+                .map_err(ApiError::internal)?;
+            let points: Vec<&service_point::Model> =
+                loaded.values().flat_map(|r| &r.points).collect();
+            for_points(
+                loader,
+                recipients.field("servicePoint"),
+                &ids(&points, |p| p.id),
+                &ids(&points, |p| p.client_id),
+            )
+            .await?;
+        }
+        if node.field("alerts").exists() {
+            loader
+                .load_many(sectors.iter().map(|id| AlertsOfSector(*id)))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
+
+    /// For a list of import runs whose item selection is `node`: each
+    /// `rows` selection.
+    pub async fn for_runs(
+        ctx: &Context<'_>,
+        loader: &RequestLoader,
+        node: Lookahead<'_>,
+        runs: &[Uuid],
+    ) -> Result<(), ApiError> {
+        for field in node.field("rows").selection_fields() {
+            let (Some(status), Some(first), Some(after)) = (
+                argument::<Option<Vec<import::RowStatus>>>(&field, "status"),
+                argument(&field, "first"),
+                argument(&field, "after"),
+            ) else {
+                continue;
+            };
+            let Ok(page) = row_page_request(ctx, first, after) else {
+                continue;
+            };
+            let statuses = row_statuses(status);
+            let pages = loader
+                .load_many(runs.iter().map(|run| RowsOfRun {
+                    run: *run,
+                    statuses: statuses.clone(),
+                    page,
+                }))
+                .await
+                .map_err(ApiError::internal)?;
+            let field = Lookahead::from(field);
+            if field.field("totalCount").exists() {
+                loader
+                    .load_many(runs.iter().map(|run| RowCountOfRun {
+                        run: *run,
+                        statuses: statuses.clone(),
+                    }))
+                    .await
+                    .map_err(ApiError::internal)?;
+            }
+            let rows: Vec<&import_row::Model> =
+                pages.values().flat_map(|page| &page.items).collect();
+            for_rows(loader, field.field("edges").field("node"), &rows).await?;
+        }
+        Ok(())
+    }
+
+    /// For a page of report rows whose item selection is `node`: the
+    /// records they name.
+    pub async fn for_rows(
+        loader: &RequestLoader,
+        node: Lookahead<'_>,
+        rows: &[&import_row::Model],
+    ) -> Result<(), ApiError> {
+        if node.field("client").exists() {
+            loader
+                .load_many(rows.iter().filter_map(|r| r.client_id).map(ClientKey))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        let point = node.field("servicePoint");
+        if point.exists() {
+            let points = loader
+                .load_many(rows.iter().filter_map(|r| r.service_point_id).map(PointKey))
+                .await
+                .map_err(ApiError::internal)?;
+            let points: Vec<&service_point::Model> = points.values().collect();
+            for_points(
+                loader,
+                point,
+                &ids(&points, |p| p.id),
+                &ids(&points, |p| p.client_id),
+            )
+            .await?;
+        }
+        if node.field("occupant").exists() {
+            loader
+                .load_many(rows.iter().filter_map(|r| r.occupant_id).map(OccupantKey))
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
 
     /// For a list of clients whose item selection is `node`.
     pub async fn for_clients(

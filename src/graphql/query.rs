@@ -34,7 +34,7 @@ impl RecordQuery {
             Kind::Occupant => service::occupants::get(db, org, uuid)
                 .await?
                 .map(|m| Node::Occupant(Occupant::new(m))),
-            Kind::ImportRun => service::imports::get_run(db, org, uuid)
+            Kind::ImportRun => service::import_reports::get_run(db, org, uuid)
                 .await?
                 .map(|m| Node::ImportRun(super::import::ImportRun(m))),
             Kind::Sector => service::sectors::get(db, org, uuid)

@@ -1,20 +1,24 @@
 //! The sector part of the schema: sectors, their points, alert recipients
 //! and alert history.
 
-use super::import::read_upload;
-use super::object::service_point_connection;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use entity::sector;
+use uuid::Uuid;
 
-use super::connection::ServicePointConnection;
+use super::connection::{ServicePointConnection, page_request, wants_total};
 use super::id::{Kind, decode, decode_existing, encode};
-use super::object::{Occupant, ServicePoint};
+use super::import::read_upload;
+use super::loader::{
+    AlertsOfSector, PointCountOfSector, PointsOfSector, RecipientsOfSector, prefetch,
+};
+use super::object::{Occupant, ServicePoint, loader};
 use super::{tenant, writer};
 use crate::error::ApiError;
-use crate::service::{self, service_points::ServicePointFilter};
+use crate::service::{self, Page};
 
 #[derive(InputObject)]
 pub struct SectorInput {
@@ -66,23 +70,49 @@ impl Sector {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<ServicePointConnection, ApiError> {
-        let filter = ServicePointFilter {
-            sector_id: Some(self.0.id),
-            ..Default::default()
+        let page = page_request(ctx, first, after)?;
+        let loader = loader(ctx)?;
+        let page = loader
+            .load_one(PointsOfSector {
+                sector: self.0.id,
+                page,
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_else(Page::empty);
+        let total = match wants_total(ctx) {
+            true => loader
+                .load_one(PointCountOfSector(self.0.id))
+                .await
+                .map_err(ApiError::internal)?
+                .unwrap_or(0),
+            false => 0,
         };
-        service_point_connection(ctx, &filter, first, after).await
+        let ids: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
+        let clients: Vec<Uuid> = page.items.iter().map(|p| p.client_id).collect();
+        let node = ctx.look_ahead().field("edges").field("node");
+        prefetch::for_points(loader, node, &ids, &clients).await?;
+        Ok(ServicePointConnection::new(
+            page.map(ServicePoint::new),
+            total,
+        ))
     }
 
     /// The occupants to reach when the sector is in alert, each with its
     /// phone (`phone`, `phoneE164`), contact method and service point.
     async fn alert_recipients(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
-        let t = tenant(ctx)?;
-        let (points, occupants) = service::sectors::recipients(&t.db, t.org, self.0.id).await?;
-        let points: std::collections::HashMap<uuid::Uuid, Arc<ServicePoint>> = points
+        let recipients = loader(ctx)?
+            .load_one(RecipientsOfSector(self.0.id))
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_default();
+        let points: HashMap<Uuid, Arc<ServicePoint>> = recipients
+            .points
             .into_iter()
             .map(|p| (p.id, Arc::new(ServicePoint::new(p))))
             .collect();
-        Ok(occupants
+        Ok(recipients
+            .occupants
             .into_iter()
             .map(|model| {
                 let point = points.get(&model.service_point_id).cloned();
@@ -93,8 +123,11 @@ impl Sector {
 
     /// Alert history, most recent first.
     async fn alerts(&self, ctx: &Context<'_>) -> Result<Vec<SectorAlert>, ApiError> {
-        let t = tenant(ctx)?;
-        let alerts = service::sectors::alerts(&t.db, t.org, self.0.id).await?;
+        let alerts = loader(ctx)?
+            .load_one(AlertsOfSector(self.0.id))
+            .await
+            .map_err(ApiError::internal)?
+            .unwrap_or_default();
         Ok(alerts
             .into_iter()
             .map(|a| SectorAlert {
@@ -130,11 +163,10 @@ impl SectorQuery {
     /// The organization's sectors, by name.
     async fn sectors(&self, ctx: &Context<'_>) -> Result<Vec<Sector>, ApiError> {
         let t = tenant(ctx)?;
-        Ok(service::sectors::list(&t.db, t.org)
-            .await?
-            .into_iter()
-            .map(Sector)
-            .collect())
+        let sectors = service::sectors::list(&t.db, t.org).await?;
+        let ids: Vec<Uuid> = sectors.iter().map(|s| s.id).collect();
+        prefetch::for_sectors(ctx, loader(ctx)?, ctx.look_ahead(), &ids).await?;
+        Ok(sectors.into_iter().map(Sector).collect())
     }
 }
 

@@ -8,18 +8,24 @@ pub mod batch;
 pub mod clients;
 mod error;
 pub mod geocoding;
+pub mod import_reports;
 pub mod imports;
 pub mod occupants;
 pub mod organizations;
 pub mod sectors;
 pub mod service_points;
 
+use std::collections::HashMap;
+
 use entity::{
     client, import_run, import_snapshot, occupant, sector, sector_membership, service_point,
 };
+use sea_orm::sea_query::{
+    Asterisk, Expr, ExprTrait, Func, IntoColumnRef, IntoCondition, Order, Query, WindowStatement,
+};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, sea_query::IntoCondition,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TryGetable,
 };
 use uuid::Uuid;
 
@@ -127,15 +133,16 @@ async fn taken<E: TenantEntity>(
     Ok(found.is_some_and(|id| Some(id) != except))
 }
 
-/// Keyset pagination: `first` records after the record `after`, by id.
-/// Ids are UUIDv7, so this is creation order.
-#[derive(Clone, Copy, Debug)]
-pub struct PageRequest {
+/// Keyset pagination: `first` records after the record whose key is
+/// `after`. The key is the id unless said otherwise; ids are UUIDv7, so
+/// this is creation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PageRequest<K = Uuid> {
     pub first: u64,
-    pub after: Option<Uuid>,
+    pub after: Option<K>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next: bool,
@@ -185,14 +192,98 @@ where
     E: EntityTrait,
     C: ColumnTrait,
 {
-    let mut select = select.order_by_asc(id_column).limit(request.first + 1);
-    if let Some(after) = request.after {
-        select = select.filter(id_column.gt(after).into_condition());
-    }
+    Ok(fetch_page_by(db, select, id_column, Order::Asc, request).await?)
+}
+
+/// Fetches one page of `select` in `order` of `key`, a column unique
+/// within `select`; `request.after` is the key of the previous page's last
+/// record.
+async fn fetch_page_by<E, C, K>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: Select<E>,
+    key: C,
+    order: Order,
+    request: PageRequest<K>,
+) -> Result<Page<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+    K: Into<sea_orm::Value>,
+{
+    let select = keyset(select, key, order, request.after).limit(request.first + 1);
     let mut items = select.all(db).await?;
     let has_next = items.len() as u64 > request.first;
     items.truncate(request.first as usize);
     Ok(Page { items, has_next })
+}
+
+/// `select` in `order` of `key`, past `after`.
+fn keyset<E, C, K>(select: Select<E>, key: C, order: Order, after: Option<K>) -> Select<E>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+    K: Into<sea_orm::Value>,
+{
+    let past = |after: K| match order {
+        Order::Desc => key.lt(after),
+        _ => key.gt(after),
+    };
+    let select = match after {
+        Some(after) => select.filter(past(after).into_condition()),
+        None => select,
+    };
+    select.order_by(key, order)
+}
+
+/// The same page as [`fetch_page_by`] for each `parent` of `select`'s rows,
+/// in one statement: the rows are numbered within their parent
+/// (`ROW_NUMBER() OVER (PARTITION BY parent ORDER BY key)`, on SQLite and
+/// PostgreSQL alike) and the first `request.first + 1` of each are kept.
+/// Parents without rows get no entry.
+async fn fetch_pages_by<E, C, K, P>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: Select<E>,
+    parent: impl IntoColumnRef + Clone,
+    key: C,
+    order: Order,
+    request: PageRequest<K>,
+) -> Result<HashMap<P, Page<E::Model>>, DbErr>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+    K: Into<sea_orm::Value>,
+    P: TryGetable + Eq + std::hash::Hash,
+{
+    const PARENT: &str = "page_parent";
+    const RANK: &str = "page_rank";
+    let mut numbered = keyset(select, key, order.clone(), request.after).into_query();
+    numbered
+        .expr_as(Expr::col(parent.clone()), PARENT)
+        .expr_window_as(
+            Func::cust("ROW_NUMBER"),
+            WindowStatement::partition_by(parent)
+                .order_by((key.entity_name(), key), order)
+                .take(),
+            RANK,
+        );
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(numbered, "numbered")
+        .and_where(Expr::col(RANK).lte(request.first + 1))
+        .order_by(PARENT, Order::Asc)
+        .order_by(RANK, Order::Asc)
+        .take();
+    let mut pages: HashMap<P, Page<E::Model>> = HashMap::new();
+    for row in db.query_all(&query).await? {
+        let parent: P = row.try_get("", PARENT)?;
+        let page = pages.entry(parent).or_insert_with(Page::empty);
+        if page.items.len() as u64 == request.first {
+            page.has_next = true;
+        } else {
+            page.items.push(E::Model::from_query_result(&row, "")?);
+        }
+    }
+    Ok(pages)
 }
 
 /// Maps a unique-constraint violation lost to a concurrent writer to the

@@ -2,20 +2,21 @@
 //! stored and kept current on every change of either side, so that "by
 //! sector" reads are plain indexed lookups.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{occupant, sector, sector_alert, sector_membership, service_point};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use super::batch::{delete_batched, insert_batched};
-use super::{delete_all_owned, delete_owned, get_owned, owned};
+use super::{Page, PageRequest, delete_all_owned, delete_owned, fetch_pages_by, get_owned, owned};
 use crate::auth::OrgId;
 use crate::domain::{Field, Lang, MAX_IDENTIFIER, ValidationError, required_text};
 use crate::sector::{GeometryError, Shape};
@@ -351,27 +352,153 @@ fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement
         .take()
 }
 
-/// The people to reach when the sector is in alert: the occupants of its
-/// points, with those points.
+/// The points of these sectors, as `(sector, point)` pairs.
+fn memberships_of(sector_ids: &[Uuid], org: OrgId) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(sector_membership::Column::ServicePointId)
+        .from(sector_membership::Entity)
+        .and_where(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
+        .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .take()
+}
+
+/// One page of each sector's points, in id order, in one statement; every
+/// sector gets a page, empty or not.
+pub async fn points_pages(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    sector_ids: &[Uuid],
+    page: PageRequest,
+) -> Result<HashMap<Uuid, Page<service_point::Model>>, DbErr> {
+    let points = owned::<service_point::Entity>(org)
+        .join_rev(
+            JoinType::InnerJoin,
+            sector_membership::Entity::belongs_to(service_point::Entity)
+                .from(sector_membership::Column::ServicePointId)
+                .to(service_point::Column::Id)
+                .into(),
+        )
+        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()));
+    let mut pages = fetch_pages_by(
+        db,
+        points,
+        (
+            sector_membership::Entity,
+            sector_membership::Column::SectorId,
+        ),
+        service_point::Column::Id,
+        Order::Asc,
+        page,
+    )
+    .await?;
+    for sector in sector_ids {
+        pages.entry(*sector).or_insert_with(Page::empty);
+    }
+    Ok(pages)
+}
+
+/// How many points each sector holds.
+pub async fn count_points(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    sector_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, DbErr> {
+    let counts: Vec<(Uuid, i64)> = sector_membership::Entity::find()
+        .select_only()
+        .column(sector_membership::Column::SectorId)
+        .expr(Expr::col(sector_membership::Column::ServicePointId).count())
+        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
+        .filter(
+            sector_membership::Column::ServicePointId.in_subquery(
+                Query::select()
+                    .column(service_point::Column::Id)
+                    .from(service_point::Entity)
+                    .and_where(service_point::Column::OrganizationId.eq(org.uuid()))
+                    .take(),
+            ),
+        )
+        .group_by(sector_membership::Column::SectorId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut counts: HashMap<Uuid, u64> = counts
+        .into_iter()
+        .map(|(sector, n)| (sector, n as u64))
+        .collect();
+    for sector in sector_ids {
+        counts.entry(*sector).or_insert(0);
+    }
+    Ok(counts)
+}
+
+/// The people to reach when a sector is in alert: the occupants of its
+/// points (by point, then id), with those points (by id).
+#[derive(Clone, Debug, Default)]
+pub struct Recipients {
+    pub points: Vec<service_point::Model>,
+    pub occupants: Vec<occupant::Model>,
+}
+
+/// The recipients of each of these sectors, in three statements whatever
+/// their number; every sector gets an entry, empty or not.
 pub async fn recipients(
     db: &impl ConnectionTrait,
     org: OrgId,
-    sector_id: Uuid,
-) -> Result<(Vec<service_point::Model>, Vec<occupant::Model>), ServiceError> {
+    sector_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Recipients>, DbErr> {
+    let memberships: Vec<(Uuid, Uuid)> = sector_membership::Entity::find()
+        .select_only()
+        .columns([
+            sector_membership::Column::ServicePointId,
+            sector_membership::Column::SectorId,
+        ])
+        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
     let points = service_point::Entity::find()
         .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .filter(service_point::Column::Id.in_subquery(points_in(sector_id, org)))
+        .filter(service_point::Column::Id.in_subquery(memberships_of(sector_ids, org)))
         .order_by_asc(service_point::Column::Id)
         .all(db)
         .await?;
     let occupants = occupant::Entity::find()
         .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-        .filter(occupant::Column::ServicePointId.in_subquery(points_in(sector_id, org)))
+        .filter(occupant::Column::ServicePointId.in_subquery(memberships_of(sector_ids, org)))
         .order_by_asc(occupant::Column::ServicePointId)
         .order_by_asc(occupant::Column::Id)
         .all(db)
         .await?;
-    Ok((points, occupants))
+    let mut sectors_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (point, sector) in memberships {
+        sectors_of.entry(point).or_default().push(sector);
+    }
+    let mut recipients: HashMap<Uuid, Recipients> = sector_ids
+        .iter()
+        .map(|sector| (*sector, Recipients::default()))
+        .collect();
+    for point in points {
+        for sector in sectors_of.get(&point.id).into_iter().flatten() {
+            if let Some(r) = recipients.get_mut(sector) {
+                r.points.push(point.clone());
+            }
+        }
+    }
+    for occupant in occupants {
+        for sector in sectors_of
+            .get(&occupant.service_point_id)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = recipients.get_mut(sector) {
+                r.occupants.push(occupant.clone());
+            }
+        }
+    }
+    Ok(recipients)
 }
 
 /// The sectors of several points, for `servicePoint.sectors`.
@@ -457,16 +584,17 @@ pub async fn set_alert(
     Ok(model)
 }
 
-/// A sector's alerts, most recent first.
+/// The alerts of these sectors, each sector's most recent first.
 pub async fn alerts(
     db: &impl ConnectionTrait,
     org: OrgId,
-    sector_id: Uuid,
-) -> Result<Vec<sector_alert::Model>, ServiceError> {
-    Ok(sector_alert::Entity::find()
+    sector_ids: &[Uuid],
+) -> Result<Vec<sector_alert::Model>, DbErr> {
+    sector_alert::Entity::find()
         .filter(sector_alert::Column::OrganizationId.eq(org.uuid()))
-        .filter(sector_alert::Column::SectorId.eq(sector_id))
+        .filter(sector_alert::Column::SectorId.is_in(sector_ids.iter().copied()))
         .order_by_desc(sector_alert::Column::StartedAt)
+        .order_by_desc(sector_alert::Column::Id)
         .all(db)
-        .await?)
+        .await
 }

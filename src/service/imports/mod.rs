@@ -21,7 +21,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::domain::{ImportMode, RowStatus};
+use crate::domain::ImportMode;
 use crate::import::Parsed;
 use crate::import::error::Issue;
 use crate::import::headers::Mapping;
@@ -233,89 +233,4 @@ async fn store_run(
     };
     insert_batched(db, &plan.rows, to_row, None).await?;
     Ok(model)
-}
-
-pub async fn get_run(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    id: Uuid,
-) -> Result<Option<import_run::Model>, ServiceError> {
-    Ok(import_run::Entity::find_by_id(id)
-        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
-        .one(db)
-        .await?)
-}
-
-/// One page of a run's report, in row order.
-pub async fn rows(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    run_id: Uuid,
-    statuses: &[RowStatus],
-    first: u64,
-    after_row: Option<i32>,
-) -> Result<crate::service::Page<import_row::Model>, ServiceError> {
-    use sea_orm::QuerySelect;
-    let mut select = rows_filter(org, run_id, statuses)
-        .order_by_asc(import_row::Column::RowNumber)
-        .limit(first + 1);
-    if let Some(after) = after_row {
-        select = select.filter(import_row::Column::RowNumber.gt(after));
-    }
-    let mut items = select.all(db).await?;
-    let has_next = items.len() as u64 > first;
-    items.truncate(first as usize);
-    Ok(crate::service::Page { items, has_next })
-}
-
-fn rows_filter(
-    org: OrgId,
-    run_id: Uuid,
-    statuses: &[RowStatus],
-) -> sea_orm::Select<import_row::Entity> {
-    let mut select = import_row::Entity::find()
-        .filter(import_row::Column::OrganizationId.eq(org.uuid()))
-        .filter(import_row::Column::ImportRunId.eq(run_id));
-    if !statuses.is_empty() {
-        select = select.filter(import_row::Column::Status.is_in(statuses.iter().copied()));
-    }
-    select
-}
-
-pub async fn count_rows(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    run_id: Uuid,
-    statuses: &[RowStatus],
-) -> Result<u64, ServiceError> {
-    use sea_orm::PaginatorTrait;
-    Ok(rows_filter(org, run_id, statuses).count(db).await?)
-}
-
-/// Most recent first.
-pub async fn list_runs(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    page: crate::service::PageRequest,
-) -> Result<crate::service::Page<import_run::Model>, ServiceError> {
-    use sea_orm::QuerySelect;
-    let mut select = import_run::Entity::find()
-        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
-        .order_by_desc(import_run::Column::Id)
-        .limit(page.first + 1);
-    if let Some(after) = page.after {
-        select = select.filter(import_run::Column::Id.lt(after));
-    }
-    let mut items = select.all(db).await?;
-    let has_next = items.len() as u64 > page.first;
-    items.truncate(page.first as usize);
-    Ok(crate::service::Page { items, has_next })
-}
-
-pub async fn count_runs(db: &impl ConnectionTrait, org: OrgId) -> Result<u64, ServiceError> {
-    use sea_orm::PaginatorTrait;
-    Ok(import_run::Entity::find()
-        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
-        .count(db)
-        .await?)
 }

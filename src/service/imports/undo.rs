@@ -12,10 +12,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::gate::{Importer, lock_organization};
-use super::get_run;
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
 use crate::service::batch::{insert_batched, to_active};
+use crate::service::import_reports::get_run;
 use crate::service::{ServiceError, UndoRefusal, delete_all_owned, delete_owned, sectors};
 
 pub(super) async fn snapshot(
