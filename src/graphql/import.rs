@@ -63,36 +63,31 @@ pub enum ImportField {
     Longitude,
 }
 
-const FIELDS: [(ImportField, Field); 14] = [
-    (ImportField::FirstName, Field::FirstName),
-    (ImportField::LastName, Field::LastName),
-    (ImportField::Phone, Field::Phone),
-    (ImportField::ContactMethod, Field::ContactMethod),
-    (ImportField::Address, Field::Address),
-    (ImportField::AddressLine1, Field::AddressLine1),
-    (ImportField::City, Field::City),
-    (ImportField::Province, Field::Province),
-    (ImportField::PostalCode, Field::PostalCode),
-    (ImportField::Notes, Field::Notes),
-    (ImportField::ClientId, Field::ClientId),
-    (ImportField::ClientName, Field::ClientName),
-    (ImportField::Latitude, Field::Latitude),
-    (ImportField::Longitude, Field::Longitude),
-];
-
 impl ImportField {
     fn field(self) -> Field {
-        FIELDS
-            .iter()
-            .find(|(f, _)| *f == self)
-            .map_or(Field::Notes, |(_, field)| *field)
+        match self {
+            ImportField::FirstName => Field::FirstName,
+            ImportField::LastName => Field::LastName,
+            ImportField::Phone => Field::Phone,
+            ImportField::ContactMethod => Field::ContactMethod,
+            ImportField::Address => Field::Address,
+            ImportField::AddressLine1 => Field::AddressLine1,
+            ImportField::City => Field::City,
+            ImportField::Province => Field::Province,
+            ImportField::PostalCode => Field::PostalCode,
+            ImportField::Notes => Field::Notes,
+            ImportField::ClientId => Field::ClientId,
+            ImportField::ClientName => Field::ClientName,
+            ImportField::Latitude => Field::Latitude,
+            ImportField::Longitude => Field::Longitude,
+        }
     }
 
     fn from_stored(name: &str) -> Option<ImportField> {
-        FIELDS
+        <ImportField as async_graphql::EnumType>::items()
             .iter()
-            .find(|(_, field)| headers::field_name(*field) == name)
-            .map(|(f, _)| *f)
+            .map(|item| item.value)
+            .find(|field| headers::field_name(field.field()) == name)
     }
 }
 

@@ -1,0 +1,83 @@
+//! Starting and ending a sector's alert, with its history.
+
+use chrono::Utc;
+use entity::{occupant, sector, sector_alert};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::get;
+use super::reads::points_in;
+use crate::auth::OrgId;
+use crate::service::ServiceError;
+
+/// Puts a sector in alert or ends its alert, keeping the history.
+pub async fn set_alert(
+    db: &DatabaseConnection,
+    org: OrgId,
+    id: Uuid,
+    active: bool,
+) -> Result<sector::Model, ServiceError> {
+    let tx = db.begin().await?;
+    let current = get(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
+    if current.alert_active == active {
+        tx.commit().await?;
+        return Ok(current);
+    }
+    let now = Utc::now();
+    if active {
+        let recipients = occupant::Entity::find()
+            .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+            .filter(occupant::Column::ServicePointId.in_subquery(points_in(id, org)))
+            .count(&tx)
+            .await?;
+        sector_alert::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(org.uuid()),
+            sector_id: Set(id),
+            started_at: Set(now),
+            ended_at: Set(None),
+            recipients_count: Set(recipients as i32),
+        }
+        .insert(&tx)
+        .await?;
+    } else {
+        sector_alert::Entity::update_many()
+            .col_expr(
+                sector_alert::Column::EndedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(
+                Condition::all()
+                    .add(sector_alert::Column::SectorId.eq(id))
+                    .add(sector_alert::Column::OrganizationId.eq(org.uuid()))
+                    .add(sector_alert::Column::EndedAt.is_null()),
+            )
+            .exec(&tx)
+            .await?;
+    }
+    let mut model: sector::ActiveModel = current.into();
+    model.alert_active = Set(active);
+    model.alert_started_at = Set(active.then_some(now));
+    model.updated_at = Set(now);
+    let model = model.update(&tx).await?;
+    tx.commit().await?;
+    Ok(model)
+}
+
+/// The alerts of these sectors, each sector's most recent first.
+pub async fn alerts(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    sector_ids: &[Uuid],
+) -> Result<Vec<sector_alert::Model>, DbErr> {
+    sector_alert::Entity::find()
+        .filter(sector_alert::Column::OrganizationId.eq(org.uuid()))
+        .filter(sector_alert::Column::SectorId.is_in(sector_ids.iter().copied()))
+        .order_by_desc(sector_alert::Column::StartedAt)
+        .order_by_desc(sector_alert::Column::Id)
+        .all(db)
+        .await
+}
