@@ -10,10 +10,10 @@ use entity::{import_row, import_run};
 use super::connection::{
     Cursor, ImportRunConnection, RowReportConnection, page_request, row_page_request, wants_total,
 };
-use super::id::{Kind, decode, decode_existing, encode};
+use super::id::{Kind, decode_existing, encode};
 use super::loader::{ClientKey, OccupantKey, PointKey, RowCountOfRun, RowsOfRun, prefetch};
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
-use super::{importer, tenant, writer};
+use super::{importer, record_by_id, tenant, writer};
 use crate::domain::Field;
 use crate::error::{ApiError, current_lang};
 use crate::import::error::Issue;
@@ -377,13 +377,7 @@ pub struct ImportQuery;
 #[Object]
 impl ImportQuery {
     async fn import_run(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ImportRun>, ApiError> {
-        let t = tenant(ctx)?;
-        let Some(uuid) = decode(&id, Kind::ImportRun)? else {
-            return Ok(None);
-        };
-        Ok(import_reports::get_run(&t.db, t.org, uuid)
-            .await?
-            .map(ImportRun))
+        record_by_id::<import_run::Entity, _>(ctx, &id, Kind::ImportRun, ImportRun).await
     }
 
     /// The organization's imports, most recent first.

@@ -21,6 +21,7 @@ use crate::config::Limits;
 use crate::error::ApiError;
 use crate::service::geocoding::Geocoding;
 use crate::service::imports::Importer;
+use crate::service::{TenantEntity, get_owned};
 
 #[derive(MergedObject, Default)]
 pub struct Query(query::RecordQuery, import::ImportQuery, sector::SectorQuery);
@@ -50,6 +51,31 @@ impl Tenant {
         let loaders: loader::RequestLoader =
             DataLoader::with_cache(loaders, tokio::spawn, HashMapCache::default());
         request.data(loaders).data(self)
+    }
+}
+
+/// The organization's record of `E` with this id, wrapped for the schema;
+/// `None` when it does not exist or is another organization's.
+pub async fn record<E: TenantEntity, T>(
+    ctx: &Context<'_>,
+    uuid: uuid::Uuid,
+    wrap: impl FnOnce(E::Model) -> T,
+) -> Result<Option<T>, ApiError> {
+    let t = tenant(ctx)?;
+    Ok(get_owned::<E>(&t.db, t.org, uuid).await?.map(wrap))
+}
+
+/// The record a global ID names, when the ID is of `kind`.
+pub async fn record_by_id<E: TenantEntity, T>(
+    ctx: &Context<'_>,
+    id: &async_graphql::ID,
+    kind: id::Kind,
+    wrap: impl FnOnce(E::Model) -> T,
+) -> Result<Option<T>, ApiError> {
+    tenant(ctx)?;
+    match id::decode(id, kind)? {
+        Some(uuid) => record::<E, T>(ctx, uuid, wrap).await,
+        None => Ok(None),
     }
 }
 

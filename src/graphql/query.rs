@@ -6,12 +6,15 @@ use uuid::Uuid;
 
 use super::connection::{ClientConnection, ServicePointConnection, page_request, wants_total};
 use super::id::{Kind, decode, decode_any};
+use super::import::ImportRun;
 use super::loader::prefetch;
 use super::object::service_point_connection;
 use super::object::{Client, GeocodeStatus, Node, Occupant, ServicePoint, loader};
-use super::tenant;
+use super::sector::Sector;
+use super::{record, record_by_id, tenant};
 use crate::error::ApiError;
 use crate::service::{self, clients::ClientFilter, service_points::ServicePointFilter};
+use entity::{client, import_run, occupant, sector, service_point};
 
 #[derive(Default)]
 pub struct RecordQuery;
@@ -21,36 +24,25 @@ impl RecordQuery {
     /// Any object by its global ID; null when it does not exist or belongs to
     /// another organization.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, ApiError> {
-        let tenant = tenant(ctx)?;
+        tenant(ctx)?;
         let (kind, uuid) = decode_any(&id)?;
-        let (db, org) = (&tenant.db, tenant.org);
-        Ok(match kind {
-            Kind::Client => service::clients::get(db, org, uuid)
-                .await?
-                .map(|m| Node::Client(Client::new(m))),
-            Kind::ServicePoint => service::service_points::get(db, org, uuid)
-                .await?
-                .map(|m| Node::ServicePoint(ServicePoint::new(m))),
-            Kind::Occupant => service::occupants::get(db, org, uuid)
-                .await?
-                .map(|m| Node::Occupant(Occupant::new(m))),
-            Kind::ImportRun => service::import_reports::get_run(db, org, uuid)
-                .await?
-                .map(|m| Node::ImportRun(super::import::ImportRun(m))),
-            Kind::Sector => service::sectors::get(db, org, uuid)
-                .await?
-                .map(|m| Node::Sector(super::sector::Sector(m))),
-        })
+        match kind {
+            Kind::Client => record::<client::Entity, _>(ctx, uuid, |m| Client::new(m).into()).await,
+            Kind::ServicePoint => {
+                record::<service_point::Entity, _>(ctx, uuid, |m| ServicePoint::new(m).into()).await
+            }
+            Kind::Occupant => {
+                record::<occupant::Entity, _>(ctx, uuid, |m| Occupant::new(m).into()).await
+            }
+            Kind::ImportRun => {
+                record::<import_run::Entity, _>(ctx, uuid, |m| ImportRun(m).into()).await
+            }
+            Kind::Sector => record::<sector::Entity, _>(ctx, uuid, |m| Sector(m).into()).await,
+        }
     }
 
     async fn client(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Client>, ApiError> {
-        let tenant = tenant(ctx)?;
-        let Some(uuid) = decode(&id, Kind::Client)? else {
-            return Ok(None);
-        };
-        Ok(service::clients::get(&tenant.db, tenant.org, uuid)
-            .await?
-            .map(Client::new))
+        record_by_id::<client::Entity, _>(ctx, &id, Kind::Client, Client::new).await
     }
 
     /// The organization's clients in creation order; `search` matches part of
@@ -95,13 +87,8 @@ impl RecordQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<Option<ServicePoint>, ApiError> {
-        let tenant = tenant(ctx)?;
-        let Some(uuid) = decode(&id, Kind::ServicePoint)? else {
-            return Ok(None);
-        };
-        Ok(service::service_points::get(&tenant.db, tenant.org, uuid)
-            .await?
-            .map(ServicePoint::new))
+        record_by_id::<service_point::Entity, _>(ctx, &id, Kind::ServicePoint, ServicePoint::new)
+            .await
     }
 
     /// Service points in creation order, filtered by sector, client or
@@ -139,12 +126,6 @@ impl RecordQuery {
     }
 
     async fn occupant(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Occupant>, ApiError> {
-        let tenant = tenant(ctx)?;
-        let Some(uuid) = decode(&id, Kind::Occupant)? else {
-            return Ok(None);
-        };
-        Ok(service::occupants::get(&tenant.db, tenant.org, uuid)
-            .await?
-            .map(Occupant::new))
+        record_by_id::<occupant::Entity, _>(ctx, &id, Kind::Occupant, Occupant::new).await
     }
 }

@@ -10,13 +10,13 @@ use entity::sector;
 use uuid::Uuid;
 
 use super::connection::{ServicePointConnection, page_request, wants_total};
-use super::id::{Kind, decode, decode_existing, encode};
+use super::id::{Kind, decode_existing, encode};
 use super::import::read_upload;
 use super::loader::{
     AlertsOfSector, PointCountOfSector, PointsOfSector, RecipientsOfSector, prefetch,
 };
 use super::object::{Occupant, ServicePoint, loader};
-use super::{tenant, writer};
+use super::{record_by_id, tenant, writer};
 use crate::error::ApiError;
 use crate::service::{self, Page};
 
@@ -153,11 +153,7 @@ pub struct SectorQuery;
 #[Object]
 impl SectorQuery {
     async fn sector(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sector>, ApiError> {
-        let t = tenant(ctx)?;
-        let Some(uuid) = decode(&id, Kind::Sector)? else {
-            return Ok(None);
-        };
-        Ok(service::sectors::get(&t.db, t.org, uuid).await?.map(Sector))
+        record_by_id::<sector::Entity, _>(ctx, &id, Kind::Sector, Sector).await
     }
 
     /// The organization's sectors, by name.

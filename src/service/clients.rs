@@ -4,22 +4,19 @@
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, PaginatorTrait, QueryFilter,
-    Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, PaginatorTrait, QueryFilter, Select,
+    Set,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 use uuid::Uuid;
 
-use super::{
-    Page, PageRequest, delete_owned, fetch_page, get_many_owned, get_owned, on_unique_violation,
-    owned, taken,
-};
+use super::{Page, PageRequest, delete_owned, fetch_page, on_unique_violation, owned, taken};
 use crate::auth::OrgId;
 use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
     search_key,
 };
-use crate::service::ServiceError;
+use crate::service::{ServiceError, require_owned};
 
 #[derive(Clone, Debug, Default)]
 pub struct ClientFilter {
@@ -89,22 +86,6 @@ pub async fn count(
     Ok(filtered(org, filter).count(db).await?)
 }
 
-pub async fn get(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    id: Uuid,
-) -> Result<Option<client::Model>, ServiceError> {
-    get_owned::<client::Entity>(db, org, id).await
-}
-
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    ids: &[Uuid],
-) -> Result<Vec<client::Model>, DbErr> {
-    get_many_owned::<client::Entity>(db, org, ids).await
-}
-
 async fn ensure_external_id_free(
     db: &impl ConnectionTrait,
     org: OrgId,
@@ -156,7 +137,7 @@ pub async fn update(
     external_id: Option<&str>,
     name: Patch<&str>,
 ) -> Result<client::Model, ServiceError> {
-    let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let current = require_owned::<client::Entity>(db, org, id).await?;
     let external_id = match external_id {
         Some(value) => required_text(Field::ClientId, value, MAX_IDENTIFIER)?,
         None => current.external_id.clone(),

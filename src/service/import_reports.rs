@@ -12,18 +12,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, fetch_page_by, fetch_pages_by, get_owned, owned};
+use super::{Page, PageRequest, fetch_page_by, fetch_pages_by, owned};
 use crate::auth::OrgId;
 use crate::domain::RowStatus;
 use crate::service::ServiceError;
-
-pub async fn get_run(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    id: Uuid,
-) -> Result<Option<import_run::Model>, ServiceError> {
-    get_owned::<import_run::Entity>(db, org, id).await
-}
 
 /// Most recent first: the cursor is the previous page's last run id.
 pub async fn list_runs(

@@ -88,6 +88,17 @@ pub async fn get_owned<E: TenantEntity>(
     Ok(owned::<E>(org).filter(E::ID.eq(id)).one(db).await?)
 }
 
+/// The organization's row of `E` with this id, or `NotFound`.
+pub async fn require_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<E::Model, ServiceError> {
+    get_owned::<E>(db, org, id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
 pub async fn get_many_owned<E: TenantEntity>(
     db: &impl ConnectionTrait,
     org: OrgId,

@@ -4,17 +4,17 @@
 use chrono::Utc;
 use entity::{occupant, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, Set,
 };
 use uuid::Uuid;
 
-use super::{clients::Patch, delete_owned, get_many_owned, get_owned, on_unique_violation, taken};
+use super::{clients::Patch, delete_owned, get_owned, on_unique_violation, taken};
 use crate::auth::OrgId;
 use crate::domain::{
     ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
 };
-use crate::service::ServiceError;
+use crate::service::{ServiceError, require_owned};
 
 /// An occupant's fields, validated.
 #[derive(Clone, Debug)]
@@ -55,22 +55,6 @@ pub fn phone(value: &str) -> Result<Phone, ValidationError> {
         },
         other => ValidationError::Phone(other),
     })
-}
-
-pub async fn get(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    id: Uuid,
-) -> Result<Option<occupant::Model>, ServiceError> {
-    get_owned::<occupant::Entity>(db, org, id).await
-}
-
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    ids: &[Uuid],
-) -> Result<Vec<occupant::Model>, DbErr> {
-    get_many_owned::<occupant::Entity>(db, org, ids).await
 }
 
 /// The occupants of several service points, each point's in id order.
@@ -144,7 +128,7 @@ pub async fn update(
     id: Uuid,
     patch: OccupantPatch<'_>,
 ) -> Result<occupant::Model, ServiceError> {
-    let current = get(db, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let current = require_owned::<occupant::Entity>(db, org, id).await?;
     let next = occupant::Model {
         first_name: match patch.first_name {
             Some(value) => first_name(value)?,

@@ -4,21 +4,19 @@
 use chrono::Utc;
 use entity::{client, sector_membership, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
-    sea_query::Query,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait, sea_query::Query,
 };
 use uuid::Uuid;
 
 use super::{
-    Page, PageRequest, delete_owned, fetch_page, get_many_owned, get_owned, on_unique_violation,
-    owned, taken,
+    Page, PageRequest, delete_owned, fetch_page, get_owned, on_unique_violation, owned, taken,
 };
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
-use crate::service::ServiceError;
 use crate::service::geocoding::{self, Geocoding};
 use crate::service::sectors::{self, Position};
+use crate::service::{ServiceError, require_owned};
 
 #[derive(Clone, Debug, Default)]
 pub struct ServicePointFilter {
@@ -65,22 +63,6 @@ pub async fn count(
     filter: &ServicePointFilter,
 ) -> Result<u64, ServiceError> {
     Ok(filtered(org, filter).count(db).await?)
-}
-
-pub async fn get(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    id: Uuid,
-) -> Result<Option<service_point::Model>, ServiceError> {
-    get_owned::<service_point::Entity>(db, org, id).await
-}
-
-pub async fn by_ids(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    ids: &[Uuid],
-) -> Result<Vec<service_point::Model>, DbErr> {
-    get_many_owned::<service_point::Entity>(db, org, ids).await
 }
 
 /// The service points of several clients, each client's in id order.
@@ -186,7 +168,7 @@ pub async fn update(
     coordinates: Option<Option<Coordinates>>,
 ) -> Result<service_point::Model, ServiceError> {
     let tx = db.begin().await?;
-    let current = get(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let current = require_owned::<service_point::Entity>(&tx, org, id).await?;
     let moved = address.is_some_and(|a| a.key() != current.address_key);
     if let Some(address) = address.filter(|_| moved) {
         ensure_address_free(&tx, current.client_id, &address.key(), Some(id)).await?;

@@ -103,7 +103,9 @@ impl Loader<ClientKey> for Loaders {
         &self,
         keys: &[ClientKey],
     ) -> Result<HashMap<ClientKey, client::Model>, Arc<DbErr>> {
-        let rows = service::clients::by_ids(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        let rows =
+            service::get_many_owned::<client::Entity>(&self.db, self.org, &ids(keys, |k| k.0))
+                .await?;
         Ok(rows
             .into_iter()
             .map(|row| (ClientKey(row.id), row))
@@ -119,7 +121,12 @@ impl Loader<PointKey> for Loaders {
         &self,
         keys: &[PointKey],
     ) -> Result<HashMap<PointKey, service_point::Model>, Arc<DbErr>> {
-        let rows = service::service_points::by_ids(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        let rows = service::get_many_owned::<service_point::Entity>(
+            &self.db,
+            self.org,
+            &ids(keys, |k| k.0),
+        )
+        .await?;
         Ok(rows
             .into_iter()
             .map(|row| (PointKey(row.id), row))
@@ -135,7 +142,9 @@ impl Loader<OccupantKey> for Loaders {
         &self,
         keys: &[OccupantKey],
     ) -> Result<HashMap<OccupantKey, occupant::Model>, Arc<DbErr>> {
-        let rows = service::occupants::by_ids(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        let rows =
+            service::get_many_owned::<occupant::Entity>(&self.db, self.org, &ids(keys, |k| k.0))
+                .await?;
         Ok(rows
             .into_iter()
             .map(|row| (OccupantKey(row.id), row))

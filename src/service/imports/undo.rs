@@ -15,8 +15,9 @@ use super::gate::{Importer, lock_organization};
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
 use crate::service::batch::{insert_batched, to_active};
-use crate::service::import_reports::get_run;
-use crate::service::{ServiceError, UndoRefusal, delete_all_owned, delete_owned, sectors};
+use crate::service::{
+    ServiceError, UndoRefusal, delete_all_owned, delete_owned, require_owned, sectors,
+};
 
 pub(super) async fn snapshot(
     tx: &impl ConnectionTrait,
@@ -49,7 +50,7 @@ pub async fn undo(
     let _claim = importer.claim(org)?;
     let tx = db.begin().await?;
     lock_organization(&tx, org).await?;
-    let run = get_run(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let run = require_owned::<import_run::Entity>(&tx, org, id).await?;
     if !run.committed || run.undone {
         return Err(ServiceError::Undo(UndoRefusal::NotCommitted));
     }

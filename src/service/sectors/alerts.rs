@@ -8,10 +8,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::get;
 use super::reads::points_in;
 use crate::auth::OrgId;
-use crate::service::ServiceError;
+use crate::service::{ServiceError, require_owned};
 
 /// Puts a sector in alert or ends its alert, keeping the history.
 pub async fn set_alert(
@@ -21,7 +20,7 @@ pub async fn set_alert(
     active: bool,
 ) -> Result<sector::Model, ServiceError> {
     let tx = db.begin().await?;
-    let current = get(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let current = require_owned::<sector::Entity>(&tx, org, id).await?;
     if current.alert_active == active {
         tx.commit().await?;
         return Ok(current);

@@ -10,11 +10,11 @@ use sea_orm::{
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use super::{delete_owned, get_owned, owned};
+use super::{delete_owned, owned};
 use crate::auth::OrgId;
 use crate::domain::{Field, Lang, MAX_IDENTIFIER, ValidationError, required_text};
 use crate::sector::{GeometryError, Shape};
-use crate::service::ServiceError;
+use crate::service::{ServiceError, require_owned};
 
 mod alerts;
 mod membership;
@@ -49,14 +49,6 @@ pub async fn list(
         .order_by_asc(sector::Column::Id)
         .all(db)
         .await?)
-}
-
-pub async fn get(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    id: Uuid,
-) -> Result<Option<sector::Model>, ServiceError> {
-    get_owned::<sector::Entity>(db, org, id).await
 }
 
 /// A stored sector's shape. One that no longer parses (damaged row) holds
@@ -166,7 +158,7 @@ pub async fn update(
     let name = sector_name(name)?;
     let shape = Shape::parse(geometry).map_err(|e| invalid_geometry(e, None))?;
     let tx = db.begin().await?;
-    let current = get(&tx, org, id).await?.ok_or(ServiceError::NotFound)?;
+    let current = require_owned::<sector::Entity>(&tx, org, id).await?;
     let reshaped = current.geometry != shape.geojson;
     let mut model: sector::ActiveModel = current.into();
     model.name = Set(name);
