@@ -14,7 +14,7 @@ use super::loader::{
 };
 use crate::domain::{self, GeocodeStatus as Status, Phone, full_address};
 use crate::error::ApiError;
-use crate::service::Page;
+use crate::service::{Page, service_points};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "domain::ContactMethod")]
@@ -344,13 +344,13 @@ pub async fn service_point_connection(
 ) -> Result<ServicePointConnection, ApiError> {
     let t = super::tenant(ctx)?;
     let page = page_request(ctx, first, after)?;
-    let items = crate::service::service_points::list(&t.db, t.org, filter, page).await?;
+    let items = crate::service::list(&t.db, service_points::filtered(t.org, filter), page).await?;
     let ids: Vec<uuid::Uuid> = items.items.iter().map(|p| p.id).collect();
     let clients: Vec<uuid::Uuid> = items.items.iter().map(|p| p.client_id).collect();
     let node = ctx.look_ahead().field("edges").field("node");
     prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
     let total = match super::connection::wants_total(ctx) {
-        true => crate::service::service_points::count(&t.db, t.org, filter).await?,
+        true => crate::service::count(&t.db, service_points::filtered(t.org, filter)).await?,
         false => 0,
     };
     Ok(ServicePointConnection::new(

@@ -13,7 +13,7 @@ use super::object::{Client, GeocodeStatus, Node, Occupant, ServicePoint, loader}
 use super::sector::Sector;
 use super::{record, record_by_id, tenant};
 use crate::error::ApiError;
-use crate::service::{self, clients::ClientFilter, service_points::ServicePointFilter};
+use crate::service::{self, clients, clients::ClientFilter, service_points::ServicePointFilter};
 use entity::{client, import_run, occupant, sector, service_point};
 
 #[derive(Default)]
@@ -67,7 +67,7 @@ impl RecordQuery {
                 None => return Ok(ClientConnection::new(service::Page::empty(), 0)),
             }
         }
-        let items = service::clients::list(&tenant.db, tenant.org, &filter, page).await?;
+        let items = service::list(&tenant.db, clients::filtered(tenant.org, &filter), page).await?;
         let ids: Vec<Uuid> = items.items.iter().map(|c| c.id).collect();
         prefetch::for_clients(
             loader(ctx)?,
@@ -76,7 +76,7 @@ impl RecordQuery {
         )
         .await?;
         let total = match wants_total(ctx) {
-            true => service::clients::count(&tenant.db, tenant.org, &filter).await?,
+            true => service::count(&tenant.db, clients::filtered(tenant.org, &filter)).await?,
             false => 0,
         };
         Ok(ClientConnection::new(items.map(Client::new), total))

@@ -2,20 +2,20 @@
 //! found by an accent- and case-blind search.
 
 use chrono::Utc;
-use entity::{client, sector_membership, service_point};
+use entity::{client, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, PaginatorTrait, QueryFilter, Select,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, QueryFilter, Select, Set,
     sea_query::{Expr, ExprTrait, LikeExpr, Query},
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, delete_owned, fetch_page, on_unique_violation, owned, taken};
+use super::{delete_owned, on_unique_violation, owned, taken};
 use crate::auth::OrgId;
 use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
     search_key,
 };
+use crate::service::sectors::points_in;
 use crate::service::{ServiceError, require_owned};
 
 #[derive(Clone, Debug, Default)]
@@ -29,7 +29,8 @@ pub struct ClientFilter {
 /// A change to an optional field: `None` keeps it, `Some(None)` clears it.
 pub type Patch<T> = Option<Option<T>>;
 
-fn filtered(org: OrgId, filter: &ClientFilter) -> Select<client::Entity> {
+/// The organization's clients that `filter` keeps, for `service::list`.
+pub fn filtered(org: OrgId, filter: &ClientFilter) -> Select<client::Entity> {
     let mut select = owned::<client::Entity>(org);
     if let Some(search) = filter
         .search
@@ -50,40 +51,14 @@ fn filtered(org: OrgId, filter: &ClientFilter) -> Select<client::Entity> {
         select = select.filter(
             client::Column::Id.in_subquery(
                 Query::select()
-                    .column((service_point::Entity, service_point::Column::ClientId))
+                    .column(service_point::Column::ClientId)
                     .from(service_point::Entity)
-                    .inner_join(
-                        sector_membership::Entity,
-                        Expr::col((
-                            sector_membership::Entity,
-                            sector_membership::Column::ServicePointId,
-                        ))
-                        .equals((service_point::Entity, service_point::Column::Id)),
-                    )
-                    .and_where(sector_membership::Column::SectorId.eq(sector_id))
-                    .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
+                    .and_where(service_point::Column::Id.in_subquery(points_in(sector_id, org)))
                     .take(),
             ),
         );
     }
     select
-}
-
-pub async fn list(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    filter: &ClientFilter,
-    page: PageRequest,
-) -> Result<Page<client::Model>, ServiceError> {
-    fetch_page(db, filtered(org, filter), client::Column::Id, page).await
-}
-
-pub async fn count(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    filter: &ClientFilter,
-) -> Result<u64, ServiceError> {
-    Ok(filtered(org, filter).count(db).await?)
 }
 
 async fn ensure_external_id_free(

@@ -192,18 +192,26 @@ impl<T> Page<T> {
     }
 }
 
-/// Fetches one page of `select`, ordered by `id_column`.
-async fn fetch_page<E, C>(
-    db: &impl sea_orm::ConnectionTrait,
+/// One page of `select` (the organization's rows of `E` a filter keeps,
+/// from the entity's `filtered`), in id order: creation order.
+pub async fn list<E: TenantEntity>(
+    db: &impl ConnectionTrait,
     select: Select<E>,
-    id_column: C,
     request: PageRequest,
-) -> Result<Page<E::Model>, ServiceError>
+) -> Result<Page<E::Model>, ServiceError> {
+    Ok(fetch_page_by(db, select, E::ID, Order::Asc, request).await?)
+}
+
+/// How many rows `select` keeps.
+pub async fn count<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+) -> Result<u64, ServiceError>
 where
-    E: EntityTrait,
-    C: ColumnTrait,
+    E::Model: Sync,
 {
-    Ok(fetch_page_by(db, select, id_column, Order::Asc, request).await?)
+    use sea_orm::PaginatorTrait;
+    Ok(select.count(db).await?)
 }
 
 /// Fetches one page of `select` in `order` of `key`, a column unique

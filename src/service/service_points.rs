@@ -2,16 +2,14 @@
 //! its coordinates place it in sectors; a change of either moves it.
 
 use chrono::Utc;
-use entity::{client, sector_membership, service_point};
+use entity::{client, service_point};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait, sea_query::Query,
+    QueryFilter, QueryOrder, Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::{
-    Page, PageRequest, delete_owned, fetch_page, get_owned, on_unique_violation, owned, taken,
-};
+use super::{delete_owned, get_owned, on_unique_violation, owned, taken};
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::service::geocoding::{self, Geocoding};
@@ -25,7 +23,8 @@ pub struct ServicePointFilter {
     pub geocode_status: Option<GeocodeStatus>,
 }
 
-fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point::Entity> {
+/// The organization's points that `filter` keeps, for `service::list`.
+pub fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point::Entity> {
     let mut select = owned::<service_point::Entity>(org);
     if let Some(client_id) = filter.client_id {
         select = select.filter(service_point::Column::ClientId.eq(client_id));
@@ -34,35 +33,10 @@ fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point::En
         select = select.filter(service_point::Column::GeocodeStatus.eq(status));
     }
     if let Some(sector_id) = filter.sector_id {
-        select = select.filter(
-            service_point::Column::Id.in_subquery(
-                Query::select()
-                    .column(sector_membership::Column::ServicePointId)
-                    .from(sector_membership::Entity)
-                    .and_where(sector_membership::Column::SectorId.eq(sector_id))
-                    .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
-                    .take(),
-            ),
-        );
+        select = select
+            .filter(service_point::Column::Id.in_subquery(sectors::points_in(sector_id, org)));
     }
     select
-}
-
-pub async fn list(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    filter: &ServicePointFilter,
-    page: PageRequest,
-) -> Result<Page<service_point::Model>, ServiceError> {
-    fetch_page(db, filtered(org, filter), service_point::Column::Id, page).await
-}
-
-pub async fn count(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    filter: &ServicePointFilter,
-) -> Result<u64, ServiceError> {
-    Ok(filtered(org, filter).count(db).await?)
 }
 
 /// The service points of several clients, each client's in id order.

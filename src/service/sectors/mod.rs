@@ -22,7 +22,7 @@ mod reads;
 
 pub use alerts::{alerts, set_alert};
 pub use membership::{Position, place_all_points, place_points, place_sector};
-pub use reads::{Recipients, count_points, of_points, points_pages, recipients};
+pub use reads::{Recipients, count_points, of_points, points_in, points_pages, recipients};
 
 fn invalid_geometry(error: GeometryError, feature: Option<usize>) -> ServiceError {
     let prefix = |lang: Lang| match (feature, lang) {

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::auth::OrgId;
 use crate::service::{Page, PageRequest, fetch_pages_by, get_many_owned, owned};
 
-pub(super) fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement {
+/// The ids of a sector's points, as a subquery.
+pub fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement {
     Query::select()
         .column(sector_membership::Column::ServicePointId)
         .from(sector_membership::Entity)
