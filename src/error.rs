@@ -126,6 +126,13 @@ impl From<DbErr> for ApiError {
     }
 }
 
+/// What the dataloaders fail with (shared by every key that waited).
+impl From<std::sync::Arc<DbErr>> for ApiError {
+    fn from(error: std::sync::Arc<DbErr>) -> ApiError {
+        ApiError::internal(error)
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> ApiError {
         ApiError::Invalid(error)

@@ -281,8 +281,7 @@ impl ImportRun {
                 statuses: statuses.clone(),
                 page,
             })
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .unwrap_or_else(Page::empty);
         let total = match wants_total(ctx) {
             true => loader
@@ -290,8 +289,7 @@ impl ImportRun {
                     run: self.0.id,
                     statuses,
                 })
-                .await
-                .map_err(ApiError::internal)?
+                .await?
                 .unwrap_or(0),
             false => 0,
         };
@@ -327,11 +325,7 @@ impl RowReport {
         let Some(id) = self.0.client_id else {
             return Ok(None);
         };
-        Ok(loader(ctx)?
-            .load_one(ClientKey(id))
-            .await
-            .map_err(ApiError::internal)?
-            .map(Client::new))
+        Ok(loader(ctx)?.load_one(ClientKey(id)).await?.map(Client::new))
     }
 
     async fn service_point(&self, ctx: &Context<'_>) -> Result<Option<ServicePoint>, ApiError> {
@@ -340,8 +334,7 @@ impl RowReport {
         };
         Ok(loader(ctx)?
             .load_one(PointKey(id))
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .map(ServicePoint::new))
     }
 
@@ -351,8 +344,7 @@ impl RowReport {
         };
         Ok(loader(ctx)?
             .load_one(OccupantKey(id))
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .map(Occupant::new))
     }
 }

@@ -94,10 +94,7 @@ impl Client {
         after: Option<String>,
     ) -> Result<ServicePointConnection, ApiError> {
         let page = page_request(ctx, first, after)?;
-        let all = loader(ctx)?
-            .load_one(PointsOfClient(self.0.id))
-            .await
-            .map_err(ApiError::internal)?;
+        let all = loader(ctx)?.load_one(PointsOfClient(self.0.id)).await?;
         let all = all.unwrap_or_default();
         let total = all.len() as u64;
         let page = Page::from_sorted(&all, page, |p| p.id);
@@ -164,8 +161,7 @@ impl ServicePoint {
         }
         let client = loader(ctx)?
             .load_one(ClientKey(self.model.client_id))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         client.map(Client::new).ok_or(ApiError::NotFound)
     }
 
@@ -213,10 +209,7 @@ impl ServicePoint {
     /// The sectors the point lies in (boundary included); none without
     /// coordinates.
     async fn sectors(&self, ctx: &Context<'_>) -> Result<Vec<super::sector::Sector>, ApiError> {
-        let sectors = loader(ctx)?
-            .load_one(SectorsOfPoint(self.model.id))
-            .await
-            .map_err(ApiError::internal)?;
+        let sectors = loader(ctx)?.load_one(SectorsOfPoint(self.model.id)).await?;
         Ok(sectors
             .unwrap_or_default()
             .into_iter()
@@ -227,8 +220,7 @@ impl ServicePoint {
     async fn occupants(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
         let occupants = loader(ctx)?
             .load_one(OccupantsOfPoint(self.model.id))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let point = ServicePoint {
             model: self.model.clone(),
             client: self.client.clone(),
@@ -292,8 +284,7 @@ impl Occupant {
         }
         let point = loader(ctx)?
             .load_one(PointKey(self.model.service_point_id))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         point.map(ServicePoint::new).ok_or(ApiError::NotFound)
     }
 

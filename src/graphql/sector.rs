@@ -77,14 +77,12 @@ impl Sector {
                 sector: self.0.id,
                 page,
             })
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .unwrap_or_else(Page::empty);
         let total = match wants_total(ctx) {
             true => loader
                 .load_one(PointCountOfSector(self.0.id))
-                .await
-                .map_err(ApiError::internal)?
+                .await?
                 .unwrap_or(0),
             false => 0,
         };
@@ -103,8 +101,7 @@ impl Sector {
     async fn alert_recipients(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
         let recipients = loader(ctx)?
             .load_one(RecipientsOfSector(self.0.id))
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .unwrap_or_default();
         let points: HashMap<Uuid, Arc<ServicePoint>> = recipients
             .points
@@ -125,8 +122,7 @@ impl Sector {
     async fn alerts(&self, ctx: &Context<'_>) -> Result<Vec<SectorAlert>, ApiError> {
         let alerts = loader(ctx)?
             .load_one(AlertsOfSector(self.0.id))
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .unwrap_or_default();
         Ok(alerts
             .into_iter()

@@ -43,14 +43,12 @@ pub async fn for_sectors(
                     .iter()
                     .map(|id| PointsOfSector { sector: *id, page }),
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let field = Lookahead::from(field);
         if field.field("totalCount").exists() {
             loader
                 .load_many(sectors.iter().map(|id| PointCountOfSector(*id)))
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
         }
         let points: Vec<&service_point::Model> =
             pages.values().flat_map(|page| &page.items).collect();
@@ -66,8 +64,7 @@ pub async fn for_sectors(
     if recipients.exists() {
         let loaded = loader
             .load_many(sectors.iter().map(|id| RecipientsOfSector(*id)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let points: Vec<&service_point::Model> = loaded.values().flat_map(|r| &r.points).collect();
         for_points(
             loader,
@@ -80,8 +77,7 @@ pub async fn for_sectors(
     if node.field("alerts").exists() {
         loader
             .load_many(sectors.iter().map(|id| AlertsOfSector(*id)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     Ok(())
 }
@@ -112,8 +108,7 @@ pub async fn for_runs(
                 statuses: statuses.clone(),
                 page,
             }))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let field = Lookahead::from(field);
         if field.field("totalCount").exists() {
             loader
@@ -121,8 +116,7 @@ pub async fn for_runs(
                     run: *run,
                     statuses: statuses.clone(),
                 }))
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
         }
         let rows: Vec<&import_row::Model> = pages.values().flat_map(|page| &page.items).collect();
         for_rows(loader, field.field("edges").field("node"), &rows).await?;
@@ -140,15 +134,13 @@ pub async fn for_rows(
     if node.field("client").exists() {
         loader
             .load_many(rows.iter().filter_map(|r| r.client_id).map(ClientKey))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     let point = node.field("servicePoint");
     if point.exists() {
         let points = loader
             .load_many(rows.iter().filter_map(|r| r.service_point_id).map(PointKey))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let points: Vec<&service_point::Model> = points.values().collect();
         for_points(
             loader,
@@ -161,8 +153,7 @@ pub async fn for_rows(
     if node.field("occupant").exists() {
         loader
             .load_many(rows.iter().filter_map(|r| r.occupant_id).map(OccupantKey))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     Ok(())
 }
@@ -179,8 +170,7 @@ pub async fn for_clients(
     }
     let loaded = loader
         .load_many(clients.iter().map(|id| PointsOfClient(*id)))
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let point_ids: Vec<Uuid> = loaded.values().flatten().map(|p| p.id).collect();
     for_points(loader, points.field("edges").field("node"), &point_ids, &[]).await
 }
@@ -195,20 +185,17 @@ pub async fn for_points(
     if node.field("occupants").exists() {
         loader
             .load_many(points.iter().map(|id| OccupantsOfPoint(*id)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     if node.field("sectors").exists() {
         loader
             .load_many(points.iter().map(|id| SectorsOfPoint(*id)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     if node.field("client").exists() && !clients.is_empty() {
         loader
             .load_many(clients.iter().map(|id| ClientKey(*id)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     Ok(())
 }
