@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::service::{TenantTable, delete_all_owned};
+use crate::service::{TenantEntity, TenantTable, delete_all_owned};
 
 /// Parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMETERS: usize = 30_000;
@@ -137,8 +137,33 @@ fn as_text(value: Option<sea_orm::sea_query::Value>) -> Result<String, DbErr> {
     Ok(text.unwrap_or_else(|| NULL_TEXT.to_owned()))
 }
 
-pub fn to_active<M: Clone, A: From<M>>(model: &M) -> A {
-    A::from(model.clone())
+/// Inserts (or, with `on_conflict`, upserts) models as they are.
+pub async fn insert_models<E>(
+    db: &impl ConnectionTrait,
+    models: &[E::Model],
+    on_conflict: Option<&OnConflict>,
+) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    E::ActiveModel: From<E::Model>,
+{
+    insert_batched(
+        db,
+        models,
+        |model| E::ActiveModel::from(model.clone()),
+        on_conflict,
+    )
+    .await
+}
+
+/// Deletes the organization's rows of `E` with these ids.
+pub async fn delete_ids<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<(), DbErr> {
+    delete_batched::<E>(db, org, E::ID, ids).await
 }
 
 /// Deletes the organization's rows of `E` whose `column` is one of `ids`.

@@ -7,23 +7,16 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::auth::OrgId;
 use crate::import::plan::Plan;
-use crate::service::batch::{delete_batched, insert_batched, to_active};
+use crate::service::batch::{delete_ids, insert_models};
 use crate::service::delete_all_owned;
 
 pub(super) async fn apply(tx: &impl ConnectionTrait, org: OrgId, plan: &Plan) -> Result<(), DbErr> {
     if plan.replace_all {
         delete_all_owned::<client::Entity>(org).exec(tx).await?;
     }
-    delete_batched::<occupant::Entity>(tx, org, occupant::Column::Id, &plan.occupants.delete)
-        .await?;
-    delete_batched::<service_point::Entity>(
-        tx,
-        org,
-        service_point::Column::Id,
-        &plan.points.delete,
-    )
-    .await?;
-    delete_batched::<client::Entity>(tx, org, client::Column::Id, &plan.clients.delete).await?;
+    delete_ids::<occupant::Entity>(tx, org, &plan.occupants.delete).await?;
+    delete_ids::<service_point::Entity>(tx, org, &plan.points.delete).await?;
+    delete_ids::<client::Entity>(tx, org, &plan.clients.delete).await?;
 
     let client_updates = OnConflict::column(client::Column::Id)
         .update_columns([
@@ -58,32 +51,11 @@ pub(super) async fn apply(tx: &impl ConnectionTrait, org: OrgId, plan: &Plan) ->
         ])
         .to_owned();
 
-    insert_batched(
-        tx,
-        &plan.clients.create,
-        to_active::<_, client::ActiveModel>,
-        None,
-    )
-    .await?;
-    let updates = Some(&client_updates);
-    insert_batched(
-        tx,
-        &plan.clients.update,
-        to_active::<_, client::ActiveModel>,
-        updates,
-    )
-    .await?;
-    let points = to_active::<_, service_point::ActiveModel>;
-    insert_batched(tx, &plan.points.create, points, None).await?;
-    insert_batched(tx, &plan.points.update, points, Some(&point_updates)).await?;
-    let occupants = to_active::<_, occupant::ActiveModel>;
-    insert_batched(tx, &plan.occupants.create, occupants, None).await?;
-    insert_batched(
-        tx,
-        &plan.occupants.update,
-        occupants,
-        Some(&occupant_updates),
-    )
-    .await?;
+    insert_models::<client::Entity>(tx, &plan.clients.create, None).await?;
+    insert_models::<client::Entity>(tx, &plan.clients.update, Some(&client_updates)).await?;
+    insert_models::<service_point::Entity>(tx, &plan.points.create, None).await?;
+    insert_models::<service_point::Entity>(tx, &plan.points.update, Some(&point_updates)).await?;
+    insert_models::<occupant::Entity>(tx, &plan.occupants.create, None).await?;
+    insert_models::<occupant::Entity>(tx, &plan.occupants.update, Some(&occupant_updates)).await?;
     Ok(())
 }

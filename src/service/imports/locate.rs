@@ -29,32 +29,8 @@ pub(super) fn locate_planned(
         if let Some(result) = located.get(&point.address_key) {
             geocoding.apply(point, *result);
         }
-        let note = match point.geocode_status {
-            GeocodeStatus::NotFound => Issue::new(
-                "GEOCODE_NOT_FOUND",
-                None,
-                "Adresse introuvable sur la carte : corrigez-la ou donnez Latitude et Longitude.",
-                "Address not found on the map: fix it or give Latitude and Longitude.",
-            ),
-            GeocodeStatus::Approximate => Issue::new(
-                "GEOCODE_APPROXIMATE",
-                None,
-                "Adresse localisée approximativement (rue, code postal ou ville) : vérifiez-la.",
-                "Address located only roughly (street, postal code or city): check it.",
-            ),
-            GeocodeStatus::Failed => Issue::new(
-                "GEOCODE_FAILED",
-                None,
-                "Le service de géolocalisation a refusé cette adresse; elle sera réessayée.",
-                "The geocoding service refused this address; it will be tried again.",
-            ),
-            GeocodeStatus::Pending => Issue::new(
-                "GEOCODE_PENDING",
-                None,
-                "Adresse pas encore localisée (service lent ou indisponible) : elle le sera en arrière-plan.",
-                "Address not located yet (service slow or down): it will be in the background.",
-            ),
-            _ => continue,
+        let Some(note) = geocode_note(point.geocode_status) else {
+            continue;
         };
         notes.insert(point.id, note);
     }
@@ -63,4 +39,32 @@ pub(super) fn locate_planned(
             row.warnings.push(note.clone());
         }
     }
+}
+
+/// What a row is told of its address's position, when anything.
+fn geocode_note(status: GeocodeStatus) -> Option<Issue> {
+    let (code, fr, en) = match status {
+        GeocodeStatus::NotFound => (
+            "GEOCODE_NOT_FOUND",
+            "Adresse introuvable sur la carte : corrigez-la ou donnez Latitude et Longitude.",
+            "Address not found on the map: fix it or give Latitude and Longitude.",
+        ),
+        GeocodeStatus::Approximate => (
+            "GEOCODE_APPROXIMATE",
+            "Adresse localisée approximativement (rue, code postal ou ville) : vérifiez-la.",
+            "Address located only roughly (street, postal code or city): check it.",
+        ),
+        GeocodeStatus::Failed => (
+            "GEOCODE_FAILED",
+            "Le service de géolocalisation a refusé cette adresse; elle sera réessayée.",
+            "The geocoding service refused this address; it will be tried again.",
+        ),
+        GeocodeStatus::Pending => (
+            "GEOCODE_PENDING",
+            "Adresse pas encore localisée (service lent ou indisponible) : elle le sera en arrière-plan.",
+            "Address not located yet (service slow or down): it will be in the background.",
+        ),
+        GeocodeStatus::Ok | GeocodeStatus::Manual => return None,
+    };
+    Some(Issue::new(code, None, fr, en))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::gate::{Importer, lock_organization};
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
-use crate::service::batch::{insert_batched, to_active};
+use crate::service::batch::insert_models;
 use crate::service::{
     ServiceError, UndoRefusal, delete_all_owned, delete_owned, require_owned, sectors,
 };
@@ -72,27 +72,9 @@ pub async fn undo(
     let existing: Existing = serde_json::from_str(&snapshot.data)?;
 
     delete_all_owned::<client::Entity>(org).exec(&tx).await?;
-    insert_batched(
-        &tx,
-        &existing.clients,
-        to_active::<_, client::ActiveModel>,
-        None,
-    )
-    .await?;
-    insert_batched(
-        &tx,
-        &existing.points,
-        to_active::<_, service_point::ActiveModel>,
-        None,
-    )
-    .await?;
-    insert_batched(
-        &tx,
-        &existing.occupants,
-        to_active::<_, occupant::ActiveModel>,
-        None,
-    )
-    .await?;
+    insert_models::<client::Entity>(&tx, &existing.clients, None).await?;
+    insert_models::<service_point::Entity>(&tx, &existing.points, None).await?;
+    insert_models::<occupant::Entity>(&tx, &existing.occupants, None).await?;
     let mut model: import_run::ActiveModel = run.into();
     model.undone = Set(true);
     let run = model.update(&tx).await?;

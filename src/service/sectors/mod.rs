@@ -36,6 +36,13 @@ fn invalid_geometry(error: GeometryError, feature: Option<usize>) -> ServiceErro
     })
 }
 
+/// A sector's name and shape as given to `create` and `update`.
+fn validated(name: &str, geometry: &JsonValue) -> Result<(String, Shape), ServiceError> {
+    let name = sector_name(name)?;
+    let shape = Shape::parse(geometry).map_err(|e| invalid_geometry(e, None))?;
+    Ok((name, shape))
+}
+
 fn sector_name(name: &str) -> Result<String, ValidationError> {
     required_text(Field::SectorName, name, MAX_IDENTIFIER)
 }
@@ -99,8 +106,7 @@ pub async fn create(
     name: &str,
     geometry: &JsonValue,
 ) -> Result<sector::Model, ServiceError> {
-    let name = sector_name(name)?;
-    let shape = Shape::parse(geometry).map_err(|e| invalid_geometry(e, None))?;
+    let (name, shape) = validated(name, geometry)?;
     let tx = db.begin().await?;
     let model = insert_sector(&tx, org, name, &shape).await?;
     tx.commit().await?;
@@ -155,8 +161,7 @@ pub async fn update(
     name: &str,
     geometry: &JsonValue,
 ) -> Result<sector::Model, ServiceError> {
-    let name = sector_name(name)?;
-    let shape = Shape::parse(geometry).map_err(|e| invalid_geometry(e, None))?;
+    let (name, shape) = validated(name, geometry)?;
     let tx = db.begin().await?;
     let current = require_owned::<sector::Entity>(&tx, org, id).await?;
     let reshaped = current.geometry != shape.geojson;
