@@ -74,6 +74,21 @@ pub fn owned<E: TenantTable>(org: OrgId) -> Select<E> {
     E::find().filter(E::ORGANIZATION.eq(org.uuid()))
 }
 
+/// The organization's rows of `E` under any of these parents (`parent` is
+/// the column naming them), in id order.
+pub async fn children<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    parent: E::Column,
+    parent_ids: &[Uuid],
+) -> Result<Vec<E::Model>, DbErr> {
+    owned::<E>(org)
+        .filter(parent.is_in(parent_ids.iter().copied()))
+        .order_by_asc(E::ID)
+        .all(db)
+        .await
+}
+
 /// Deletes rows of `E` the organization owns, narrowed by the caller;
 /// children go by cascade. Never TRUNCATE: other tenants share the tables.
 pub fn delete_all_owned<E: TenantTable>(org: OrgId) -> DeleteMany<E> {

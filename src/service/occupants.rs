@@ -3,10 +3,7 @@
 
 use chrono::Utc;
 use entity::{occupant, service_point};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Set};
 use uuid::Uuid;
 
 use super::{clients::Patch, delete_owned, get_owned, on_unique_violation, taken};
@@ -55,20 +52,6 @@ pub fn phone(value: &str) -> Result<Phone, ValidationError> {
         },
         other => ValidationError::Phone(other),
     })
-}
-
-/// The occupants of several service points, each point's in id order.
-pub async fn of_service_points(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    point_ids: &[Uuid],
-) -> Result<Vec<occupant::Model>, sea_orm::DbErr> {
-    occupant::Entity::find()
-        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-        .filter(occupant::Column::ServicePointId.is_in(point_ids.iter().copied()))
-        .order_by_asc(occupant::Column::Id)
-        .all(db)
-        .await
 }
 
 async fn ensure_phone_free(

@@ -4,8 +4,8 @@
 use chrono::Utc;
 use entity::{client, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter,
+    Select, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -37,20 +37,6 @@ pub fn filtered(org: OrgId, filter: &ServicePointFilter) -> Select<service_point
             .filter(service_point::Column::Id.in_subquery(sectors::points_in(sector_id, org)));
     }
     select
-}
-
-/// The service points of several clients, each client's in id order.
-pub async fn of_clients(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    client_ids: &[Uuid],
-) -> Result<Vec<service_point::Model>, sea_orm::DbErr> {
-    service_point::Entity::find()
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-        .filter(service_point::Column::ClientId.is_in(client_ids.iter().copied()))
-        .order_by_asc(service_point::Column::Id)
-        .all(db)
-        .await
 }
 
 async fn ensure_address_free(

@@ -160,8 +160,13 @@ impl Loader<PointsOfClient> for Loaders {
         &self,
         keys: &[PointsOfClient],
     ) -> Result<HashMap<PointsOfClient, Vec<service_point::Model>>, Arc<DbErr>> {
-        let rows =
-            service::service_points::of_clients(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        let rows = service::children::<service_point::Entity>(
+            &self.db,
+            self.org,
+            service_point::Column::ClientId,
+            &ids(keys, |k| k.0),
+        )
+        .await?;
         Ok(group(keys, rows, |row| PointsOfClient(row.client_id)))
     }
 }
@@ -174,8 +179,13 @@ impl Loader<OccupantsOfPoint> for Loaders {
         &self,
         keys: &[OccupantsOfPoint],
     ) -> Result<HashMap<OccupantsOfPoint, Vec<occupant::Model>>, Arc<DbErr>> {
-        let rows =
-            service::occupants::of_service_points(&self.db, self.org, &ids(keys, |k| k.0)).await?;
+        let rows = service::children::<occupant::Entity>(
+            &self.db,
+            self.org,
+            occupant::Column::ServicePointId,
+            &ids(keys, |k| k.0),
+        )
+        .await?;
         Ok(group(keys, rows, |row| {
             OccupantsOfPoint(row.service_point_id)
         }))
