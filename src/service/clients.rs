@@ -9,14 +9,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{delete_owned, on_unique_violation, owned, taken};
+use super::{on_unique_violation, owned, taken};
 use crate::auth::OrgId;
 use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
     search_key,
 };
+use crate::service::locks::{self, Memberships};
 use crate::service::sectors::points_in;
-use crate::service::{ServiceError, require_owned};
+use crate::service::{ServiceError, delete_placed, require_owned_locked};
+use sea_orm::DatabaseConnection;
 
 #[derive(Clone, Debug, Default)]
 pub struct ClientFilter {
@@ -106,13 +108,14 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     org: OrgId,
     id: Uuid,
     external_id: Option<&str>,
     name: Patch<&str>,
 ) -> Result<client::Model, ServiceError> {
-    let current = require_owned::<client::Entity>(db, org, id).await?;
+    let tx = locks::begin_write(db, org).await?;
+    let current = require_owned_locked::<client::Entity>(&tx, org, id).await?;
     let external_id = match external_id {
         Some(value) => required_text(Field::ClientId, value, MAX_IDENTIFIER)?,
         None => current.external_id.clone(),
@@ -126,7 +129,7 @@ pub async fn update(
     }
     let renamed = external_id != current.external_id;
     if renamed {
-        ensure_external_id_free(db, org, &external_id, Some(id)).await?;
+        ensure_external_id_free(&tx, org, &external_id, Some(id)).await?;
     }
     let mut model: client::ActiveModel = current.into();
     if renamed {
@@ -137,13 +140,16 @@ pub async fn update(
     model.external_id = Set(external_id.clone());
     model.name = Set(name);
     model.updated_at = Set(Utc::now());
-    model
-        .update(db)
+    let model = model
+        .update(&tx)
         .await
-        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateClientId { external_id }))
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicateClientId { external_id }))?;
+    tx.commit().await?;
+    Ok(model)
 }
 
-/// Deletes the client; its service points and occupants cascade.
-pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
-    delete_owned::<client::Entity>(db, org, id).await
+/// Deletes the client; its service points, occupants and memberships
+/// cascade.
+pub async fn delete(db: &DatabaseConnection, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
+    delete_placed::<client::Entity>(db, org, id, Memberships::Shared).await
 }

@@ -12,14 +12,14 @@ use entity::{geocode_cache, service_point};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::ServiceError;
 use super::batch::insert_batched;
+use super::locks::{self, Memberships};
 use super::sectors::{self, Position};
+use super::{ServiceError, get_many_owned};
 use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;
 use crate::geocode::{AddressQuery, GeocodeError, Geocoder, Outcome, Precision};
@@ -243,6 +243,11 @@ impl Geocoding {
 /// Locates the points that wait for it (`PENDING` or `FAILED`), saves what
 /// was found and places them in their sectors; returns the points as they
 /// now are, in the same order.
+///
+/// A result is written only onto a point that still waits for the address
+/// it was computed for: one whose address changed during the lookup (the
+/// provider can take seconds), or that got a position by hand, is left as
+/// it now is.
 pub async fn geocode(
     db: &DatabaseConnection,
     geocoding: &Geocoding,
@@ -261,33 +266,61 @@ pub async fn geocode(
         return Ok(points);
     }
     let located = geocoding.locate(db, addresses).await?;
-    let tx = db.begin().await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
     let mut moved = Vec::new();
+    let mut changed_meanwhile = Vec::new();
     for point in points.iter_mut().filter(|p| waiting(p)) {
         let Some(result) = located.get(&point.address_key) else {
             continue;
         };
-        geocoding.apply(point, *result);
-        let mut model: service_point::ActiveModel = point.clone().into();
-        model.latitude = Set(point.latitude);
-        model.longitude = Set(point.longitude);
-        model.geocode_status = Set(point.geocode_status);
-        model.geocode_provider = Set(point.geocode_provider.clone());
-        model.geocoded_at = Set(point.geocoded_at);
-        // Only if still waiting: a hand-given position set meanwhile wins.
-        service_point::Entity::update_many()
+        let mut found = point.clone();
+        geocoding.apply(&mut found, *result);
+        if found == *point {
+            continue; // deferred: nothing to write
+        }
+        let model = service_point::ActiveModel {
+            latitude: Set(found.latitude),
+            longitude: Set(found.longitude),
+            geocode_status: Set(found.geocode_status),
+            geocode_provider: Set(found.geocode_provider.clone()),
+            geocoded_at: Set(found.geocoded_at),
+            ..Default::default()
+        };
+        let written = service_point::Entity::update_many()
             .set(model)
             .filter(service_point::Column::Id.eq(point.id))
             .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+            .filter(service_point::Column::AddressKey.eq(point.address_key.as_str()))
+            .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
             .filter(service_point::Column::Latitude.is_null())
             .exec(&tx)
             .await?;
+        if written.rows_affected == 0 {
+            changed_meanwhile.push(point.id);
+            continue;
+        }
+        *point = found;
         if point.latitude.is_some() {
             moved.push(Position::from(&*point));
         }
     }
     sectors::place_points(&tx, org, &moved).await?;
     tx.commit().await?;
+    if !changed_meanwhile.is_empty() {
+        let now: HashMap<Uuid, service_point::Model> =
+            get_many_owned::<service_point::Entity>(db, org, &changed_meanwhile)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+        points.retain_mut(|point| match now.get(&point.id) {
+            Some(current) => {
+                *point = current.clone();
+                true
+            }
+            None => !changed_meanwhile.contains(&point.id),
+        });
+    }
     Ok(points)
 }
 

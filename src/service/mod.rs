@@ -10,6 +10,7 @@ mod error;
 pub mod geocoding;
 pub mod import_reports;
 pub mod imports;
+pub mod locks;
 pub mod occupants;
 pub mod organizations;
 pub mod sectors;
@@ -112,6 +113,35 @@ pub async fn require_owned<E: TenantEntity>(
     get_owned::<E>(db, org, id)
         .await?
         .ok_or(ServiceError::NotFound)
+}
+
+/// [`require_owned`], the row locked until the transaction ends
+/// (PostgreSQL's `FOR UPDATE`; SQLite's writer holds the whole database).
+pub async fn require_owned_locked<E: TenantEntity>(
+    tx: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<E::Model, ServiceError> {
+    owned::<E>(org)
+        .filter(E::ID.eq(id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Deletes a record whose cascade removes memberships (a client's points,
+/// a point, a sector), under the membership lock.
+pub async fn delete_placed<E: TenantEntity>(
+    db: &sea_orm::DatabaseConnection,
+    org: OrgId,
+    id: Uuid,
+    mode: locks::Memberships,
+) -> Result<(), ServiceError> {
+    let tx = locks::begin_memberships(db, org, mode).await?;
+    delete_owned::<E>(&tx, org, id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn get_many_owned<E: TenantEntity>(

@@ -11,7 +11,9 @@ use crate::auth::OrgId;
 use crate::domain::{
     ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
 };
-use crate::service::{ServiceError, require_owned};
+use crate::service::locks;
+use crate::service::{ServiceError, require_owned_locked};
+use sea_orm::DatabaseConnection;
 
 /// An occupant's fields, validated.
 #[derive(Clone, Debug)]
@@ -106,12 +108,13 @@ pub async fn create(
 }
 
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     org: OrgId,
     id: Uuid,
     patch: OccupantPatch<'_>,
 ) -> Result<occupant::Model, ServiceError> {
-    let current = require_owned::<occupant::Entity>(db, org, id).await?;
+    let tx = locks::begin_write(db, org).await?;
+    let current = require_owned_locked::<occupant::Entity>(&tx, org, id).await?;
     let next = occupant::Model {
         first_name: match patch.first_name {
             Some(value) => first_name(value)?,
@@ -136,7 +139,7 @@ pub async fn update(
         return Ok(current);
     }
     if next.phone != current.phone {
-        ensure_phone_free(db, current.service_point_id, &next.phone, Some(id)).await?;
+        ensure_phone_free(&tx, current.service_point_id, &next.phone, Some(id)).await?;
     }
     let phone = next.phone.clone();
     let mut model: occupant::ActiveModel = current.into();
@@ -146,10 +149,12 @@ pub async fn update(
     model.contact_method = Set(next.contact_method);
     model.notes = Set(next.notes);
     model.updated_at = Set(Utc::now());
-    model
-        .update(db)
+    let model = model
+        .update(&tx)
         .await
-        .map_err(|e| on_unique_violation(e, ValidationError::DuplicatePhone { phone }))
+        .map_err(|e| on_unique_violation(e, ValidationError::DuplicatePhone { phone }))?;
+    tx.commit().await?;
+    Ok(model)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {

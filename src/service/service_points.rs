@@ -5,16 +5,17 @@ use chrono::Utc;
 use entity::{client, service_point};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter,
-    Select, Set, TransactionTrait,
+    Select, Set,
 };
 use uuid::Uuid;
 
-use super::{delete_owned, get_owned, on_unique_violation, owned, taken};
+use super::{get_owned, on_unique_violation, owned, taken};
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::service::geocoding::{self, Geocoding};
+use crate::service::locks::{self, Memberships};
 use crate::service::sectors::{self, Position};
-use crate::service::{ServiceError, require_owned};
+use crate::service::{ServiceError, delete_placed, require_owned_locked};
 
 #[derive(Clone, Debug, Default)]
 pub struct ServicePointFilter {
@@ -84,7 +85,7 @@ pub async fn create(
     address: &Address,
     coordinates: Option<Coordinates>,
 ) -> Result<service_point::Model, ServiceError> {
-    let tx = db.begin().await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
     if get_owned::<client::Entity>(&tx, org, client_id)
         .await?
         .is_none()
@@ -127,8 +128,8 @@ pub async fn update(
     address: Option<&Address>,
     coordinates: Option<Option<Coordinates>>,
 ) -> Result<service_point::Model, ServiceError> {
-    let tx = db.begin().await?;
-    let current = require_owned::<service_point::Entity>(&tx, org, id).await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
+    let current = require_owned_locked::<service_point::Entity>(&tx, org, id).await?;
     let moved = address.is_some_and(|a| a.key() != current.address_key);
     if let Some(address) = address.filter(|_| moved) {
         ensure_address_free(&tx, current.client_id, &address.key(), Some(id)).await?;
@@ -161,6 +162,6 @@ pub async fn update(
 }
 
 /// Deletes the point; its occupants and sector memberships cascade.
-pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
-    delete_owned::<service_point::Entity>(db, org, id).await
+pub async fn delete(db: &DatabaseConnection, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
+    delete_placed::<service_point::Entity>(db, org, id, Memberships::Shared).await
 }

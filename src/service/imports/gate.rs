@@ -4,8 +4,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use entity::organization;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::ConnectionTrait;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -13,8 +12,8 @@ use crate::auth::OrgId;
 use crate::import::error::FileError;
 use crate::import::headers::Mapping;
 use crate::import::{self as pipeline, ImportLimits, Parsed};
-use crate::service::ServiceError;
 use crate::service::geocoding::Geocoding;
+use crate::service::{ServiceError, locks};
 
 /// Shared by all requests: who is importing now, and how many parses may
 /// run at once (parsing is CPU-bound and runs on blocking threads).
@@ -88,42 +87,15 @@ impl Drop for Claim {
 }
 
 /// Serializes imports of one organization across server instances too:
-/// PostgreSQL refuses a second one at once (advisory lock); on SQLite the
-/// first statement writes, taking the database's write lock for the whole
-/// transaction, as `BEGIN IMMEDIATE` would.
+/// PostgreSQL refuses a second one at once; on SQLite the transaction holds
+/// the write lock from here.
 pub(super) async fn lock_organization(
     tx: &impl ConnectionTrait,
     org: OrgId,
 ) -> Result<(), ServiceError> {
-    let backend = tx.get_database_backend();
-    match backend {
-        DbBackend::Postgres => {
-            let bytes = org.uuid().into_bytes();
-            let key = i64::from_be_bytes(bytes[8..16].try_into().unwrap_or_default());
-            let statement = Statement::from_sql_and_values(
-                backend,
-                "SELECT pg_try_advisory_xact_lock($1) AS locked",
-                [key.into()],
-            );
-            let row = tx.query_one_raw(statement).await?;
-            let locked: bool = row
-                .map(|r| r.try_get("", "locked"))
-                .transpose()?
-                .unwrap_or(false);
-            if !locked {
-                return Err(ServiceError::ImportInProgress);
-            }
-        }
-        _ => {
-            organization::Entity::update_many()
-                .col_expr(
-                    organization::Column::Name,
-                    sea_orm::sea_query::Expr::col(organization::Column::Name),
-                )
-                .filter(organization::Column::Id.eq(org.uuid()))
-                .exec(tx)
-                .await?;
-        }
+    if !locks::try_lock_imports(tx, org).await? {
+        return Err(ServiceError::ImportInProgress);
     }
+    locks::lock_memberships(tx, org, locks::Memberships::Exclusive).await?;
     Ok(())
 }

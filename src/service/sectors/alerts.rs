@@ -4,13 +4,14 @@ use chrono::Utc;
 use entity::{occupant, sector, sector_alert};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use super::reads::points_in;
 use crate::auth::OrgId;
-use crate::service::{ServiceError, require_owned};
+use crate::service::locks::{self, Memberships};
+use crate::service::{ServiceError, require_owned_locked};
 
 /// Puts a sector in alert or ends its alert, keeping the history.
 pub async fn set_alert(
@@ -19,8 +20,10 @@ pub async fn set_alert(
     id: Uuid,
     active: bool,
 ) -> Result<sector::Model, ServiceError> {
-    let tx = db.begin().await?;
-    let current = require_owned::<sector::Entity>(&tx, org, id).await?;
+    // Shared: the recipient count reads memberships; the sector's row lock
+    // makes two activations one.
+    let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
+    let current = require_owned_locked::<sector::Entity>(&tx, org, id).await?;
     if current.alert_active == active {
         tx.commit().await?;
         return Ok(current);

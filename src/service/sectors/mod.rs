@@ -4,17 +4,16 @@
 
 use chrono::Utc;
 use entity::sector;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, QueryOrder, Set};
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use super::{delete_owned, owned};
+use super::owned;
 use crate::auth::OrgId;
 use crate::domain::{Field, Lang, MAX_IDENTIFIER, ValidationError, required_text};
 use crate::sector::{GeometryError, Shape};
-use crate::service::{ServiceError, require_owned};
+use crate::service::locks::{self, Memberships};
+use crate::service::{ServiceError, delete_placed, require_owned_locked};
 
 mod alerts;
 mod membership;
@@ -107,7 +106,7 @@ pub async fn create(
     geometry: &JsonValue,
 ) -> Result<sector::Model, ServiceError> {
     let (name, shape) = validated(name, geometry)?;
-    let tx = db.begin().await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
     let model = insert_sector(&tx, org, name, &shape).await?;
     tx.commit().await?;
     Ok(model)
@@ -145,7 +144,7 @@ pub async fn import(
             .unwrap_or_else(|| format!("Secteur {}", i + 1));
         sectors.push((sector_name(&name)?, shape));
     }
-    let tx = db.begin().await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
     let mut created = Vec::with_capacity(sectors.len());
     for (name, shape) in sectors {
         created.push(insert_sector(&tx, org, name, &shape).await?);
@@ -162,8 +161,8 @@ pub async fn update(
     geometry: &JsonValue,
 ) -> Result<sector::Model, ServiceError> {
     let (name, shape) = validated(name, geometry)?;
-    let tx = db.begin().await?;
-    let current = require_owned::<sector::Entity>(&tx, org, id).await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
+    let current = require_owned_locked::<sector::Entity>(&tx, org, id).await?;
     let reshaped = current.geometry != shape.geojson;
     let mut model: sector::ActiveModel = current.into();
     model.name = Set(name);
@@ -178,6 +177,6 @@ pub async fn update(
 }
 
 /// Deletes the sector; its memberships and alert history cascade.
-pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
-    delete_owned::<sector::Entity>(db, org, id).await
+pub async fn delete(db: &DatabaseConnection, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
+    delete_placed::<sector::Entity>(db, org, id, Memberships::Exclusive).await
 }

@@ -1,0 +1,127 @@
+//! Locks that keep concurrent writers right on every instance, held to the
+//! end of the transaction that takes them. PostgreSQL: advisory locks keyed
+//! by organization. SQLite (one instance, one writer): a first statement
+//! that writes, which takes the database's write lock at once, as `BEGIN
+//! IMMEDIATE` would, so a transaction never reads a state that a writer
+//! then changes under it.
+
+use entity::organization;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, Statement, TransactionTrait,
+};
+
+use crate::auth::OrgId;
+
+/// Who may write memberships alongside whom. Memberships must equal the
+/// current shapes × the current positions: whoever changes shapes (sector
+/// writers) or many points at once (imports, undo) excludes everyone;
+/// whoever moves some points (edits, the geocoder) excludes only those,
+/// and moves its points under their row locks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memberships {
+    Shared,
+    Exclusive,
+}
+
+/// The namespaces of PostgreSQL's two-integer advisory keys: the second
+/// integer is the organization's. (The one-bigint key space, apart from
+/// this one, holds the import claim.)
+const MEMBERSHIPS: i32 = 1;
+
+/// An organization as a 32-bit key: UUIDv7's last bytes are random, so
+/// two organizations rarely share one, and sharing only serializes more.
+fn org_key(org: OrgId) -> i32 {
+    let bytes = org.uuid().into_bytes();
+    i32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])
+}
+
+/// Takes the organization's membership lock, waiting for it (within the
+/// connection's `lock_timeout`). First statement of the transaction.
+pub async fn lock_memberships(
+    tx: &impl ConnectionTrait,
+    org: OrgId,
+    mode: Memberships,
+) -> Result<(), DbErr> {
+    let backend = tx.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return write_first(tx, org).await;
+    }
+    let function = match mode {
+        Memberships::Shared => "pg_advisory_xact_lock_shared",
+        Memberships::Exclusive => "pg_advisory_xact_lock",
+    };
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("SELECT {function}($1, $2)"),
+        [MEMBERSHIPS.into(), org_key(org).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Tries the organization's import lock without waiting: `false` when
+/// another transaction, on any instance, holds it.
+pub async fn try_lock_imports(tx: &impl ConnectionTrait, org: OrgId) -> Result<bool, DbErr> {
+    let backend = tx.get_database_backend();
+    if backend != DbBackend::Postgres {
+        write_first(tx, org).await?;
+        return Ok(true);
+    }
+    let bytes = org.uuid().into_bytes();
+    let key = i64::from_be_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
+    ]);
+    let statement = Statement::from_sql_and_values(
+        backend,
+        "SELECT pg_try_advisory_xact_lock($1) AS locked",
+        [key.into()],
+    );
+    let row = tx.query_one_raw(statement).await?;
+    Ok(row
+        .map(|r| r.try_get("", "locked"))
+        .transpose()?
+        .unwrap_or(false))
+}
+
+/// A transaction for a read-then-write. On SQLite it holds the write lock
+/// from the start: a deferred one fails outright when another writer
+/// commits between its read and its write. On PostgreSQL the rows read
+/// are locked by the read itself (`require_owned_locked`).
+pub async fn begin_write(
+    db: &DatabaseConnection,
+    org: OrgId,
+) -> Result<DatabaseTransaction, DbErr> {
+    let tx = db.begin().await?;
+    if tx.get_database_backend() != DbBackend::Postgres {
+        write_first(&tx, org).await?;
+    }
+    Ok(tx)
+}
+
+/// A transaction that changes memberships, holding their lock from the
+/// start.
+pub async fn begin_memberships(
+    db: &DatabaseConnection,
+    org: OrgId,
+    mode: Memberships,
+) -> Result<DatabaseTransaction, DbErr> {
+    let tx = db.begin().await?;
+    lock_memberships(&tx, org, mode).await?;
+    Ok(tx)
+}
+
+/// SQLite: a no-op update of the organization's row, so the transaction
+/// holds the write lock from its first statement.
+async fn write_first(tx: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::Name,
+            Expr::col(organization::Column::Name),
+        )
+        .filter(organization::Column::Id.eq(org.uuid()))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
