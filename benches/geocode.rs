@@ -65,10 +65,10 @@ async fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let db = flokon_api::db::connect(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("g.db").display()
-    ))
+    let db = flokon_api::db::connect(
+        &format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display()),
+        &Default::default(),
+    )
     .await
     .unwrap();
     flokon_api::db::migrate(&db).await.unwrap();

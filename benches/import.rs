@@ -256,7 +256,9 @@ async fn copy_floor(url: &str, records: &[Record]) -> Duration {
         .unwrap();
     let mut options = sea_orm::ConnectOptions::new(url.to_owned());
     options.set_schema_search_path(schema.clone());
-    let db = flokon_api::db::connect_with(options).await.unwrap();
+    let db = flokon_api::db::connect_with(options, &Default::default())
+        .await
+        .unwrap();
     flokon_api::db::migrate(&db).await.unwrap();
     let org = uuid::Uuid::now_v7();
     let now = "2026-11-28 00:00:00+00";

@@ -125,7 +125,9 @@ async fn seed(db: &DatabaseConnection, org: OrgId) {
 }
 
 async fn run(label: &str, options: ConnectOptions) {
-    let db = flokon_api::db::connect_with(options).await.unwrap();
+    let db = flokon_api::db::connect_with(options, &Default::default())
+        .await
+        .unwrap();
     flokon_api::db::migrate(&db).await.unwrap();
     let (org, token) = organizations::create(&db, "Bench").await.unwrap();
     let org = OrgId::new(org.id);

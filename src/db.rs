@@ -3,29 +3,70 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
+
+use crate::config::DbConfig;
 
 /// Connects with the settings each backend needs: WAL and a busy timeout on
-/// SQLite so readers never wait on the importer, statement logging off
+/// SQLite so readers never wait on the importer; on PostgreSQL the
+/// statement and lock timeouts of every session; statement logging off
 /// (tracing's request spans carry what matters).
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_with(ConnectOptions::new(url)).await
+pub async fn connect(url: &str, config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options.max_connections(config.db_max_connections.max(2));
+    connect_with(options, config).await
 }
 
-pub async fn connect_with(mut options: ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with(
+    mut options: ConnectOptions,
+    config: &DbConfig,
+) -> Result<DatabaseConnection, DbErr> {
+    let millis = |d: Duration| d.as_millis().to_string();
+    let (statement_timeout, lock_timeout) = (
+        millis(config.db_statement_timeout),
+        millis(config.db_lock_timeout),
+    );
+    let busy_timeout = config.db_lock_timeout;
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
-        .map_sqlx_sqlite_opts(|opts| {
+        .acquire_timeout(config.db_acquire_timeout)
+        .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
+        })
+        .map_sqlx_postgres_opts(move |opts| {
+            opts.options([
+                ("statement_timeout", statement_timeout.as_str()),
+                ("lock_timeout", lock_timeout.as_str()),
+            ])
         });
     Database::connect(options).await
 }
 
+/// The key of the migration lock, in PostgreSQL's one-bigint advisory key
+/// space (organization keys there are UUID halves: this one is not).
+const MIGRATION_LOCK: i64 = 0x666c_6f6b_6f6e_0001;
+
+/// Applies pending migrations. On PostgreSQL they run in one transaction
+/// that first takes the migration lock: instances booting together wait
+/// for each other, and the later ones find nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let tx = db.begin().await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK.into()],
+    ))
+    .await?;
+    Migrator::up(&tx, None).await?;
+    tx.commit().await
 }

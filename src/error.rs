@@ -70,6 +70,8 @@ pub enum ApiError {
     /// A request body over the size limit: `LIMIT_EXCEEDED` with HTTP 413.
     PayloadTooLarge(Message),
     ImportInProgress,
+    /// The database was busy: retry shortly. The cause is logged.
+    Busy(Box<dyn std::error::Error + Send + Sync>),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::BadInput(_) => "BAD_USER_INPUT",
             ApiError::LimitExceeded(_) | ApiError::PayloadTooLarge(_) => "LIMIT_EXCEEDED",
             ApiError::ImportInProgress => "IMPORT_IN_PROGRESS",
+            ApiError::Busy(_) => "BUSY",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -97,6 +100,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(invalid) => ApiError::Invalid(invalid),
             ServiceError::ImportInProgress => ApiError::ImportInProgress,
             ServiceError::Undo(refusal) => ApiError::BadInput(undo_message(refusal)),
+            ServiceError::Busy(db) => ApiError::Busy(Box::new(db)),
             ServiceError::Db(db) => ApiError::internal(db),
             ServiceError::Serde(serde) => ApiError::internal(serde),
         }
@@ -122,7 +126,7 @@ fn undo_message(refusal: UndoRefusal) -> Message {
 
 impl From<DbErr> for ApiError {
     fn from(error: DbErr) -> ApiError {
-        ApiError::internal(error)
+        ServiceError::from(error).into()
     }
 }
 
@@ -158,6 +162,7 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::ImportInProgress => StatusCode::CONFLICT,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -179,6 +184,13 @@ impl ApiError {
             ApiError::BadInput(message)
             | ApiError::LimitExceeded(message)
             | ApiError::PayloadTooLarge(message) => message.pick(lang),
+            ApiError::Busy(source) => {
+                log_internal(source.as_ref());
+                lang.pick(
+                    "Base de données occupée par d'autres modifications : réessayez dans un instant.",
+                    "The database is busy with other changes: try again in a moment.",
+                )
+            }
             ApiError::Internal(source) => {
                 log_internal(source.as_ref());
                 internal_message(lang)

@@ -27,8 +27,10 @@ async fn main() -> anyhow_free::Result {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Serve => {
-            let db = db::connect(&cli.database_url).await?;
-            db::migrate(&db).await?;
+            let db = db::connect(&cli.database_url, &cli.database).await?;
+            if cli.database.migrate_on_start {
+                db::migrate(&db).await?;
+            }
             if service::organizations::count(&db).await? == 0 {
                 tracing::info!(
                     "no organization yet: run `flokon-api org create \"Name\"` to get a token"
@@ -39,12 +41,12 @@ async fn main() -> anyhow_free::Result {
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
-            let db = db::connect(&cli.database_url).await?;
+            let db = db::connect(&cli.database_url, &cli.database).await?;
             db::migrate(&db).await?;
             println!("migrations applied");
         }
         Command::Org(OrgCommand::Create { name }) => {
-            let db = db::connect(&cli.database_url).await?;
+            let db = db::connect(&cli.database_url, &cli.database).await?;
             db::migrate(&db).await?;
             let (org, token) = service::organizations::create(&db, &name).await?;
             println!("organization: {} ({})", org.id, org.name);
@@ -55,7 +57,7 @@ async fn main() -> anyhow_free::Result {
             );
         }
         Command::Token(TokenCommand::Create { org, label }) => {
-            let db = db::connect(&cli.database_url).await?;
+            let db = db::connect(&cli.database_url, &cli.database).await?;
             let token =
                 service::organizations::create_token(&db, OrgId::new(org), label.as_deref())
                     .await?;
@@ -64,12 +66,12 @@ async fn main() -> anyhow_free::Result {
             eprintln!("The token is shown once: store it now.");
         }
         Command::Token(TokenCommand::Revoke { token }) => {
-            let db = db::connect(&cli.database_url).await?;
+            let db = db::connect(&cli.database_url, &cli.database).await?;
             let revoked = service::organizations::revoke_token(&db, &token).await?;
             println!("revoked: {}", revoked.id);
         }
         Command::Token(TokenCommand::List { org }) => {
-            let db = db::connect(&cli.database_url).await?;
+            let db = db::connect(&cli.database_url, &cli.database).await?;
             for token in service::organizations::list_tokens(&db, OrgId::new(org)).await? {
                 let state = if token.revoked_at.is_some() {
                     "revoked"

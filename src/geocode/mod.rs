@@ -86,23 +86,6 @@ impl Geocoder for NoGeocoder {
     }
 }
 
-/// `500ms`, `5s`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = match (text.strip_suffix("ms"), text.strip_suffix('s')) {
-        (Some(ms), _) => (ms, 0.001),
-        (None, Some(s)) => (s, 1.0),
-        (None, None) => (text, 1.0),
-    };
-    number
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| Duration::from_secs_f64(n * scale))
-        .ok_or_else(|| format!("not a duration: {text:?} (try 5s or 500ms)"))
-}
-
 /// rustls with the `ring` provider (already built for the database driver),
 /// installed once before the first HTTPS client.
 pub fn install_tls_provider() {
@@ -140,7 +123,7 @@ pub struct GeocoderConfig {
     #[arg(long, env = "GEOCODER_CONCURRENCY", default_value_t = 4, global = true)]
     pub geocoder_concurrency: usize,
     /// Per-request timeout: `5s`, `500ms`, or a number of seconds.
-    #[arg(long, env = "GEOCODER_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "GEOCODER_TIMEOUT", default_value = "5s", value_parser = crate::config::parse_duration, global = true)]
     pub geocoder_timeout: Duration,
     /// Contact (e-mail or URL) put in the User-Agent, as Nominatim's usage
     /// policy asks.
@@ -265,7 +248,7 @@ pub fn build(config: &GeocoderConfig) -> Result<Arc<dyn Geocoder>, ConfigError> 
 mod tests {
     use std::time::Duration;
 
-    use super::parse_duration;
+    use crate::config::parse_duration;
 
     #[test]
     fn durations_read_with_or_without_unit() {

@@ -15,12 +15,47 @@ pub enum ServiceError {
     ImportInProgress,
     #[error("import cannot be undone")]
     Undo(UndoRefusal),
+    /// A lock or a connection not had in time (`DB_LOCK_TIMEOUT`,
+    /// `DB_ACQUIRE_TIMEOUT`), a deadlock or a serialization failure: nothing
+    /// was written, and the same request can be sent again.
+    #[error("database busy")]
+    Busy(#[source] DbErr),
     #[error("database error")]
-    Db(#[from] DbErr),
+    Db(#[source] DbErr),
     /// Stored JSON (an undo snapshot) that does not read back, or a value
     /// that does not serialize: a bug or a damaged row, not a user error.
     #[error("stored data unreadable")]
     Serde(#[from] serde_json::Error),
+}
+
+impl From<DbErr> for ServiceError {
+    fn from(error: DbErr) -> ServiceError {
+        if is_busy(&error) {
+            ServiceError::Busy(error)
+        } else {
+            ServiceError::Db(error)
+        }
+    }
+}
+
+/// Whether the database gave up waiting rather than refused: PostgreSQL's
+/// lock timeout, statement timeout, deadlock and serialization failure;
+/// SQLite's busy and locked; no pooled connection in time.
+fn is_busy(error: &DbErr) -> bool {
+    use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+    let sqlx_error = match error {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_error.as_ref() {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(database) => matches!(
+            database.code().as_deref(),
+            Some("55P03" | "57014" | "40P01" | "40001" | "5" | "6" | "261" | "262" | "517")
+        ),
+        _ => false,
+    }
 }
 
 /// Why an import cannot be undone.

@@ -92,7 +92,9 @@ pub fn http_client() -> reqwest::Client {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let (options, database) = fresh_database().await;
-    let mut connection = db::connect_with(options).await.expect("connect");
+    let mut connection = db::connect_with(options, &Default::default())
+        .await
+        .expect("connect");
     let statements = Arc::new(Mutex::new(Vec::new()));
     let log = statements.clone();
     connection.set_metric_callback(move |info| {
