@@ -405,37 +405,41 @@ async fn the_template_example_row_left_in_is_skipped_with_a_warning() {
     );
 }
 
+/// The header of a file whose address is split in columns: phone, method,
+/// line 1, city, then `rest`.
+fn split_header(rest: &[&'static str]) -> Vec<V> {
+    ["Téléphone", "SMS/Appel", "Adresse Ligne 1", "Ville"]
+        .iter()
+        .chain(rest)
+        .map(|cell| T(cell))
+        .collect()
+}
+
+/// A row under `split_header`: phone, SMS, line 1, city, then `rest`.
+fn split_row<const K: usize>(
+    phone: &'static str,
+    street: &'static str,
+    city: &'static str,
+    rest: [V; K],
+) -> Vec<V> {
+    [T(phone), T("SMS"), T(street), T(city)]
+        .into_iter()
+        .chain(rest)
+        .collect()
+}
+
 #[tokio::test]
 async fn split_address_columns_and_coordinates_give_manual_points() {
     let app = spawn_app().await;
     let rows = vec![
-        vec![
-            T("Téléphone"),
-            T("SMS/Appel"),
-            T("Adresse Ligne 1"),
-            T("Ville"),
-            T("Code postal"),
-            T("Latitude"),
-            T("Longitude"),
-        ],
-        vec![
-            T("418-555-0101"),
-            T("SMS"),
-            T("5 av. du Parc"),
-            T("Lévis"),
-            T("g6v1a1"),
-            N(46.8),
-            N(-71.17),
-        ],
-        vec![
-            T("418-555-0102"),
-            T("SMS"),
-            T("6 av. du Parc"),
-            T("Lévis"),
-            E,
-            E,
-            E,
-        ],
+        split_header(&["Code postal", "Latitude", "Longitude"]),
+        split_row(
+            "418-555-0101",
+            "5 av. du Parc",
+            "Lévis",
+            [T("g6v1a1"), N(46.8), N(-71.17)],
+        ),
+        split_row("418-555-0102", "6 av. du Parc", "Lévis", [E, E, E]),
     ];
     let run = import_rows(&app, &rows, keep()).await;
     assert_eq!(run["committed"], true, "{run:#}");
@@ -670,67 +674,23 @@ async fn title_rows_written_lower_in_the_sheet_are_found() {
 async fn address_coordinate_and_formula_errors_name_their_column() {
     let app = spawn_app().await;
     let rows = vec![
-        vec![
-            T("Téléphone"),
-            T("SMS/Appel"),
-            T("Adresse Ligne 1"),
-            T("Ville"),
-            T("Province"),
-            T("Code postal"),
-            T("Latitude"),
-            T("Longitude"),
-        ],
-        vec![
-            T("418-555-0101"),
-            T("SMS"),
-            T("1 rue A"),
-            T("Québec"),
-            T("Texas"),
-            E,
-            E,
-            E,
-        ],
-        vec![
-            T("418-555-0102"),
-            T("SMS"),
-            T("2 rue A"),
-            T("Québec"),
-            E,
-            T("G1K 1A"),
-            E,
-            E,
-        ],
-        vec![
-            T("418-555-0103"),
-            T("SMS"),
-            T("3 rue A"),
-            T("Québec"),
-            E,
-            E,
-            N(46.8),
-            E,
-        ],
-        vec![
-            T("418-555-0104"),
-            T("SMS"),
-            T("4 rue A"),
-            T("Québec"),
-            E,
-            E,
-            N(95.0),
-            N(-71.0),
-        ],
-        vec![
-            T("418-555-0105"),
-            T("SMS"),
-            T("5 rue A"),
-            T("Québec"),
-            E,
-            E,
-            N(46.8),
-            T("ouest"),
-        ],
-        vec![T("#N/A"), T("SMS"), T("6 rue A"), T("Québec"), E, E, E, E],
+        split_header(&["Province", "Code postal", "Latitude", "Longitude"]),
+        split_row("418-555-0101", "1 rue A", "Québec", [T("Texas"), E, E, E]),
+        split_row("418-555-0102", "2 rue A", "Québec", [E, T("G1K 1A"), E, E]),
+        split_row("418-555-0103", "3 rue A", "Québec", [E, E, N(46.8), E]),
+        split_row(
+            "418-555-0104",
+            "4 rue A",
+            "Québec",
+            [E, E, N(95.0), N(-71.0)],
+        ),
+        split_row(
+            "418-555-0105",
+            "5 rue A",
+            "Québec",
+            [E, E, N(46.8), T("ouest")],
+        ),
+        split_row("#N/A", "6 rue A", "Québec", [E, E, E, E]),
     ];
     let run = import_rows(&app, &rows, keep()).await;
     // Each row's first error: the one that names the column at fault.
