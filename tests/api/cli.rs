@@ -87,32 +87,17 @@ async fn serve_answers_with_a_token_from_org_create_and_stops_on_sigterm() {
     }
     assert!(healthy, "server did not come up");
 
-    let query =
-        json!({"query": r#"mutation { createClient(input: {externalId: "C-1"}) { externalId } }"#});
-    let body: serde_json::Value = http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&token)
-        .json(&query)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post = async |token: &str, query: &str| -> serde_json::Value {
+        let request = http.post(format!("{base}/graphql")).bearer_auth(token);
+        let response = request.json(&json!({ "query": query })).send().await;
+        response.unwrap().json().await.unwrap()
+    };
+    let create = r#"mutation { createClient(input: {externalId: "C-1"}) { externalId } }"#;
+    let body = post(&token, create).await;
     assert_eq!(body["data"]["createClient"]["externalId"], "C-1");
 
     run(&url, &["token", "revoke", &second_id]);
-    let count = json!({"query": "{ clients { totalCount } }"});
-    let body: serde_json::Value = http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&second_token)
-        .json(&count)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = post(&second_token, "{ clients { totalCount } }").await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 
     let listed = run(&url, &["token", "list", "--org", &org]);

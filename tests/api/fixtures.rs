@@ -94,3 +94,13 @@ pub fn occupant(
         opt(client),
     ]
 }
+
+/// Two tenants of the building at 100 rue du Pont (client IMM-100): Ana by
+/// SMS, Ben by "appel".
+pub fn pont_tenants() -> [Vec<V>; 2] {
+    let address = "100 rue du Pont, Québec, QC, G1K 1A1";
+    [
+        occupant("Ana", "418-555-0101", "SMS", address, "IMM-100"),
+        occupant("Ben", "418-555-0102", "appel", address, "IMM-100"),
+    ]
+}

@@ -13,7 +13,7 @@ use wiremock::matchers::{header_regex, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::helpers::{
-    GOOGLE, GeocoderDouble, NOMINATIM, google_result, keep, nominatim_place, row_issues,
+    GOOGLE, GeocoderDouble, NOMINATIM, TestApp, google_result, keep, nominatim_place, row_issues,
 };
 
 fn address() -> AddressQuery {
@@ -67,6 +67,18 @@ fn precision_of(outcome: &Result<Outcome, GeocodeError>) -> Option<Precision> {
     }
 }
 
+/// Asserts that `provider`, answering `answer`, finds the test address
+/// approximately.
+async fn assert_approximate(provider: ProviderName, answer: serde_json::Value) {
+    let server = GeocoderDouble::on(provider).answering(answer).start().await;
+    let outcome = ask(provider, &server).await;
+    assert_eq!(
+        precision_of(&outcome),
+        Some(Precision::Approximate),
+        "{outcome:?}"
+    );
+}
+
 const EXACT: Outcome = Outcome::Found {
     latitude: 46.8123,
     longitude: -71.2145,
@@ -91,17 +103,7 @@ async fn nominatim_reads_precision_and_sends_a_structured_query_with_a_user_agen
         .mount(&server)
         .await;
     assert_eq!(ask(ProviderName::Nominatim, &server).await, Ok(EXACT));
-
-    let server = GeocoderDouble::nominatim()
-        .answering(nominatim_place("postcode", 21))
-        .start()
-        .await;
-    let outcome = ask(ProviderName::Nominatim, &server).await;
-    assert_eq!(
-        precision_of(&outcome),
-        Some(Precision::Approximate),
-        "{outcome:?}"
-    );
+    assert_approximate(ProviderName::Nominatim, nominatim_place("postcode", 21)).await;
 }
 
 #[tokio::test]
@@ -119,17 +121,7 @@ async fn google_reads_precision_and_sends_the_country_and_key() {
         .mount(&server)
         .await;
     assert_eq!(ask(ProviderName::Google, &server).await, Ok(EXACT));
-
-    let server = GeocoderDouble::on(ProviderName::Google)
-        .answering(google_result("APPROXIMATE"))
-        .start()
-        .await;
-    let outcome = ask(ProviderName::Google, &server).await;
-    assert_eq!(
-        precision_of(&outcome),
-        Some(Precision::Approximate),
-        "{outcome:?}"
-    );
+    assert_approximate(ProviderName::Google, google_result("APPROXIMATE")).await;
 }
 
 /// Each failure mode, for both providers.
@@ -269,7 +261,7 @@ async fn the_public_nominatim_server_is_never_asked_more_than_once_a_second() {
 }
 
 /// A server whose geocoder is Nominatim at `url`.
-async fn app_geocoding_at(url: &str) -> crate::helpers::TestApp {
+async fn app_geocoding_at(url: &str) -> TestApp {
     let url = url.to_owned();
     crate::helpers::spawn_app_with(move |config| {
         config.geocoding = GeocoderConfig {
@@ -362,6 +354,17 @@ fn three_rows_at_one_address() -> Vec<u8> {
     ])
 }
 
+/// A new app geocoding with the double `server`, and its committed import
+/// of `three_rows_at_one_address`: (app, run).
+async fn import_three_rows_geocoding_at(server: &MockServer) -> (TestApp, serde_json::Value) {
+    let app = app_geocoding_at(&server.uri()).await;
+    let run = app
+        .import("c.xlsx", three_rows_at_one_address(), keep())
+        .await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    (app, run)
+}
+
 #[tokio::test]
 async fn an_address_is_asked_once_then_answered_by_the_cache() {
     let server = GeocoderDouble::nominatim()
@@ -369,11 +372,7 @@ async fn an_address_is_asked_once_then_answered_by_the_cache() {
         .expecting(1)
         .start()
         .await;
-    let app = app_geocoding_at(&server.uri()).await;
-    let run = app
-        .import("c.xlsx", three_rows_at_one_address(), keep())
-        .await;
-    assert_eq!(run["committed"], true);
+    let (app, run) = import_three_rows_geocoding_at(&server).await;
     let warnings: Vec<String> = row_issues(&run, "warnings")
         .into_iter()
         .map(|(_, code, _)| code)
@@ -417,11 +416,8 @@ async fn an_outage_leaves_points_pending_and_the_worker_completes_them() {
         .responding(ResponseTemplate::new(503))
         .start()
         .await;
-    let app = app_geocoding_at(&server.uri()).await;
-    let run = app
-        .import("c.xlsx", three_rows_at_one_address(), keep())
-        .await;
-    assert_eq!(run["committed"], true, "an outage never fails an import");
+    // An outage never fails an import.
+    let (app, run) = import_three_rows_geocoding_at(&server).await;
     assert_eq!(
         run["rows"]["edges"][0]["node"]["warnings"][0]["code"],
         "GEOCODE_PENDING"

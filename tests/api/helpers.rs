@@ -295,9 +295,15 @@ impl TestApp {
     /// `{ field(id: $id) { id } }`: the record, or null when it is gone or
     /// not ours.
     pub async fn find(&self, field: &str, id: &str) -> Value {
+        self.record(field, id, "id").await
+    }
+
+    /// `{ field(id: $id) { selection } }` (`client`, `sector`...): the
+    /// record's selected fields, or null when it is gone or not ours.
+    pub async fn record(&self, field: &str, id: &str, selection: &str) -> Value {
         let data = self
             .data(
-                &format!("query($id: ID!) {{ {field}(id: $id) {{ id }} }}"),
+                &format!("query($id: ID!) {{ {field}(id: $id) {{ {selection} }} }}"),
                 json!({"id": id}),
             )
             .await;
@@ -336,9 +342,14 @@ fn id_of(object: &Value) -> String {
     object["id"].as_str().expect("id").to_owned()
 }
 
+/// The variables of an import in `mode` (`REPLACE_ALL`...), nothing else set.
+pub fn mode(mode: &str) -> Value {
+    json!({ "mode": mode })
+}
+
 /// The variables of an import that merges and deletes nothing.
 pub fn keep() -> Value {
-    json!({"mode": "MERGE_KEEP_MISSING"})
+    mode("MERGE_KEEP_MISSING")
 }
 
 pub const IMPORT: &str = "mutation($file: Upload!, $mode: ImportMode!, $dryRun: Boolean, $skip: Boolean, $columns: [ColumnMappingInput!]) {
@@ -442,6 +453,11 @@ pub fn counts(run: &Value, part: &str) -> [i64; 4] {
     ["created", "updated", "unchanged", "deleted"].map(|k| c[k].as_i64().expect("count"))
 }
 
+/// `counts` of a run's clients, service points and occupants, in that order.
+pub fn all_counts(run: &Value) -> [[i64; 4]; 3] {
+    ["clients", "servicePoints", "occupants"].map(|part| counts(run, part))
+}
+
 /// Each row's `(rowNumber, status)`.
 pub fn row_statuses(run: &Value) -> Vec<(i64, String)> {
     run["rows"]["edges"]
@@ -455,6 +471,15 @@ pub fn row_statuses(run: &Value) -> Vec<(i64, String)> {
             )
         })
         .collect()
+}
+
+/// The nodes of a connection's `edges`.
+pub fn nodes(connection: &Value) -> impl Iterator<Item = &Value> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| &edge["node"])
 }
 
 /// The `extensions.code` of each error of a response.

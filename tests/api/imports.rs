@@ -2,11 +2,12 @@
 //! invalid rows reported by row and column, each mode's merge and delete
 //! counts, dry runs, and undo.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::fixtures::{E, N, T, V, example, header, occupant, xlsx, xlsx_at};
+use crate::fixtures::{E, N, T, V, example, header, occupant, pont_tenants, xlsx, xlsx_at};
 use crate::helpers::{
-    TestApp, counts, error_message, first_error, issues, keep, row_issues, row_statuses, spawn_app,
+    TestApp, all_counts, counts, error_message, first_error, issues, keep, mode, row_issues,
+    row_statuses, spawn_app,
 };
 
 /// The organization's occupants as `client | address | phone | first name | method`, sorted.
@@ -39,26 +40,27 @@ async fn state(app: &TestApp) -> Vec<String> {
     lines
 }
 
+/// Imports `rows` as c.xlsx with `variables`: the run.
+async fn import_rows(app: &TestApp, rows: &[Vec<V>], variables: Value) -> Value {
+    app.import("c.xlsx", xlsx(rows), variables).await
+}
+
+/// Asserts that `run` was committed and that the organization now holds
+/// exactly the occupants `expected`, as `state` writes them.
+async fn assert_committed(app: &TestApp, run: &Value, expected: &[&str]) {
+    assert_eq!(run["committed"], true, "{run:#}");
+    assert_eq!(state(app).await, expected);
+}
+
 /// The seed's three examples: an apartment building (one client, one
 /// address, three tenants), a single-family home without client id, a condo
 /// syndicate (one client, two buildings).
 fn seed_examples() -> Vec<u8> {
+    let [ana, ben] = pont_tenants();
     xlsx(&[
         header(),
-        occupant(
-            "Ana",
-            "418-555-0101",
-            "SMS",
-            "100 rue du Pont, Québec, QC, G1K 1A1",
-            "IMM-100",
-        ),
-        occupant(
-            "Ben",
-            "418-555-0102",
-            "appel",
-            "100 rue du Pont, Québec, QC, G1K 1A1",
-            "IMM-100",
-        ),
+        ana,
+        ben,
         occupant(
             "Cléo",
             "418-555-0103",
@@ -95,29 +97,28 @@ async fn imports_the_seeds_three_examples() {
     let app = spawn_app().await;
     let run = app.import("clients.xlsx", seed_examples(), keep()).await;
 
-    assert_eq!(run["committed"], true);
     assert_eq!(run["fileName"], "clients.xlsx");
     assert_eq!(run["summary"]["totalRows"], 6);
-    assert_eq!(counts(&run, "clients"), [3, 0, 0, 0]);
-    assert_eq!(counts(&run, "servicePoints"), [4, 0, 0, 0]);
-    assert_eq!(counts(&run, "occupants"), [6, 0, 0, 0]);
+    assert_eq!(all_counts(&run), [[3, 0, 0, 0], [4, 0, 0, 0], [6, 0, 0, 0]]);
     assert!(row_statuses(&run).iter().all(|(_, s)| s == "CREATED"));
     assert_eq!(
         row_statuses(&run)[0].0,
         2,
         "row numbers are the spreadsheet's"
     );
-    assert_eq!(
-        state(&app).await,
-        [
+    assert_committed(
+        &app,
+        &run,
+        &[
             "12 boul. St-Joseph, Lévis | 12 boul. St-Joseph, Lévis | 581-555-0104 | Dany | SMS",
             "IMM-100 | 100 rue du Pont, Québec, QC, G1K 1A1 | 418-555-0101 | Ana | SMS",
             "IMM-100 | 100 rue du Pont, Québec, QC, G1K 1A1 | 418-555-0102 | Ben | CALL",
             "IMM-100 | 100 rue du Pont, Québec, QC, G1K 1A1 | 418-555-0103 | Cléo | SMS",
             "SYND-ERABLES | 1 av. des Érables, Québec | 418-555-0105 | Éloi | CALL",
             "SYND-ERABLES | 3 av. des Érables, Québec | 418-555-0106 | Flo | SMS",
-        ]
-    );
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -155,7 +156,6 @@ async fn messy_headers_title_rows_and_numeric_cells() {
     let run = app
         .import("export logiciel.xlsx", xlsx(&rows), keep())
         .await;
-    assert_eq!(run["committed"], true);
     assert_eq!(run["summary"]["totalRows"], 2);
     assert_eq!(
         run["columns"],
@@ -174,13 +174,15 @@ async fn messy_headers_title_rows_and_numeric_cells() {
         row_statuses(&run),
         [(4, "CREATED".to_owned()), (6, "CREATED".to_owned())]
     );
-    assert_eq!(
-        state(&app).await,
-        [
+    assert_committed(
+        &app,
+        &run,
+        &[
             "1001 | 1 rue A, Québec | 418-555-0123 | Zoé | SMS",
-            "1001 | 1 rue A, Québec | 418-555-0124 | Yan | CALL"
-        ]
-    );
+            "1001 | 1 rue A, Québec | 418-555-0124 | Yan | CALL",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -190,11 +192,12 @@ async fn reads_a_windows_1252_semicolon_csv() {
                 Hél\u{e8}ne;418 555 0199;t\u{e9}l\u{e9}phone;\"5 ch. Sainte-Foy, Qu\u{e9}bec, QC, G1R 1T1\";C-9\r\n";
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
     let run = app.import("clients.csv", bytes.into_owned(), keep()).await;
-    assert_eq!(run["committed"], true, "{run:#}");
-    assert_eq!(
-        state(&app).await,
-        ["C-9 | 5 ch. Sainte-Foy, Québec, QC, G1R 1T1 | 418-555-0199 | Hélène | CALL"]
-    );
+    assert_committed(
+        &app,
+        &run,
+        &["C-9 | 5 ch. Sainte-Foy, Québec, QC, G1R 1T1 | 418-555-0199 | Hélène | CALL"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -315,19 +318,19 @@ async fn invalid_rows_are_reported_and_by_default_nothing_is_committed() {
     );
     assert_eq!(state(&app).await, Vec::<String>::new());
 
-    let run = app
-        .import(
-            "c.xlsx",
-            xlsx(&rows),
-            json!({"mode": "MERGE_KEEP_MISSING", "skip": true}),
-        )
-        .await;
-    assert_eq!(run["committed"], true);
+    let run = import_rows(
+        &app,
+        &rows,
+        json!({"mode": "MERGE_KEEP_MISSING", "skip": true}),
+    )
+    .await;
     assert_eq!(counts(&run, "occupants"), [1, 0, 0, 0]);
-    assert_eq!(
-        state(&app).await,
-        ["C-1 | 1 rue A, Québec | 418-555-0101 | Ok | SMS"]
-    );
+    assert_committed(
+        &app,
+        &run,
+        &["C-1 | 1 rue A, Québec | 418-555-0101 | Ok | SMS"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -337,7 +340,7 @@ async fn a_missing_required_column_refuses_the_file() {
         vec![T("Prénom"), T("Téléphone"), T("Adresse")],
         vec![T("A"), T("418-555-0101"), T("1 rue A")],
     ];
-    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let run = import_rows(&app, &rows, keep()).await;
     assert_eq!(run["committed"], false);
     assert_eq!(
         run["fileErrors"],
@@ -353,7 +356,7 @@ async fn the_columns_mapping_reads_another_softwares_headers() {
         vec![T("Cell"), T("Canal"), T("Lieu"), T("Dossier")],
         vec![T("418-555-0101"), T("SMS"), T("1 rue A, Québec"), T("D-77")],
     ];
-    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let run = import_rows(&app, &rows, keep()).await;
     assert_eq!(run["fileErrors"][0]["code"], "HEADERS_NOT_FOUND");
 
     let columns = json!([
@@ -362,22 +365,22 @@ async fn the_columns_mapping_reads_another_softwares_headers() {
         {"header": "Dossier", "field": "CLIENT_ID"},
         {"header": "Cell", "field": "PHONE"}
     ]);
-    let run = app
-        .import(
-            "c.xlsx",
-            xlsx(&rows),
-            json!({"mode": "MERGE_KEEP_MISSING", "columns": columns}),
-        )
-        .await;
-    assert_eq!(run["committed"], true, "{run:#}");
+    let run = import_rows(
+        &app,
+        &rows,
+        json!({"mode": "MERGE_KEEP_MISSING", "columns": columns}),
+    )
+    .await;
     assert_eq!(
         run["columns"][2],
         json!({"header": "Lieu", "index": 2, "field": "ADDRESS"})
     );
-    assert_eq!(
-        state(&app).await,
-        ["D-77 | 1 rue A, Québec | 418-555-0101 | - | SMS"]
-    );
+    assert_committed(
+        &app,
+        &run,
+        &["D-77 | 1 rue A, Québec | 418-555-0101 | - | SMS"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -388,7 +391,7 @@ async fn the_template_example_row_left_in_is_skipped_with_a_warning() {
         example(),
         occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
     ];
-    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let run = import_rows(&app, &rows, keep()).await;
     assert_eq!(run["committed"], true);
     assert_eq!(run["summary"]["totalRows"], 2);
     assert_eq!(run["summary"]["skippedRows"], 1);
@@ -402,39 +405,43 @@ async fn the_template_example_row_left_in_is_skipped_with_a_warning() {
     );
 }
 
+/// The header of a file whose address is split in columns: phone, method,
+/// line 1, city, then `rest`.
+fn split_header(rest: &[&'static str]) -> Vec<V> {
+    ["Téléphone", "SMS/Appel", "Adresse Ligne 1", "Ville"]
+        .iter()
+        .chain(rest)
+        .map(|cell| T(cell))
+        .collect()
+}
+
+/// A row under `split_header`: phone, SMS, line 1, city, then `rest`.
+fn split_row<const K: usize>(
+    phone: &'static str,
+    street: &'static str,
+    city: &'static str,
+    rest: [V; K],
+) -> Vec<V> {
+    [T(phone), T("SMS"), T(street), T(city)]
+        .into_iter()
+        .chain(rest)
+        .collect()
+}
+
 #[tokio::test]
 async fn split_address_columns_and_coordinates_give_manual_points() {
     let app = spawn_app().await;
     let rows = vec![
-        vec![
-            T("Téléphone"),
-            T("SMS/Appel"),
-            T("Adresse Ligne 1"),
-            T("Ville"),
-            T("Code postal"),
-            T("Latitude"),
-            T("Longitude"),
-        ],
-        vec![
-            T("418-555-0101"),
-            T("SMS"),
-            T("5 av. du Parc"),
-            T("Lévis"),
-            T("g6v1a1"),
-            N(46.8),
-            N(-71.17),
-        ],
-        vec![
-            T("418-555-0102"),
-            T("SMS"),
-            T("6 av. du Parc"),
-            T("Lévis"),
-            E,
-            E,
-            E,
-        ],
+        split_header(&["Code postal", "Latitude", "Longitude"]),
+        split_row(
+            "418-555-0101",
+            "5 av. du Parc",
+            "Lévis",
+            [T("g6v1a1"), N(46.8), N(-71.17)],
+        ),
+        split_row("418-555-0102", "6 av. du Parc", "Lévis", [E, E, E]),
     ];
-    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let run = import_rows(&app, &rows, keep()).await;
     assert_eq!(run["committed"], true, "{run:#}");
     let data = app
         .data("{ servicePoints { edges { node { fullAddress province latitude longitude geocodeStatus } } } }", json!({}))
@@ -457,7 +464,7 @@ async fn a_repeated_row_is_skipped_and_a_conflicting_one_is_an_error() {
         occupant("A", "4185550101", "SMS", "1, Rue A, Quebec", "C-1"),
         occupant("B", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
     ];
-    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let run = import_rows(&app, &rows, keep()).await;
     assert_eq!(
         row_statuses(&run),
         [
@@ -475,8 +482,18 @@ async fn a_repeated_row_is_skipped_and_a_conflicting_one_is_an_error() {
     assert_eq!(run["committed"], false);
 }
 
-/// C-1 (two occupants at 1 rue A), C-2 (one at 2 rue B), C-3 (one at 3 rue C).
-async fn prepared(app: &TestApp) {
+/// The organization's state after `prepared`: C-1 (two occupants at 1 rue
+/// A), C-2 (one at 2 rue B), C-3 (one at 3 rue C).
+const BASE: [&str; 4] = [
+    "C-1 | 1 rue A, Québec | 418-555-0101 | A | SMS",
+    "C-1 | 1 rue A, Québec | 418-555-0102 | B | SMS",
+    "C-2 | 2 rue B, Québec | 418-555-0103 | C | SMS",
+    "C-3 | 3 rue C, Québec | 418-555-0104 | D | SMS",
+];
+
+/// A new app whose organization holds `BASE`, imported from base.xlsx.
+async fn prepared() -> TestApp {
+    let app = spawn_app().await;
     let rows = vec![
         header(),
         occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
@@ -485,7 +502,8 @@ async fn prepared(app: &TestApp) {
         occupant("D", "418-555-0104", "SMS", "3 rue C, Québec", "C-3"),
     ];
     let run = app.import("base.xlsx", xlsx(&rows), keep()).await;
-    assert_eq!(run["committed"], true);
+    assert_committed(&app, &run, &BASE).await;
+    app
 }
 
 /// C-1 unchanged but B renamed, C-2 absent, C-3 moved to a new address, C-4 new.
@@ -499,110 +517,88 @@ fn second_file() -> Vec<u8> {
     ])
 }
 
+/// `second_file` imported as second.xlsx over `prepared`, with `variables`:
+/// the app and the run.
+async fn second_import(variables: Value) -> (TestApp, Value) {
+    let app = prepared().await;
+    let run = app.import("second.xlsx", second_file(), variables).await;
+    (app, run)
+}
+
 #[tokio::test]
 async fn merge_keep_missing_merges_and_deletes_nothing() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let run = app.import("second.xlsx", second_file(), keep()).await;
-    assert_eq!(counts(&run, "clients"), [1, 0, 2, 0]);
-    assert_eq!(counts(&run, "servicePoints"), [2, 0, 1, 0]);
-    assert_eq!(counts(&run, "occupants"), [2, 1, 1, 0]);
+    let (app, run) = second_import(keep()).await;
+    assert_eq!(all_counts(&run), [[1, 0, 2, 0], [2, 0, 1, 0], [2, 1, 1, 0]]);
     assert_eq!(state(&app).await.len(), 6);
 }
 
 #[tokio::test]
 async fn merge_delete_missing_deletes_what_the_file_lacks() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let run = app
-        .import(
-            "second.xlsx",
-            second_file(),
-            json!({"mode": "MERGE_DELETE_MISSING"}),
-        )
-        .await;
-    assert_eq!(counts(&run, "clients"), [1, 0, 2, 1]);
-    assert_eq!(counts(&run, "servicePoints"), [2, 0, 1, 2]);
-    assert_eq!(counts(&run, "occupants"), [2, 1, 1, 2]);
-    assert_eq!(
-        state(&app).await,
-        [
+    let (app, run) = second_import(mode("MERGE_DELETE_MISSING")).await;
+    assert_eq!(all_counts(&run), [[1, 0, 2, 1], [2, 0, 1, 2], [2, 1, 1, 2]]);
+    assert_committed(
+        &app,
+        &run,
+        &[
             "C-1 | 1 rue A, Québec | 418-555-0101 | A | SMS",
             "C-1 | 1 rue A, Québec | 418-555-0102 | Bea | SMS",
             "C-3 | 4 rue D, Québec | 418-555-0104 | D | SMS",
             "C-4 | 5 rue E, Québec | 418-555-0105 | E | CALL",
-        ]
-    );
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn replace_all_starts_over() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let run = app
-        .import("second.xlsx", second_file(), json!({"mode": "REPLACE_ALL"}))
-        .await;
-    assert_eq!(counts(&run, "clients"), [3, 0, 0, 3]);
-    assert_eq!(counts(&run, "servicePoints"), [3, 0, 0, 3]);
-    assert_eq!(counts(&run, "occupants"), [4, 0, 0, 4]);
+    let (app, run) = second_import(mode("REPLACE_ALL")).await;
+    assert_eq!(all_counts(&run), [[3, 0, 0, 3], [3, 0, 0, 3], [4, 0, 0, 4]]);
     assert_eq!(state(&app).await.len(), 4);
 }
 
 #[tokio::test]
 async fn a_dry_run_reports_and_changes_nothing() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let before = state(&app).await;
-    let run = app
-        .import(
-            "second.xlsx",
-            second_file(),
-            json!({"mode": "MERGE_DELETE_MISSING", "dryRun": true}),
-        )
-        .await;
+    let (app, run) = second_import(json!({"mode": "MERGE_DELETE_MISSING", "dryRun": true})).await;
     assert_eq!(run["dryRun"], true);
     assert_eq!(run["committed"], false);
-    assert_eq!(counts(&run, "occupants"), [2, 1, 1, 2]);
-    assert_eq!(state(&app).await, before);
+    assert_eq!(all_counts(&run), [[1, 0, 2, 1], [2, 0, 1, 2], [2, 1, 1, 2]]);
+    assert_eq!(state(&app).await, BASE);
 }
 
 #[tokio::test]
 async fn skipping_invalid_rows_never_deletes_what_they_name() {
-    let app = spawn_app().await;
-    prepared(&app).await;
+    let app = prepared().await;
     let rows = vec![
         header(),
         occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
         occupant("C", "418-555-01", "SMS", "9 rue Z, Québec", "C-2"),
         occupant("D", "bad", "SMS", "3 rue C, Québec", ""),
     ];
-    let run = app
-        .import(
-            "c.xlsx",
-            xlsx(&rows),
-            json!({"mode": "MERGE_DELETE_MISSING", "skip": true}),
-        )
-        .await;
-    assert_eq!(run["committed"], true);
+    let run = import_rows(
+        &app,
+        &rows,
+        json!({"mode": "MERGE_DELETE_MISSING", "skip": true}),
+    )
+    .await;
     assert_eq!(run["summary"]["errorRows"], 2);
     // Only B (at 1 rue A, named by no invalid row) goes.
     assert_eq!(counts(&run, "clients"), [0, 0, 1, 0]);
     assert_eq!(counts(&run, "occupants"), [0, 0, 1, 1]);
-    assert_eq!(
-        state(&app).await,
-        [
+    assert_committed(
+        &app,
+        &run,
+        &[
             "C-1 | 1 rue A, Québec | 418-555-0101 | A | SMS",
             "C-2 | 2 rue B, Québec | 418-555-0103 | C | SMS",
             "C-3 | 3 rue C, Québec | 418-555-0104 | D | SMS",
-        ]
-    );
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn import_runs_are_kept_and_their_rows_filtered_by_status() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let run = app.import("second.xlsx", second_file(), keep()).await;
+    let (app, run) = second_import(keep()).await;
     let data = app
         .data(
             "query($id: ID!) {
@@ -640,20 +636,15 @@ async fn import_runs_are_kept_and_their_rows_filtered_by_status() {
 
 #[tokio::test]
 async fn undo_restores_the_state_before_a_destructive_import() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let before = state(&app).await;
-    let run = app
-        .import("second.xlsx", second_file(), json!({"mode": "REPLACE_ALL"}))
-        .await;
-    assert_ne!(state(&app).await, before);
+    let (app, run) = second_import(mode("REPLACE_ALL")).await;
+    assert_ne!(state(&app).await, BASE);
 
     let body = app.undo_import(&run["id"]).await;
     assert_eq!(
         body["data"]["undoImport"],
         json!({"undone": true, "committed": true})
     );
-    assert_eq!(state(&app).await, before);
+    assert_eq!(state(&app).await, BASE);
 
     let body = app.undo_import(&run["id"]).await;
     assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
@@ -661,15 +652,7 @@ async fn undo_restores_the_state_before_a_destructive_import() {
 
 #[tokio::test]
 async fn undo_is_refused_once_a_later_import_was_committed() {
-    let app = spawn_app().await;
-    prepared(&app).await;
-    let first = app
-        .import(
-            "second.xlsx",
-            second_file(),
-            json!({"mode": "MERGE_DELETE_MISSING"}),
-        )
-        .await;
+    let (app, first) = second_import(mode("MERGE_DELETE_MISSING")).await;
     app.import("third.xlsx", seed_examples(), keep()).await;
     let body = app.undo_import(&first["id"]).await;
     assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
@@ -691,69 +674,25 @@ async fn title_rows_written_lower_in_the_sheet_are_found() {
 async fn address_coordinate_and_formula_errors_name_their_column() {
     let app = spawn_app().await;
     let rows = vec![
-        vec![
-            T("Téléphone"),
-            T("SMS/Appel"),
-            T("Adresse Ligne 1"),
-            T("Ville"),
-            T("Province"),
-            T("Code postal"),
-            T("Latitude"),
-            T("Longitude"),
-        ],
-        vec![
-            T("418-555-0101"),
-            T("SMS"),
-            T("1 rue A"),
-            T("Québec"),
-            T("Texas"),
-            E,
-            E,
-            E,
-        ],
-        vec![
-            T("418-555-0102"),
-            T("SMS"),
-            T("2 rue A"),
-            T("Québec"),
-            E,
-            T("G1K 1A"),
-            E,
-            E,
-        ],
-        vec![
-            T("418-555-0103"),
-            T("SMS"),
-            T("3 rue A"),
-            T("Québec"),
-            E,
-            E,
-            N(46.8),
-            E,
-        ],
-        vec![
-            T("418-555-0104"),
-            T("SMS"),
-            T("4 rue A"),
-            T("Québec"),
-            E,
-            E,
-            N(95.0),
-            N(-71.0),
-        ],
-        vec![
-            T("418-555-0105"),
-            T("SMS"),
-            T("5 rue A"),
-            T("Québec"),
-            E,
-            E,
-            N(46.8),
-            T("ouest"),
-        ],
-        vec![T("#N/A"), T("SMS"), T("6 rue A"), T("Québec"), E, E, E, E],
+        split_header(&["Province", "Code postal", "Latitude", "Longitude"]),
+        split_row("418-555-0101", "1 rue A", "Québec", [T("Texas"), E, E, E]),
+        split_row("418-555-0102", "2 rue A", "Québec", [E, T("G1K 1A"), E, E]),
+        split_row("418-555-0103", "3 rue A", "Québec", [E, E, N(46.8), E]),
+        split_row(
+            "418-555-0104",
+            "4 rue A",
+            "Québec",
+            [E, E, N(95.0), N(-71.0)],
+        ),
+        split_row(
+            "418-555-0105",
+            "5 rue A",
+            "Québec",
+            [E, E, N(46.8), T("ouest")],
+        ),
+        split_row("#N/A", "6 rue A", "Québec", [E, E, E, E]),
     ];
-    let run = app.import("c.xlsx", xlsx(&rows), keep()).await;
+    let run = import_rows(&app, &rows, keep()).await;
     // Each row's first error: the one that names the column at fault.
     let mut first_errors = row_issues(&run, "errors");
     first_errors.dedup_by_key(|(row, _, _)| *row);

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::fixtures::{E, N, T, xlsx};
-use crate::helpers::{TestApp, error_codes, error_message, first_error, spawn_app};
+use crate::helpers::{TestApp, error_codes, error_message, first_error, nodes, spawn_app};
 
 /// A square ring from (min, min) to (max, max), as [longitude, latitude].
 fn ring(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Value {
@@ -49,6 +49,11 @@ async fn point_at(app: &TestApp, id: &str, latitude: f64, longitude: f64) -> Str
     point
 }
 
+/// The `externalId` of a point's client.
+fn client_id(point: &Value) -> String {
+    point["client"]["externalId"].as_str().unwrap().to_owned()
+}
+
 /// The client ids of the sector's points, sorted.
 async fn members(app: &TestApp, sector: &str) -> Vec<String> {
     let data = app
@@ -58,17 +63,7 @@ async fn members(app: &TestApp, sector: &str) -> Vec<String> {
         )
         .await;
     let points = &data["sector"]["servicePoints"];
-    let mut ids: Vec<String> = points["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            e["node"]["client"]["externalId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let mut ids: Vec<String> = nodes(points).map(client_id).collect();
     ids.sort();
     assert_eq!(points["totalCount"], ids.len());
     ids
@@ -107,19 +102,8 @@ async fn a_polygon_with_a_hole_holds_its_boundary_but_not_its_hole() {
         .await;
     assert_eq!(data["clients"]["totalCount"], 2);
     assert_eq!(data["servicePoints"]["totalCount"], 2);
-    let sectors_of: Vec<(String, usize)> = data["all"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["node"]["client"]["externalId"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                e["node"]["sectors"].as_array().unwrap().len(),
-            )
-        })
+    let sectors_of: Vec<(String, usize)> = nodes(&data["all"])
+        .map(|point| (client_id(point), point["sectors"].as_array().unwrap().len()))
         .collect();
     assert_eq!(
         sectors_of,
@@ -259,14 +243,9 @@ async fn an_alert_lists_its_recipients_and_is_kept_in_the_history() {
     let data = app.data(alert, json!({"s": sector, "a": true})).await;
     assert_eq!(data["setSectorAlert"]["alertActive"], true);
     assert!(data["setSectorAlert"]["alertStartedAt"].is_string());
-    let data = app
-        .data(
-            "query($s: ID!) { sector(id: $s) { alertRecipients { phone phoneE164 contactMethod servicePoint { fullAddress client { externalId } } } } }",
-            json!({"s": sector}),
-        )
-        .await;
+    let recipients = "alertRecipients { phone phoneE164 contactMethod servicePoint { fullAddress client { externalId } } }";
     assert_eq!(
-        data["sector"]["alertRecipients"],
+        app.record("sector", &sector, recipients).await["alertRecipients"],
         json!([
             {"phone": "418-555-0101", "phoneE164": "+14185550101", "contactMethod": "SMS", "servicePoint": {"fullAddress": "1 rue A", "client": {"externalId": "in"}}},
             {"phone": "581-555-0102", "phoneE164": "+15815550102", "contactMethod": "CALL", "servicePoint": {"fullAddress": "1 rue A", "client": {"externalId": "in"}}}
@@ -278,13 +257,14 @@ async fn an_alert_lists_its_recipients_and_is_kept_in_the_history() {
         data["setSectorAlert"],
         json!({"alertActive": false, "alertStartedAt": null})
     );
-    let data = app
-        .data(
-            "query($s: ID!) { sector(id: $s) { alerts { startedAt endedAt recipientsCount } } }",
-            json!({"s": sector}),
+    let history = app
+        .record(
+            "sector",
+            &sector,
+            "alerts { startedAt endedAt recipientsCount }",
         )
         .await;
-    let alerts = data["sector"]["alerts"].as_array().unwrap();
+    let alerts = history["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["recipientsCount"], 2);
     assert!(alerts[0]["endedAt"].is_string());
@@ -338,6 +318,15 @@ async fn invalid_geometries_are_refused_with_what_is_wrong() {
     assert_eq!(data["sectors"], json!([]));
 }
 
+/// Uploads `collection` (GeoJSON) to `importSectors` as `file_name`: the
+/// whole response, each sector's name and point count.
+async fn import_sectors(app: &TestApp, file_name: &str, collection: &Value) -> Value {
+    let query = "mutation($file: Upload!) { importSectors(file: $file) { name servicePoints { totalCount } } }";
+    let bytes = collection.to_string().into_bytes();
+    app.upload_with(query, file_name, bytes, json!({}), None)
+        .await
+}
+
 #[tokio::test]
 async fn sectors_are_imported_from_a_feature_collection() {
     let app = spawn_app().await;
@@ -350,16 +339,7 @@ async fn sectors_are_imported_from_a_feature_collection() {
             {"type": "Feature", "properties": null, "geometry": polygon(vec![ring(-70.1, 46.8, -70.0, 46.9)])}
         ]
     });
-    let query = "mutation($file: Upload!) { importSectors(file: $file) { name servicePoints { totalCount } } }";
-    let body = app
-        .upload_with(
-            query,
-            "secteurs.geojson",
-            collection.to_string().into_bytes(),
-            json!({}),
-            None,
-        )
-        .await;
+    let body = import_sectors(&app, "secteurs.geojson", &collection).await;
     assert_eq!(
         body["data"]["importSectors"],
         json!([
@@ -374,15 +354,7 @@ async fn sectors_are_imported_from_a_feature_collection() {
         {"type": "Feature", "properties": {"name": "Ok"}, "geometry": square()},
         {"type": "Feature", "properties": {"name": "Bad"}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}
     ]});
-    let body = app
-        .upload_with(
-            query,
-            "bad.geojson",
-            bad.to_string().into_bytes(),
-            json!({}),
-            None,
-        )
-        .await;
+    let body = import_sectors(&app, "bad.geojson", &bad).await;
     assert_eq!(
         first_error(&body)["extensions"]["reason"],
         "GEOMETRY_INVALID"
@@ -398,14 +370,14 @@ async fn another_organizations_sectors_and_points_stay_apart() {
     let sector = create_sector(&app, "Mien", square()).await;
     point_at(&app, "mine", 46.85, -71.25).await;
     let other = app.new_org("Concurrent").await;
+    let as_other =
+        async |query: &str, variables| app.graphql_as(Some(&other), query, variables).await;
 
-    let data = app
-        .graphql_as(
-            Some(&other),
-            "query($s: ID!) { sector(id: $s) { id } sectors { id } node(id: $s) { id } }",
-            json!({"s": sector}),
-        )
-        .await;
+    let data = as_other(
+        "query($s: ID!) { sector(id: $s) { id } sectors { id } node(id: $s) { id } }",
+        json!({"s": sector}),
+    )
+    .await;
     assert_eq!(
         data["data"],
         json!({"sector": null, "sectors": [], "node": null})
@@ -424,29 +396,21 @@ async fn another_organizations_sectors_and_points_stay_apart() {
             json!({"s": sector, "g": polygon(vec![ring(0.0, 0.0, 1.0, 1.0)])}),
         ),
     ] {
-        let body = app.graphql_as(Some(&other), mutation, variables).await;
+        let body = as_other(mutation, variables).await;
         assert_eq!(error_codes(&body), ["NOT_FOUND"], "{mutation}");
     }
 
     // Their sector over our point never lists it.
-    let body = app
-        .graphql_as(
-            Some(&other),
-            "mutation($g: JSON!) { createSector(input: {name: \"Leur\", geometry: $g}) { servicePoints { totalCount } alertRecipients { phone } } }",
-            json!({"g": square()}),
-        )
-        .await;
+    let body = as_other("mutation($g: JSON!) { createSector(input: {name: \"Leur\", geometry: $g}) { servicePoints { totalCount } alertRecipients { phone } } }", json!({"g": square()})).await;
     assert_eq!(
         body["data"]["createSector"],
         json!({"servicePoints": {"totalCount": 0}, "alertRecipients": []})
     );
-    let body = app
-        .graphql_as(
-            Some(&other),
-            "query($s: ID!) { servicePoints(sectorId: $s) { totalCount } }",
-            json!({"s": sector}),
-        )
-        .await;
+    let body = as_other(
+        "query($s: ID!) { servicePoints(sectorId: $s) { totalCount } }",
+        json!({"s": sector}),
+    )
+    .await;
     assert_eq!(body["data"]["servicePoints"]["totalCount"], 0);
     assert_eq!(members(&app, &sector).await, ["mine"]);
 }

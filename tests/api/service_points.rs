@@ -5,9 +5,8 @@ use serde_json::json;
 
 use crate::helpers::{address, error_codes, error_reason, first_error, spawn_app};
 
-const POINT: &str = "query($id: ID!) { servicePoint(id: $id) {
-    addressLine1 city province postalCode fullAddress latitude longitude geocodeStatus client { externalId }
-} }";
+/// What the tests read of a stored point.
+const POINT: &str = "addressLine1 city province postalCode fullAddress latitude longitude geocodeStatus client { externalId }";
 
 #[tokio::test]
 async fn a_point_without_coordinates_is_pending_with_its_province_inferred() {
@@ -19,9 +18,8 @@ async fn a_point_without_coordinates_is_pending_with_its_province_inferred() {
             address(" 999  Rue exemple ", "Québec", Some("g1p0a0")),
         )
         .await;
-    let data = app.data(POINT, json!({"id": point})).await;
     assert_eq!(
-        data["servicePoint"],
+        app.record("servicePoint", &point, POINT).await,
         json!({
             "addressLine1": "999 Rue exemple",
             "city": "Québec",
@@ -40,15 +38,14 @@ async fn a_point_without_coordinates_is_pending_with_its_province_inferred() {
 async fn coordinates_given_by_hand_are_manual() {
     let app = spawn_app().await;
     let client = app.create_client("C-1", None).await;
-    let data = app
-        .data(
-            "mutation($c: ID!) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"1 rue A\", province: \"Québec\"}, latitude: 46.81, longitude: -71.22}) { province latitude longitude geocodeStatus } }",
-            json!({"c": client}),
-        )
+    let street = json!({"addressLine1": "1 rue A", "province": "Québec"});
+    let point = app
+        .create_located_point(&client, street, 46.81, -71.22)
         .await;
     assert_eq!(
-        data["createServicePoint"],
-        json!({"province": "QC", "latitude": 46.81, "longitude": -71.22, "geocodeStatus": "MANUAL"})
+        app.record("servicePoint", &point, POINT).await,
+        json!({"addressLine1": "1 rue A", "city": null, "province": "QC", "postalCode": null, "fullAddress": "1 rue A, QC",
+            "latitude": 46.81, "longitude": -71.22, "geocodeStatus": "MANUAL", "client": {"externalId": "C-1"}})
     );
 }
 
@@ -147,55 +144,33 @@ async fn moving_a_point_drops_its_position_and_respelling_keeps_it() {
     let update = "mutation($id: ID!, $input: UpdateServicePointInput!) {
         updateServicePoint(id: $id, input: $input) { addressLine1 latitude longitude geocodeStatus } }";
 
-    let data = app
-        .data(
-            update,
-            json!({"id": point, "input": {"latitude": 46.8, "longitude": -71.2}}),
-        )
-        .await;
-    assert_eq!(
-        data["updateServicePoint"],
-        json!({"addressLine1": "1 rue A", "latitude": 46.8, "longitude": -71.2, "geocodeStatus": "MANUAL"})
-    );
-
-    let data = app
-        .data(
-            update,
-            json!({"id": point, "input": {"address": address("1, RUE A", "Quebec", None)}}),
-        )
-        .await;
-    assert_eq!(
-        data["updateServicePoint"],
-        json!({"addressLine1": "1, RUE A", "latitude": 46.8, "longitude": -71.2, "geocodeStatus": "MANUAL"})
-    );
-
-    let data = app
-        .data(
-            update,
-            json!({"id": point, "input": {"address": address("2 rue B", "Québec", None)}}),
-        )
-        .await;
-    assert_eq!(
-        data["updateServicePoint"],
-        json!({"addressLine1": "2 rue B", "latitude": null, "longitude": null, "geocodeStatus": "PENDING"})
-    );
-
-    app.data(
-        update,
-        json!({"id": point, "input": {"latitude": 46.8, "longitude": -71.2}}),
-    )
-    .await;
-    let data = app
-        .data(
-            update,
-            json!({"id": point, "input": {"latitude": null, "longitude": null}}),
-        )
-        .await;
-    assert_eq!(data["updateServicePoint"]["geocodeStatus"], "PENDING");
-    assert_eq!(
-        data["updateServicePoint"]["latitude"],
-        serde_json::Value::Null
-    );
+    // Each step's input, and the point it leaves.
+    let steps = [
+        (
+            json!({"latitude": 46.8, "longitude": -71.2}),
+            json!({"addressLine1": "1 rue A", "latitude": 46.8, "longitude": -71.2, "geocodeStatus": "MANUAL"}),
+        ),
+        (
+            json!({"address": address("1, RUE A", "Quebec", None)}),
+            json!({"addressLine1": "1, RUE A", "latitude": 46.8, "longitude": -71.2, "geocodeStatus": "MANUAL"}),
+        ),
+        (
+            json!({"address": address("2 rue B", "Québec", None)}),
+            json!({"addressLine1": "2 rue B", "latitude": null, "longitude": null, "geocodeStatus": "PENDING"}),
+        ),
+        (
+            json!({"latitude": 46.8, "longitude": -71.2}),
+            json!({"addressLine1": "2 rue B", "latitude": 46.8, "longitude": -71.2, "geocodeStatus": "MANUAL"}),
+        ),
+        (
+            json!({"latitude": null, "longitude": null}),
+            json!({"addressLine1": "2 rue B", "latitude": null, "longitude": null, "geocodeStatus": "PENDING"}),
+        ),
+    ];
+    for (input, expected) in steps {
+        let data = app.data(update, json!({"id": point, "input": input})).await;
+        assert_eq!(data["updateServicePoint"], expected, "after {input}");
+    }
 }
 
 #[tokio::test]
