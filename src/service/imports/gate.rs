@@ -1,11 +1,15 @@
-//! One import per organization at a time, and a bounded number of parses
-//! at once (parsing is CPU-bound and runs on blocking threads).
+//! One import per organization at a time, on every instance, claimed before
+//! the file is even parsed; and a bounded number of parses at once (parsing
+//! is CPU-bound and runs on blocking threads).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sea_orm::ConnectionTrait;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::auth::OrgId;
@@ -13,7 +17,7 @@ use crate::import::error::FileError;
 use crate::import::headers::Mapping;
 use crate::import::{self as pipeline, ImportLimits, Parsed};
 use crate::service::geocoding::Geocoding;
-use crate::service::{ServiceError, locks};
+use crate::service::{ServiceError, locks, log_internal};
 
 /// Shared by all requests: who is importing now, and how many parses may
 /// run at once (parsing is CPU-bound and runs on blocking threads).
@@ -38,18 +42,38 @@ impl Importer {
         }
     }
 
-    /// One import per organization at a time.
-    pub(super) fn claim(self: &Arc<Self>, org: OrgId) -> Result<Claim, ServiceError> {
+    /// One import per organization at a time, refused at once otherwise:
+    /// in this process first, then, on PostgreSQL, in the database for
+    /// every instance (a lease renewed while the import runs). SQLite
+    /// serves one instance with one writer: one import at a time there,
+    /// whatever the organization, rather than one waiting out the other's
+    /// write lock.
+    pub(super) async fn claim(
+        self: &Arc<Self>,
+        db: &DatabaseConnection,
+        org: OrgId,
+    ) -> Result<Claim, ServiceError> {
+        let postgres = db.get_database_backend() == DbBackend::Postgres;
+        let key = if postgres { org.uuid() } else { Uuid::nil() };
         // A panic elsewhere cannot leave the set half-changed: read through
         // the poison rather than refuse every import from then on.
-        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        if !busy.insert(org.uuid()) {
+        let inserted = self
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
+        if !inserted {
             return Err(ServiceError::ImportInProgress);
         }
-        Ok(Claim {
+        let mut claim = Claim {
             importer: self.clone(),
-            org: org.uuid(),
-        })
+            key,
+            lease: None,
+        };
+        if postgres {
+            claim.lease = Some(Lease::take(db, org).await?);
+        }
+        Ok(claim)
     }
 
     pub(super) async fn parse(&self, bytes: Vec<u8>, mapping: Vec<Mapping>) -> Parsed {
@@ -72,7 +96,8 @@ impl Importer {
 
 pub(super) struct Claim {
     importer: Arc<Importer>,
-    org: Uuid,
+    key: Uuid,
+    lease: Option<Lease>,
 }
 
 impl Drop for Claim {
@@ -82,7 +107,88 @@ impl Drop for Claim {
             .busy
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        busy.remove(&self.org);
+        busy.remove(&self.key);
+    }
+}
+
+/// How long a claim in the database holds without renewal: an instance that
+/// dies mid-import blocks its organization's imports this long at most.
+const LEASE_SECONDS: f64 = 60.0;
+
+/// An organization's `import_claim` row, held by one import: renewed in the
+/// background, released when dropped.
+struct Lease {
+    db: DatabaseConnection,
+    org: OrgId,
+    holder: Uuid,
+    renewal: JoinHandle<()>,
+}
+
+impl Lease {
+    /// Takes the row, or refuses at once while another holder's lease runs.
+    async fn take(db: &DatabaseConnection, org: OrgId) -> Result<Lease, ServiceError> {
+        let holder = Uuid::now_v7();
+        let taken = db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "INSERT INTO import_claim (organization_id, holder, claimed_until) \
+                 VALUES ($1, $2, now() + make_interval(secs => $3)) \
+                 ON CONFLICT (organization_id) DO UPDATE \
+                 SET holder = EXCLUDED.holder, claimed_until = EXCLUDED.claimed_until \
+                 WHERE import_claim.claimed_until < now()",
+                [org.uuid().into(), holder.into(), LEASE_SECONDS.into()],
+            ))
+            .await?;
+        if taken.rows_affected() == 0 {
+            return Err(ServiceError::ImportInProgress);
+        }
+        let renewal = tokio::spawn(renew(db.clone(), org, holder));
+        Ok(Lease {
+            db: db.clone(),
+            org,
+            holder,
+            renewal,
+        })
+    }
+}
+
+/// Extends the lease every third of it while the import runs.
+async fn renew(db: DatabaseConnection, org: OrgId, holder: Uuid) {
+    loop {
+        tokio::time::sleep(Duration::from_secs_f64(LEASE_SECONDS / 3.0)).await;
+        let renewed = db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE import_claim SET claimed_until = now() + make_interval(secs => $3) \
+                 WHERE organization_id = $1 AND holder = $2",
+                [org.uuid().into(), holder.into(), LEASE_SECONDS.into()],
+            ))
+            .await;
+        match renewed {
+            Ok(result) if result.rows_affected() == 1 => {}
+            Ok(_) => tracing::warn!(org = %org.uuid(), "import claim lost"),
+            Err(error) => log_internal(&error),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        let (db, org, holder) = (self.db.clone(), self.org, self.holder);
+        // Released in the background: a failure only lets the lease run out.
+        tokio::spawn(async move {
+            let released = db
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "DELETE FROM import_claim WHERE organization_id = $1 AND holder = $2",
+                    [org.uuid().into(), holder.into()],
+                ))
+                .await;
+            if let Err(error) = released {
+                log_internal(&error);
+            }
+        });
     }
 }
 

@@ -51,7 +51,7 @@ pub async fn import(
     bytes: Vec<u8>,
     options: ImportOptions,
 ) -> Result<import_run::Model, ServiceError> {
-    let _claim = importer.claim(org)?;
+    let _claim = importer.claim(db, org).await?;
     let mut timer = PhaseTimer::start();
     let mut parsed = importer.parse(bytes, options.mapping.clone()).await;
     timer.lap("parse");

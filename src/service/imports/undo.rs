@@ -47,7 +47,7 @@ pub async fn undo(
     org: OrgId,
     id: Uuid,
 ) -> Result<import_run::Model, ServiceError> {
-    let _claim = importer.claim(org)?;
+    let _claim = importer.claim(db, org).await?;
     let tx = db.begin().await?;
     lock_organization(&tx, org).await?;
     let run = require_owned::<import_run::Entity>(&tx, org, id).await?;
