@@ -15,7 +15,7 @@ fn binary(database_url: &str) -> Command {
     command
 }
 
-fn run(database_url: &str, args: &[&str]) -> String {
+pub fn run(database_url: &str, args: &[&str]) -> String {
     let output = binary(database_url)
         .args(args)
         .output()
@@ -28,7 +28,7 @@ fn run(database_url: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-fn field<'a>(output: &'a str, prefix: &str) -> &'a str {
+pub fn field<'a>(output: &'a str, prefix: &str) -> &'a str {
     output
         .lines()
         .find_map(|line| line.strip_prefix(prefix))

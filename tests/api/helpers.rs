@@ -53,6 +53,18 @@ impl Drop for TestDatabase {
     }
 }
 
+/// A fresh PostgreSQL schema as a URL that separate processes can use (its
+/// `search_path` in the URL), dropped with the guard; `None` on SQLite.
+pub async fn fresh_postgres_url() -> Option<(String, impl Drop)> {
+    let (_, database) = fresh_database().await;
+    let TestDatabase::Postgres { url, schema } = &database else {
+        return None;
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    Some((url, database))
+}
+
 async fn fresh_database() -> (ConnectOptions, TestDatabase) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
@@ -407,27 +419,17 @@ impl TestApp {
         query: &str,
         file_name: &str,
         bytes: Vec<u8>,
-        mut variables: Value,
+        variables: Value,
         lang: Option<&str>,
     ) -> reqwest::Response {
-        variables["file"] = Value::Null;
-        let operations = json!({"query": query, "variables": variables});
-        let form = reqwest::multipart::Form::new()
-            .text("operations", operations.to_string())
-            .text("map", json!({"0": ["variables.file"]}).to_string())
-            .part(
-                "0",
-                reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
-            );
-        let mut request = self
-            .http
-            .post(format!("{}/graphql", self.address))
-            .bearer_auth(token)
-            .multipart(form);
-        if let Some(lang) = lang {
-            request = request.header("Accept-Language", lang);
-        }
-        request.send().await.expect("upload")
+        let upload = Upload {
+            query,
+            file_name,
+            bytes,
+            variables,
+            lang,
+        };
+        upload.send(&self.http, &self.address, token).await
     }
 
     /// Undoes an import run: the whole response, errors included.
@@ -641,4 +643,37 @@ pub fn nominatim_place(addresstype: &str, rank: u32) -> Value {
 /// Google's answer: one result of this precision, at 46.8123, -71.2145.
 pub fn google_result(location_type: &str) -> Value {
     json!({"status": "OK", "results": [{"geometry": {"location": {"lat": 46.8123, "lng": -71.2145}, "location_type": location_type}}]})
+}
+
+/// A GraphQL multipart request carrying one file as `$file`.
+pub struct Upload<'a> {
+    pub query: &'a str,
+    pub file_name: &'a str,
+    pub bytes: Vec<u8>,
+    pub variables: Value,
+    pub lang: Option<&'a str>,
+}
+
+impl Upload<'_> {
+    /// Sends it to the server at `base` (any instance).
+    pub async fn send(self, http: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
+        let mut variables = self.variables;
+        variables["file"] = Value::Null;
+        let operations = json!({"query": self.query, "variables": variables});
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({"0": ["variables.file"]}).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(self.bytes).file_name(self.file_name.to_owned()),
+            );
+        let mut request = http
+            .post(format!("{base}/graphql"))
+            .bearer_auth(token)
+            .multipart(form);
+        if let Some(lang) = self.lang {
+            request = request.header("Accept-Language", lang);
+        }
+        request.send().await.expect("upload")
+    }
 }

@@ -13,6 +13,7 @@ mod geocoding;
 mod helpers;
 mod hostile;
 mod imports;
+mod instances;
 mod limits;
 mod occupants;
 mod pagination;
