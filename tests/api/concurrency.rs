@@ -262,3 +262,62 @@ async fn memberships_equal_shapes_and_positions_after_reshapes_race_moves() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_second_import_is_refused_at_once_on_sqlite_and_runs_for_another_organization_on_postgresql()
+ {
+    let on_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty());
+    let server = MockServer::start().await;
+    // Asked by both imports on PostgreSQL (neither has cached it yet).
+    let asks = if on_postgres { 2 } else { 1 };
+    slow_answer(&server, "100 rue du Pont", 46.8, -71.2, asks).await;
+    let app = app_geocoding_at(server.uri()).await;
+    let other = app.new_org("Autre").await;
+    let [ana, ben] = crate::fixtures::pont_tenants();
+    let file = crate::fixtures::xlsx(&[crate::fixtures::header(), ana, ben]);
+    let variables = json!({"mode": "MERGE_KEEP_MISSING"});
+
+    let first = tokio::spawn({
+        let (app, file, variables) = (app.clone(), file.clone(), variables.clone());
+        async move { app.upload("a.xlsx", file, variables).await }
+    });
+    // Once the geocoder is asked, the first holds its claim and locates its
+    // address for 1.5 s.
+    while server.received_requests().await.unwrap_or_default().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let upload = crate::helpers::Upload {
+        query: crate::helpers::IMPORT,
+        file_name: "b.xlsx",
+        bytes: file,
+        variables,
+        lang: None,
+    };
+    let second: Value = upload
+        .send(&app.http, &app.address, &other)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second_done_first = !first.is_finished();
+    let first = first.await.unwrap();
+
+    assert_eq!(
+        first["data"]["importSpreadsheet"]["committed"], true,
+        "{first}"
+    );
+    if !on_postgres {
+        // One writer: refused without waiting out the first's write lock.
+        assert_eq!(
+            crate::helpers::first_error(&second)["extensions"]["code"],
+            "IMPORT_IN_PROGRESS"
+        );
+        assert!(second_done_first);
+    } else {
+        // Another organization's import is no one's business here.
+        assert_eq!(
+            second["data"]["importSpreadsheet"]["committed"], true,
+            "{second}"
+        );
+    }
+}
