@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flokon_api::geocode::{GeocoderConfig, ProviderName};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -283,7 +284,12 @@ async fn a_second_import_is_refused_at_once_on_sqlite_and_runs_for_another_organ
     });
     // Once the geocoder is asked, the first holds its claim and locates its
     // address for 1.5 s.
-    while server.received_requests().await.unwrap_or_default().is_empty() {
+    while server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let upload = crate::helpers::Upload {
@@ -320,4 +326,38 @@ async fn a_second_import_is_refused_at_once_on_sqlite_and_runs_for_another_organ
             "{second}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_write_that_waits_too_long_for_a_lock_is_busy_and_can_be_retried() {
+    let settings = flokon_api::config::DbConfig {
+        db_lock_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_app_on(settings, |_| {}).await;
+    let client = app.create_client("C-1", None).await;
+    let point = app
+        .create_located_point(&client, address("1 rue A", "Québec", None), 46.8, -71.2)
+        .await;
+    let move_it = "mutation($p: ID!) { updateServicePoint(id: $p, input: {latitude: 46.9, longitude: -71.3}) { latitude } }";
+
+    // Another writer holds the point (PostgreSQL: its row; SQLite: the
+    // database's write lock) longer than the lock timeout.
+    let holder = app.db.begin().await.unwrap();
+    let hold = match holder.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "SELECT id FROM service_point FOR UPDATE",
+        _ => "UPDATE organization SET name = name",
+    };
+    holder.execute_unprepared(hold).await.unwrap();
+    let refused = app.graphql(move_it, json!({"p": point})).await;
+    holder.rollback().await.unwrap();
+
+    let error = crate::helpers::first_error(&refused);
+    assert_eq!(error["extensions"]["code"], "BUSY", "{refused}");
+    assert_eq!(
+        error["message"],
+        "Base de données occupée par d'autres modifications : réessayez dans un instant."
+    );
+    let retried = app.data(move_it, json!({"p": point})).await;
+    assert_eq!(retried["updateServicePoint"]["latitude"], 46.9);
 }

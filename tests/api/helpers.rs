@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use flokon_api::app::Application;
-use flokon_api::config::ServeConfig;
+use flokon_api::config::{DbConfig, ServeConfig};
 use flokon_api::geocode::ProviderName;
 use flokon_api::{db, service};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection};
@@ -86,7 +86,11 @@ async fn fresh_database() -> (ConnectOptions, TestDatabase) {
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-            (ConnectOptions::new(url), TestDatabase::Sqlite(dir))
+            // Several connections, as the server has: a test can hold one
+            // (a lock, a transaction) while requests use the others.
+            let mut options = ConnectOptions::new(url);
+            options.max_connections(5);
+            (options, TestDatabase::Sqlite(dir))
         }
     }
 }
@@ -103,8 +107,16 @@ pub fn http_client() -> reqwest::Client {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    spawn_app_on(DbConfig::default(), configure).await
+}
+
+/// A server whose database connections have these settings.
+pub async fn spawn_app_on(
+    database_config: DbConfig,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> TestApp {
     let (options, database) = fresh_database().await;
-    let mut connection = db::connect_with(options, &Default::default())
+    let mut connection = db::connect_with(options, &database_config)
         .await
         .expect("connect");
     let statements = Arc::new(Mutex::new(Vec::new()));
