@@ -13,6 +13,8 @@ pub struct Model {
     pub dry_run: bool,
     pub committed: bool,
     pub undone: bool,
+    /// Commit order within the organization; `None` when not committed.
+    pub commit_seq: Option<i64>,
     pub created_at: DateTimeUtc,
     pub summary: Json,
     pub file_errors: Json,

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_initial;
 mod m20261201_000001_import_claim;
+mod m20261201_000002_import_order;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261201_000001_import_claim::Migration),
+            Box::new(m20261201_000002_import_order::Migration),
         ]
     }
 }

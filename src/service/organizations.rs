@@ -33,6 +33,7 @@ pub async fn create(
         id: Set(Uuid::now_v7()),
         name: Set(name),
         created_at: Set(Utc::now()),
+        import_seq: Set(0),
     }
     .insert(db)
     .await?;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -204,4 +204,28 @@ pub(super) async fn lock_organization(
     }
     locks::lock_memberships(tx, org, locks::Memberships::Exclusive).await?;
     Ok(())
+}
+
+/// The organization's next commit number, taken under its import lock, so
+/// commits are numbered in the order they happen whatever the hosts'
+/// clocks.
+pub(super) async fn next_commit_seq(tx: &impl ConnectionTrait, org: OrgId) -> Result<i64, DbErr> {
+    use entity::organization;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::ImportSeq,
+            Expr::col(organization::Column::ImportSeq).add(1),
+        )
+        .filter(organization::Column::Id.eq(org.uuid()))
+        .exec(tx)
+        .await?;
+    organization::Entity::find_by_id(org.uuid())
+        .select_only()
+        .column(organization::Column::ImportSeq)
+        .into_tuple::<i64>()
+        .one(tx)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("organization".to_owned()))
 }

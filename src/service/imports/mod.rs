@@ -62,7 +62,7 @@ pub async fn import(
         options: &options,
     };
     if !parsed.file_errors.is_empty() {
-        return Ok(store_run(db, &run, &parsed, &Plan::default(), false).await?);
+        return Ok(store_run(db, &run, &parsed, &Plan::default(), None).await?);
     }
 
     let input = |now| PlanInput {
@@ -108,9 +108,10 @@ pub async fn import(
         !options.dry_run && valid_rows && (!plan.has_errors() || options.skip_invalid_rows);
     if !commit {
         tx.rollback().await?;
-        return Ok(store_run(db, &run, &parsed, &plan, false).await?);
+        return Ok(store_run(db, &run, &parsed, &plan, None).await?);
     }
-    let stored = store_run(&tx, &run, &parsed, &plan, true).await?;
+    let commit_seq = gate::next_commit_seq(&tx, org).await?;
+    let stored = store_run(&tx, &run, &parsed, &plan, Some(commit_seq)).await?;
     timer.lap("report");
     if options.mode.destructive() {
         undo::snapshot(&tx, org, stored.id, &existing).await?;
@@ -200,7 +201,7 @@ async fn store_run(
     run: &NewRun<'_>,
     parsed: &Parsed,
     plan: &Plan,
-    committed: bool,
+    commit_seq: Option<i64>,
 ) -> Result<import_run::Model, DbErr> {
     let summary: Summary = plan.summary;
     let model = import_run::ActiveModel {
@@ -209,8 +210,9 @@ async fn store_run(
         mode: Set(run.options.mode),
         file_name: Set(run.file_name.chars().take(400).collect()),
         dry_run: Set(run.options.dry_run),
-        committed: Set(committed),
+        committed: Set(commit_seq.is_some()),
         undone: Set(false),
+        commit_seq: Set(commit_seq),
         created_at: Set(Utc::now()),
         summary: Set(serde_json::to_value(summary).unwrap_or_else(|_| json!({}))),
         file_errors: Set(issues_json(&parsed.file_errors)),

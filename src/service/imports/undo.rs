@@ -58,7 +58,8 @@ pub async fn undo(
         .filter(import_run::Column::OrganizationId.eq(org.uuid()))
         .filter(import_run::Column::Committed.eq(true))
         .filter(import_run::Column::Undone.eq(false))
-        .filter(import_run::Column::Id.gt(run.id))
+        // Commit order, never ids: those come from each host's clock.
+        .filter(import_run::Column::CommitSeq.gt(run.commit_seq))
         .one(&tx)
         .await?;
     if later.is_some() {
