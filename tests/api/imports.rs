@@ -709,3 +709,44 @@ async fn address_coordinate_and_formula_errors_name_their_column() {
     );
     assert_eq!(run["committed"], false);
 }
+
+#[tokio::test]
+async fn a_merge_writes_a_known_address_the_way_the_new_file_writes_it() {
+    let app = spawn_app().await;
+    let file = |address: &'static str| {
+        crate::fixtures::xlsx(&[
+            crate::fixtures::header(),
+            crate::fixtures::occupant("Ana", "418-555-0101", "SMS", address, ""),
+        ])
+    };
+    let merge = json!({"mode": "MERGE_KEEP_MISSING"});
+    app.import(
+        "a.xlsx",
+        file("22 rue des Lilas, Québec, QC, G1K 1A1"),
+        merge.clone(),
+    )
+    .await;
+    let run = app
+        .import(
+            "b.xlsx",
+            file("22, Rue des Lilas, Québec, QC, G1K 1A1"),
+            merge,
+        )
+        .await;
+
+    // The same address (same key): the point is matched, its written form
+    // follows the file (the lone civic number joins the street), and its
+    // occupant is unchanged.
+    assert_eq!(counts(&run, "servicePoints"), [0, 1, 0, 0]);
+    assert_eq!(counts(&run, "occupants"), [0, 0, 1, 0]);
+    let data = app
+        .data(
+            "{ servicePoints { edges { node { addressLine1 city } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["servicePoints"]["edges"],
+        json!([{"node": {"addressLine1": "22 Rue des Lilas", "city": "Québec"}}])
+    );
+}
