@@ -22,10 +22,13 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
+use crate::geocode;
 use crate::graphql::build_schema;
 use crate::routes::{AppState, graphql, health, spreadsheets};
-use crate::service::geocoding::{self, Geocoding};
+use crate::service::geocode_worker::{self, WorkerSettings};
+use crate::service::geocoding::Geocoding;
 use crate::service::imports::Importer;
+use crate::service::rate_budget::DbRateBudget;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -44,14 +47,27 @@ impl Application {
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let geocoder = crate::geocode::build(&config.geocoding).map_err(std::io::Error::other)?;
+        // A provider's rate is owed per deployment: on PostgreSQL every
+        // instance takes its turns from one budget in the database.
+        let budget = geocode::rate_limit(&config.geocoding)
+            .and_then(|rps| DbRateBudget::for_deployment(&db, "geocoder", rps))
+            .map(|budget| Arc::new(budget) as Arc<dyn geocode::RateBudget>);
+        let geocoder =
+            geocode::build_sharing(&config.geocoding, budget).map_err(std::io::Error::other)?;
         let geocoding = Arc::new(Geocoding {
             geocoder,
             deadline: Duration::from_millis(config.geocoding.geocoder_deadline_ms),
         });
         if geocoding.enabled() {
-            let interval = Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1));
-            tokio::spawn(geocoding::worker(db.clone(), geocoding.clone(), interval));
+            let settings = WorkerSettings {
+                interval: Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1)),
+                batch: config.geocoding.geocoder_worker_batch.max(1),
+            };
+            tokio::spawn(geocode_worker::worker(
+                db.clone(),
+                geocoding.clone(),
+                settings,
+            ));
         }
         let importer = Arc::new(Importer::new(config.limits.import(), geocoding, parses));
         let schema = build_schema(&config.limits, config.introspection, importer);

@@ -4,6 +4,7 @@
 pub mod api_token;
 pub mod client;
 pub mod geocode_cache;
+pub mod geocode_work;
 pub mod import_claim;
 pub mod import_row;
 pub mod import_run;

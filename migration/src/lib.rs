@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_initial;
 mod m20261201_000001_import_claim;
 mod m20261201_000002_import_order;
+mod m20261201_000003_geocode_work;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261201_000001_import_claim::Migration),
             Box::new(m20261201_000002_import_order::Migration),
+            Box::new(m20261201_000003_geocode_work::Migration),
         ]
     }
 }

@@ -20,8 +20,10 @@ pub trait Provider: Send + Sync + 'static {
     fn parse(&self, body: &[u8]) -> Result<Outcome, GeocodeError>;
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpSettings {
+    /// The deployment's budget, waited for before every request.
+    pub shared_budget: Option<Arc<dyn super::RateBudget>>,
     pub timeout: Duration,
     /// Requests per second; `None` for no limit (a self-hosted server).
     pub requests_per_second: Option<f64>,
@@ -71,6 +73,9 @@ impl<P: Provider> HttpGeocoder<P> {
     async fn attempt(&self, address: &AddressQuery) -> Result<Outcome, Failure> {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
+        }
+        if let Some(budget) = &self.settings.shared_budget {
+            budget.turn().await;
         }
         let response = self
             .provider

@@ -56,6 +56,13 @@ pub enum GeocodeError {
 pub type GeocodeFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Outcome, GeocodeError>> + Send + 'a>>;
 
+/// A request budget shared beyond this process (the deployment's, kept in
+/// the database): `turn` waits for this instance's next slot. The local
+/// limiter still applies on top.
+pub trait RateBudget: Send + Sync {
+    fn turn(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
 pub trait Geocoder: Send + Sync {
     /// Stored on the point and in the cache key: `nominatim`, `google`, ...
     fn provider(&self) -> &'static str;
@@ -152,6 +159,15 @@ pub struct GeocoderConfig {
         global = true
     )]
     pub geocoder_retry_seconds: u64,
+    /// Points the background worker claims at a time (smaller spreads the
+    /// work across instances).
+    #[arg(
+        long,
+        env = "GEOCODER_WORKER_BATCH",
+        default_value_t = 200,
+        global = true
+    )]
+    pub geocoder_worker_batch: u64,
 }
 
 impl Default for GeocoderConfig {
@@ -166,6 +182,7 @@ impl Default for GeocoderConfig {
             geocoder_contact: "https://flokon.ca".to_owned(),
             geocoder_deadline_ms: 20_000,
             geocoder_retry_seconds: 300,
+            geocoder_worker_batch: 200,
         }
     }
 }
@@ -200,7 +217,26 @@ pub fn public_rate(config: &GeocoderConfig) -> Option<f64> {
 
 /// The geocoder the configuration names.
 pub fn build(config: &GeocoderConfig) -> Result<Arc<dyn Geocoder>, ConfigError> {
+    build_sharing(config, None)
+}
+
+/// Requests per second the configured provider is held to, if any.
+pub fn rate_limit(config: &GeocoderConfig) -> Option<f64> {
+    match config.geocoder {
+        ProviderName::None => None,
+        ProviderName::Nominatim => public_rate(config),
+        ProviderName::Google => config.geocoder_rps,
+    }
+    .filter(|r| *r > 0.0)
+}
+
+/// [`build`], every request also waiting its turn in `budget`.
+pub fn build_sharing(
+    config: &GeocoderConfig,
+    budget: Option<Arc<dyn RateBudget>>,
+) -> Result<Arc<dyn Geocoder>, ConfigError> {
     let settings = |rps: Option<f64>| http::HttpSettings {
+        shared_budget: budget.clone(),
         timeout: config.geocoder_timeout,
         requests_per_second: rps.filter(|r| *r > 0.0),
         concurrency: config.geocoder_concurrency,

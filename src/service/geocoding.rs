@@ -184,6 +184,9 @@ impl Geocoding {
         // Past the deadline the rest is abandoned (dropping the set aborts
         // them): those points stay PENDING for the worker.
         asks.abort_all();
+        // Sorted by key: two writers upserting overlapping addresses take
+        // their row locks in one order and cannot deadlock.
+        answered.sort_by(|a, b| a.0.cmp(&b.0));
         let rows: Vec<geocode_cache::ActiveModel> = answered
             .iter()
             .filter_map(|(key, located)| cache_row(provider, key, *located, now))
@@ -200,13 +203,18 @@ impl Geocoding {
             geocode_cache::Column::ExpiresAt,
         ])
         .to_owned();
-        insert_batched(
+        // The cache only saves asking again: failing to write it must not
+        // fail the import or the edit that asked.
+        let cached = insert_batched(
             db,
             &rows,
             |row: &geocode_cache::ActiveModel| row.clone(),
             Some(&upsert),
         )
-        .await?;
+        .await;
+        if let Err(error) = cached {
+            super::log_internal(&error);
+        }
         found.extend(answered);
         Ok(found)
     }
@@ -322,45 +330,4 @@ pub async fn geocode(
         });
     }
     Ok(points)
-}
-
-/// Points waiting for a position, a batch at a time.
-const WORKER_BATCH: u64 = 200;
-
-/// Retries `PENDING` and `FAILED` points of every organization, forever:
-/// a provider outage during an import is made good here.
-pub async fn worker(db: DatabaseConnection, geocoding: Arc<Geocoding>, interval: Duration) {
-    loop {
-        tokio::time::sleep(interval).await;
-        if let Err(error) = geocode_waiting(&db, &geocoding).await {
-            super::log_internal(&error);
-        }
-    }
-}
-
-/// One pass of the worker; the number of points it tried.
-pub async fn geocode_waiting(
-    db: &DatabaseConnection,
-    geocoding: &Geocoding,
-) -> Result<usize, ServiceError> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let waiting = service_point::Entity::find()
-        .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
-        .filter(service_point::Column::Latitude.is_null())
-        // A random batch: points that keep being deferred cannot starve
-        // the others (RANDOM() is both SQLite's and PostgreSQL's).
-        .order_by_asc(sea_orm::sea_query::Expr::cust("RANDOM()"))
-        .limit(WORKER_BATCH)
-        .all(db)
-        .await?;
-    let tried = waiting.len();
-    let mut by_org: std::collections::HashMap<Uuid, Vec<service_point::Model>> =
-        std::collections::HashMap::new();
-    for point in waiting {
-        by_org.entry(point.organization_id).or_default().push(point);
-    }
-    for (org, points) in by_org {
-        geocode(db, geocoding, OrgId::new(org), points).await?;
-    }
-    Ok(tried)
 }

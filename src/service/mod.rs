@@ -7,12 +7,14 @@
 pub mod batch;
 pub mod clients;
 mod error;
+pub mod geocode_worker;
 pub mod geocoding;
 pub mod import_reports;
 pub mod imports;
 pub mod locks;
 pub mod occupants;
 pub mod organizations;
+pub mod rate_budget;
 pub mod sectors;
 pub mod service_points;
 

@@ -2,7 +2,7 @@
 //! its coordinates place it in sectors; a change of either moves it.
 
 use chrono::Utc;
-use entity::{client, service_point};
+use entity::{client, geocode_work, service_point};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, QueryFilter,
     Select, Set,
@@ -154,6 +154,11 @@ pub async fn update(
         .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))?;
     if relocated {
         sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
+        // A new address (or a position handed back) starts a fresh retry
+        // schedule: the old one's failures say nothing of it.
+        <geocode_work::Entity as sea_orm::EntityTrait>::delete_by_id(model.id)
+            .exec(&tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(geocoding::geocode(db, geocoding, org, vec![model])

@@ -4,10 +4,13 @@
 //! serves one instance (its file has one writer), so these skip there.
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::cli::{field, run};
 use crate::fixtures::{header, pont_tenants, xlsx};
@@ -202,4 +205,129 @@ async fn an_import_through_one_instance_is_refused_at_once_through_another() {
     let run = &done["data"]["importSpreadsheet"];
     assert_eq!(run["committed"], true, "{done}");
     assert_eq!(run["summary"]["occupants"]["created"], 2);
+}
+
+/// Records which street each request asked for, and when it arrived.
+struct Recorder(Arc<Mutex<Vec<(String, Instant)>>>);
+
+impl Respond for Recorder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let street = request
+            .url
+            .query_pairs()
+            .find(|(name, _)| name == "street")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        self.0.lock().unwrap().push((street, Instant::now()));
+        ResponseTemplate::new(200).set_body_json(crate::helpers::nominatim_place("house", 30))
+    }
+}
+
+/// `count` points waiting for the geocoder, written straight to the
+/// database as an import that could not locate them would leave them.
+async fn waiting_points(url: &str, token: &str, count: usize) {
+    use entity::{api_token, client, service_point};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let hash = flokon_api::auth::hash_token(token);
+    let org = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(hash))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .organization_id;
+    let now = chrono::Utc::now();
+    let client = client::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        organization_id: Set(org),
+        external_id: Set("C-1".to_owned()),
+        address_key: Set(None),
+        name: Set(None),
+        search_key: Set("c-1".to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    for i in 0..count {
+        service_point::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            organization_id: Set(org),
+            client_id: Set(client.id),
+            address_line1: Set(format!("{i} rue du Test")),
+            city: Set(Some("Québec".to_owned())),
+            province: Set(Some("QC".to_owned())),
+            postal_code: Set(None),
+            address_key: Set(format!("{i} rue du test quebec")),
+            latitude: Set(None),
+            longitude: Set(None),
+            geocode_status: Set(entity::values::GeocodeStatus::Pending),
+            geocode_provider: Set(None),
+            geocoded_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn workers_of_two_instances_ask_each_address_once_within_one_shared_rate() {
+    let Some((url, _schema)) = fresh_postgres_url().await else {
+        return; // PostgreSQL only (see the module's comment)
+    };
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let double = MockServer::start().await;
+    Mock::given(path("/search"))
+        .respond_with(Recorder(asked.clone()))
+        .mount(&double)
+        .await;
+    let double_url = double.uri();
+    // 20 requests a second for the deployment; each instance claims 10
+    // points a pass, so both work at once.
+    let env = [
+        ("GEOCODER", "nominatim"),
+        ("GEOCODER_URL", double_url.as_str()),
+        ("GEOCODER_RPS", "20"),
+        ("GEOCODER_RETRY_SECONDS", "1"),
+        ("GEOCODER_WORKER_BATCH", "10"),
+    ];
+    let mut instances = [Instance::start(&url, &env), Instance::start(&url, &env)];
+    for instance in &mut instances {
+        instance.healthy().await.unwrap();
+    }
+    let token = new_org(&url);
+    waiting_points(&url, &token, 50).await;
+
+    let located = "{ servicePoints(geocodeStatus: OK) { totalCount } }";
+    let mut done = false;
+    for _ in 0..300 {
+        let body = instances[0].graphql(&token, located).await;
+        if body["data"]["servicePoints"]["totalCount"] == 50 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "not all located in 30 s");
+
+    let asked = asked.lock().unwrap().clone();
+    let mut streets: Vec<&str> = asked.iter().map(|(street, _)| street.as_str()).collect();
+    streets.sort();
+    streets.dedup();
+    assert_eq!((asked.len(), streets.len()), (50, 50), "each address once");
+    // One budget of 20/s: 50 requests leave at least 49 × 50 ms apart in
+    // all (two budgets of 20/s would need about half of that). A loaded
+    // machine only spreads them more.
+    let first = asked.iter().map(|(_, at)| *at).min().unwrap();
+    let last = asked.iter().map(|(_, at)| *at).max().unwrap();
+    assert!(
+        last - first >= Duration::from_millis(2_000),
+        "{:?}",
+        last - first
+    );
 }

@@ -1,0 +1,195 @@
+//! The background worker that locates waiting points (`PENDING`, `FAILED`)
+//! of every organization. Any instance runs it: a batch is claimed in the
+//! database with a lease (`geocode_work.claimed_until`) under a short lock,
+//! skipping points being edited (`FOR UPDATE SKIP LOCKED`), so instances
+//! never ask for the same point at once and a dead instance's claim lapses;
+//! a point that settles nothing is tried again after growing delays
+//! (`next_attempt_at`), not every pass.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{geocode_work, service_point};
+use sea_orm::sea_query::{LockBehavior, LockType, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::batch::insert_models;
+use super::geocoding::{Geocoding, geocode};
+use super::{ServiceError, log_internal};
+use crate::auth::OrgId;
+use crate::domain::GeocodeStatus;
+
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerSettings {
+    /// Between passes, and the first retry delay (doubled at each failure).
+    pub interval: Duration,
+    /// Points claimed a pass.
+    pub batch: u64,
+}
+
+/// How long a claim holds: longer than a batch takes at the public 1/s.
+const LEASE: Duration = Duration::from_secs(600);
+/// The longest delay between two tries of one point.
+const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+/// PostgreSQL advisory key serializing claims (one bigint space, apart from
+/// organizations' UUID halves).
+const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0002;
+
+/// Runs forever: a pass, then the interval (at once again after a full
+/// batch, so a backlog drains at the provider's pace).
+pub async fn worker(db: DatabaseConnection, geocoding: Arc<Geocoding>, settings: WorkerSettings) {
+    loop {
+        let tried = match pass(&db, &geocoding, settings).await {
+            Ok(tried) => tried,
+            Err(error) => {
+                log_internal(&error);
+                0
+            }
+        };
+        if (tried as u64) < settings.batch {
+            tokio::time::sleep(settings.interval).await;
+        }
+    }
+}
+
+/// One pass: claims a batch, locates it, settles each point's schedule;
+/// the number of points tried.
+pub async fn pass(
+    db: &DatabaseConnection,
+    geocoding: &Geocoding,
+    settings: WorkerSettings,
+) -> Result<usize, ServiceError> {
+    let claimed = claim(db, settings.batch).await?;
+    let tried = claimed.len();
+    let mut by_org: HashMap<Uuid, Vec<service_point::Model>> = HashMap::new();
+    for point in claimed {
+        by_org.entry(point.organization_id).or_default().push(point);
+    }
+    for (org, points) in by_org {
+        let ids: Vec<Uuid> = points.iter().map(|p| p.id).collect();
+        let now = geocode(db, geocoding, OrgId::new(org), points).await?;
+        let still_waiting: Vec<Uuid> = now
+            .iter()
+            .filter(|p| p.latitude.is_none() && GeocodeStatus::WAITING.contains(&p.geocode_status))
+            .map(|p| p.id)
+            .collect();
+        let settled: Vec<Uuid> = ids
+            .into_iter()
+            .filter(|id| !still_waiting.contains(id))
+            .collect();
+        settle(db, &settled, &still_waiting, settings.interval).await?;
+    }
+    Ok(tried)
+}
+
+/// Claims up to `batch` waiting points no one holds and whose time has
+/// come, for this instance, with a lease.
+async fn claim(db: &DatabaseConnection, batch: u64) -> Result<Vec<service_point::Model>, DbErr> {
+    let now = Utc::now();
+    let tx = db.begin().await?;
+    let postgres = tx.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        // Claims in turn: each one's read sees the previous one's leases.
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [CLAIM_LOCK.into()],
+        ))
+        .await?;
+    }
+    let not_yet = Query::select()
+        .column(geocode_work::Column::ServicePointId)
+        .from(geocode_work::Entity)
+        .cond_where(
+            Condition::any()
+                .add(geocode_work::Column::ClaimedUntil.gt(now))
+                .add(geocode_work::Column::NextAttemptAt.gt(now)),
+        )
+        .take();
+    let mut select = service_point::Entity::find()
+        .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
+        .filter(service_point::Column::Latitude.is_null())
+        .filter(service_point::Column::Id.not_in_subquery(not_yet))
+        .order_by_asc(service_point::Column::Id)
+        .limit(batch);
+    if postgres {
+        // A point being edited now is left for the next pass.
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let points = select.all(&tx).await?;
+    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let claims: Vec<geocode_work::Model> = points
+        .iter()
+        .map(|p| geocode_work::Model {
+            service_point_id: p.id,
+            attempts: 0,
+            next_attempt_at: None,
+            claimed_until: Some(until),
+        })
+        .collect();
+    let keep_attempts = OnConflict::column(geocode_work::Column::ServicePointId)
+        .update_column(geocode_work::Column::ClaimedUntil)
+        .to_owned();
+    insert_models::<geocode_work::Entity>(&tx, &claims, Some(&keep_attempts)).await?;
+    tx.commit().await?;
+    Ok(points)
+}
+
+/// Points that got an answer leave the worker's books; the others wait
+/// twice as long as last time before their next try.
+async fn settle(
+    db: &DatabaseConnection,
+    settled: &[Uuid],
+    waiting: &[Uuid],
+    interval: Duration,
+) -> Result<(), DbErr> {
+    if !settled.is_empty() {
+        geocode_work::Entity::delete_many()
+            .filter(geocode_work::Column::ServicePointId.is_in(settled.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    let now = Utc::now();
+    for work in geocode_work::Entity::find()
+        .filter(geocode_work::Column::ServicePointId.is_in(waiting.iter().copied()))
+        .all(db)
+        .await?
+    {
+        let attempts = work.attempts + 1;
+        let mut model: geocode_work::ActiveModel = work.into();
+        model.attempts = Set(attempts);
+        model.next_attempt_at = Set(Some(next_attempt(now, interval, attempts)));
+        model.claimed_until = Set(None);
+        geocode_work::Entity::update(model).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// `interval`, doubled at each failure after the first, at most a day.
+fn next_attempt(now: DateTime<Utc>, interval: Duration, attempts: i32) -> DateTime<Utc> {
+    let doublings = (attempts - 1).clamp(0, 20) as u32;
+    let delay = interval
+        .saturating_mul(2u32.saturating_pow(doublings))
+        .min(MAX_DELAY);
+    now + chrono::Duration::from_std(delay).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_a_day() {
+        let now = Utc::now();
+        let minute = Duration::from_secs(60);
+        let wait = |attempts| (next_attempt(now, minute, attempts) - now).num_seconds();
+        assert_eq!([wait(1), wait(2), wait(3), wait(5)], [60, 120, 240, 960]);
+        assert_eq!(wait(40), 24 * 3600);
+    }
+}
