@@ -361,3 +361,42 @@ async fn a_write_that_waits_too_long_for_a_lock_is_busy_and_can_be_retried() {
     let retried = app.data(move_it, json!({"p": point})).await;
     assert_eq!(retried["updateServicePoint"]["latitude"], 46.9);
 }
+
+#[tokio::test]
+async fn ten_activations_of_one_sector_at_once_open_one_alert() {
+    let app = Arc::new(spawn_app().await);
+    let sector = app
+        .data(
+            "mutation($i: SectorInput!) { createSector(input: $i) { id } }",
+            json!({"i": {"name": "Centre", "geometry": geometry(SHAPES[0])}}),
+        )
+        .await["createSector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let activations: Vec<_> = (0..10)
+        .map(|_| {
+            let (app, sector) = (app.clone(), sector.clone());
+            tokio::spawn(async move {
+                app.data(
+                    "mutation($s: ID!) { setSectorAlert(id: $s, active: true) { alertActive } }",
+                    json!({"s": sector}),
+                )
+                .await
+            })
+        })
+        .collect();
+    for activation in activations {
+        assert_eq!(
+            activation.await.unwrap()["setSectorAlert"]["alertActive"],
+            true
+        );
+    }
+    let data = app
+        .data(
+            "query($s: ID!) { sector(id: $s) { alerts { endedAt } } }",
+            json!({"s": sector}),
+        )
+        .await;
+    assert_eq!(data["sector"]["alerts"], json!([{"endedAt": null}]));
+}

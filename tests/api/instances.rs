@@ -331,3 +331,57 @@ async fn workers_of_two_instances_ask_each_address_once_within_one_shared_rate()
         last - first
     );
 }
+
+#[tokio::test]
+async fn undo_across_instances_restores_only_the_latest_committed_import() {
+    let Some((url, _schema)) = fresh_postgres_url().await else {
+        return; // PostgreSQL only (see the module's comment)
+    };
+    let mut instances = [Instance::start(&url, &[]), Instance::start(&url, &[])];
+    for instance in &mut instances {
+        instance.healthy().await.unwrap();
+    }
+    let token = new_org(&url);
+    let replace = |base: String, rows: Vec<Vec<crate::fixtures::V>>| {
+        let token = token.clone();
+        async move {
+            let upload = Upload {
+                query: IMPORT,
+                file_name: "clients.xlsx",
+                bytes: xlsx(&rows),
+                variables: json!({"mode": "REPLACE_ALL"}),
+                lang: None,
+            };
+            let body: Value = upload
+                .send(&http_client(), &base, &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            body["data"]["importSpreadsheet"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let [ana, ben] = pont_tenants();
+    let first = replace(instances[0].base.clone(), vec![header(), ana]).await;
+    let second = replace(instances[1].base.clone(), vec![header(), ben]).await;
+    let undo = |id: &str| format!("mutation {{ undoImport(id: \"{id}\") {{ undone }} }}");
+
+    // Through either instance, the earlier import cannot be undone while
+    // the later one stands; the later one can, and then the earlier one.
+    let refused = instances[1].graphql(&token, &undo(&first)).await;
+    assert_eq!(
+        first_error(&refused)["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    let undone = instances[0].graphql(&token, &undo(&second)).await;
+    assert_eq!(undone["data"]["undoImport"]["undone"], true, "{undone}");
+    let undone = instances[1].graphql(&token, &undo(&first)).await;
+    assert_eq!(undone["data"]["undoImport"]["undone"], true, "{undone}");
+    let left = instances[0]
+        .graphql(&token, "{ clients { totalCount } }")
+        .await;
+    assert_eq!(left["data"]["clients"]["totalCount"], 0);
+}
