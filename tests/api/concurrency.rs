@@ -156,6 +156,17 @@ fn geometry(shape: [f64; 4]) -> Value {
     json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
 }
 
+async fn create_sector(app: &TestApp, shape: [f64; 4]) -> String {
+    app.data(
+        "mutation($i: SectorInput!) { createSector(input: $i) { id } }",
+        json!({"i": {"name": "Centre", "geometry": geometry(shape)}}),
+    )
+    .await["createSector"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn holds(shape: [f64; 4], (lat, lon): (f64, f64)) -> bool {
     let [w, s, e, n] = shape;
     (w..=e).contains(&lon) && (s..=n).contains(&lat)
@@ -177,15 +188,7 @@ impl Steps {
 #[tokio::test]
 async fn memberships_equal_shapes_and_positions_after_reshapes_race_moves() {
     let app = Arc::new(spawn_app().await);
-    let sector = app
-        .data(
-            "mutation($i: SectorInput!) { createSector(input: $i) { id } }",
-            json!({"i": {"name": "Centre", "geometry": geometry(SHAPES[0])}}),
-        )
-        .await["createSector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sector = create_sector(&app, SHAPES[0]).await;
     let mut points = Vec::new();
     for i in 0..6 {
         let client = app.create_client(&format!("C-{i}"), None).await;
@@ -365,15 +368,7 @@ async fn a_write_that_waits_too_long_for_a_lock_is_busy_and_can_be_retried() {
 #[tokio::test]
 async fn ten_activations_of_one_sector_at_once_open_one_alert() {
     let app = Arc::new(spawn_app().await);
-    let sector = app
-        .data(
-            "mutation($i: SectorInput!) { createSector(input: $i) { id } }",
-            json!({"i": {"name": "Centre", "geometry": geometry(SHAPES[0])}}),
-        )
-        .await["createSector"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sector = create_sector(&app, SHAPES[0]).await;
     let activations: Vec<_> = (0..10)
         .map(|_| {
             let (app, sector) = (app.clone(), sector.clone());
