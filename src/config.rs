@@ -39,14 +39,14 @@ pub struct DbConfig {
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
     pub db_max_connections: u32,
     /// How long a request waits for a free connection.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
     pub db_acquire_timeout: Duration,
     /// Longest statement (PostgreSQL `statement_timeout`; 0 for none).
-    #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value = "60s", value_parser = crate::domain::parse_duration, global = true)]
     pub db_statement_timeout: Duration,
     /// Longest wait for a lock (PostgreSQL `lock_timeout`, SQLite's busy
     /// timeout); past it the request fails with `BUSY`, to be retried.
-    #[arg(long, env = "DB_LOCK_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "DB_LOCK_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
     pub db_lock_timeout: Duration,
     /// Apply pending migrations when the server starts (under a database
     /// lock, so instances booting together take turns); `false` leaves them
@@ -65,23 +65,6 @@ impl Default for DbConfig {
             migrate_on_start: true,
         }
     }
-}
-
-/// `500ms`, `5s`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = match (text.strip_suffix("ms"), text.strip_suffix('s')) {
-        (Some(ms), _) => (ms, 0.001),
-        (None, Some(s)) => (s, 1.0),
-        (None, None) => (text, 1.0),
-    };
-    number
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| Duration::from_secs_f64(n * scale))
-        .ok_or_else(|| format!("not a duration: {text:?} (try 5s or 500ms)"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 
 mod address;
 mod contact;
+mod duration;
 mod error;
 mod lang;
 mod phone;
@@ -12,6 +13,7 @@ mod text;
 
 pub use address::{Address, Coordinates, full_address};
 pub use contact::{ContactMethod, parse_contact_method};
+pub use duration::parse_duration;
 pub use entity::values::{GeocodeStatus, ImportMode, RowStatus};
 pub use error::{Field, ValidationError};
 pub use lang::Lang;

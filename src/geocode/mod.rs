@@ -130,7 +130,7 @@ pub struct GeocoderConfig {
     #[arg(long, env = "GEOCODER_CONCURRENCY", default_value_t = 4, global = true)]
     pub geocoder_concurrency: usize,
     /// Per-request timeout: `5s`, `500ms`, or a number of seconds.
-    #[arg(long, env = "GEOCODER_TIMEOUT", default_value = "5s", value_parser = crate::config::parse_duration, global = true)]
+    #[arg(long, env = "GEOCODER_TIMEOUT", default_value = "5s", value_parser = crate::domain::parse_duration, global = true)]
     pub geocoder_timeout: Duration,
     /// Contact (e-mail or URL) put in the User-Agent, as Nominatim's usage
     /// policy asks.
@@ -278,20 +278,4 @@ pub fn build_sharing(
             )?
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use crate::config::parse_duration;
-
-    #[test]
-    fn durations_read_with_or_without_unit() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
 }
