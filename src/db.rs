@@ -70,3 +70,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(&tx, None).await?;
     tx.commit().await
 }
+
+/// Migrations not applied yet, read without changing anything.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations_read_only(db).await?.len())
+}

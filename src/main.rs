@@ -30,6 +30,15 @@ async fn main() -> anyhow_free::Result {
             let db = db::connect(&cli.database_url, &cli.database).await?;
             if cli.database.migrate_on_start {
                 db::migrate(&db).await?;
+            } else {
+                let pending = db::pending_migrations(&db).await?;
+                if pending > 0 {
+                    return Err(format!(
+                        "{pending} database migration(s) pending and MIGRATE_ON_START=false: \
+                         run `flokon-api migrate` first"
+                    )
+                    .into());
+                }
             }
             if service::organizations::count(&db).await? == 0 {
                 tracing::info!(

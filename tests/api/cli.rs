@@ -5,6 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 fn binary(database_url: &str) -> Command {
@@ -122,4 +123,37 @@ async fn serve_answers_with_a_token_from_org_create_and_stops_on_sigterm() {
         status.success(),
         "server exit status after SIGTERM: {status}"
     );
+}
+
+#[tokio::test]
+async fn serve_with_migrate_on_start_false_waits_for_the_migrate_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let tables = async || -> Vec<String> {
+        let db = sea_orm::Database::connect(&url).await.unwrap();
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('seaql_migrations', 'client') ORDER BY name",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| row.try_get::<String>("", "name").unwrap())
+            .collect()
+    };
+
+    let no_migration = [("MIGRATE_ON_START", "false")];
+    let mut server = crate::instances::Instance::start(&url, &no_migration);
+    let refused = server.healthy().await.unwrap_err();
+    assert!(
+        refused.contains("run `flokon-api migrate` first"),
+        "{refused}"
+    );
+    assert_eq!(tables().await, Vec::<String>::new());
+
+    assert_eq!(run(&url, &["migrate"]).trim(), "migrations applied");
+    assert_eq!(tables().await, ["client", "seaql_migrations"]);
+    let mut server = crate::instances::Instance::start(&url, &no_migration);
+    server.healthy().await.unwrap();
 }

@@ -19,14 +19,14 @@ use crate::helpers::{
 };
 
 /// A server process, killed when dropped; its log kept for failures.
-struct Instance {
+pub struct Instance {
     child: Child,
-    base: String,
+    pub base: String,
     log: tempfile::NamedTempFile,
 }
 
 impl Instance {
-    fn start(url: &str, env: &[(&str, &str)]) -> Instance {
+    pub fn start(url: &str, env: &[(&str, &str)]) -> Instance {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -51,7 +51,7 @@ impl Instance {
     }
 
     /// Waits until `/health` answers 200; `Err` with the log otherwise.
-    async fn healthy(&mut self) -> Result<(), String> {
+    pub async fn healthy(&mut self) -> Result<(), String> {
         let http = http_client();
         for _ in 0..300 {
             if let Ok(Some(status)) = self.child.try_wait() {
