@@ -1,10 +1,9 @@
 //! The background worker that locates waiting points (`PENDING`, `FAILED`)
-//! of every organization. Any instance runs it: a batch is claimed in the
-//! database with a lease (`geocode_work.claimed_until`) under a short lock,
-//! skipping points being edited (`FOR UPDATE SKIP LOCKED`), so instances
-//! never ask for the same point at once and a dead instance's claim lapses;
-//! a point that settles nothing is tried again after growing delays
-//! (`next_attempt_at`), not every pass.
+//! of every organization. Any instance runs it: a batch is claimed with a
+//! lease (`claims`, bookkept in `geocode_work`), so instances never ask for
+//! the same point at once and a dead instance's claim lapses; a point that
+//! settles nothing is tried again after growing delays (`next_attempt_at`),
+//! not every pass.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,14 +11,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{geocode_work, service_point};
-use sea_orm::sea_query::{LockBehavior, LockType, OnConflict, Query};
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Select, Set,
 };
 use uuid::Uuid;
 
 use super::batch::insert_models;
+use super::claims::{self, WorkQueue};
 use super::geocoding::{Geocoding, geocode};
 use super::{ServiceError, log_internal};
 use crate::auth::OrgId;
@@ -37,9 +37,6 @@ pub struct WorkerSettings {
 const LEASE: Duration = Duration::from_secs(600);
 /// The longest delay between two tries of one point.
 const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
-/// PostgreSQL advisory key serializing claims (one bigint space, apart from
-/// organizations' UUID halves).
-const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0002;
 
 /// Runs forever: a pass, then the interval (at once again after a full
 /// batch, so a backlog drains at the provider's pace).
@@ -65,7 +62,7 @@ pub async fn pass(
     geocoding: &Geocoding,
     settings: WorkerSettings,
 ) -> Result<usize, ServiceError> {
-    let claimed = claim(db, settings.batch).await?;
+    let claimed = claims::claim::<WaitingPoints>(db, settings.batch, LEASE).await?;
     let tried = claimed.len();
     let mut by_org: HashMap<Uuid, Vec<service_point::Model>> = HashMap::new();
     for point in claimed {
@@ -88,57 +85,49 @@ pub async fn pass(
     Ok(tried)
 }
 
-/// Claims up to `batch` waiting points no one holds and whose time has
-/// come, for this instance, with a lease.
-async fn claim(db: &DatabaseConnection, batch: u64) -> Result<Vec<service_point::Model>, DbErr> {
-    let now = Utc::now();
-    let tx = db.begin().await?;
-    let postgres = tx.get_database_backend() == DbBackend::Postgres;
-    if postgres {
-        // Claims in turn: each one's read sees the previous one's leases.
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [CLAIM_LOCK.into()],
-        ))
-        .await?;
+/// Waiting points no lease holds and whose time has come.
+struct WaitingPoints;
+
+impl WorkQueue for WaitingPoints {
+    type Entity = service_point::Entity;
+    const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0002;
+
+    fn due(now: DateTime<Utc>) -> Select<service_point::Entity> {
+        let not_yet = Query::select()
+            .column(geocode_work::Column::ServicePointId)
+            .from(geocode_work::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(geocode_work::Column::ClaimedUntil.gt(now))
+                    .add(geocode_work::Column::NextAttemptAt.gt(now)),
+            )
+            .take();
+        service_point::Entity::find()
+            .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
+            .filter(service_point::Column::Latitude.is_null())
+            .filter(service_point::Column::Id.not_in_subquery(not_yet))
+            .order_by_asc(service_point::Column::Id)
     }
-    let not_yet = Query::select()
-        .column(geocode_work::Column::ServicePointId)
-        .from(geocode_work::Entity)
-        .cond_where(
-            Condition::any()
-                .add(geocode_work::Column::ClaimedUntil.gt(now))
-                .add(geocode_work::Column::NextAttemptAt.gt(now)),
-        )
-        .take();
-    let mut select = service_point::Entity::find()
-        .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
-        .filter(service_point::Column::Latitude.is_null())
-        .filter(service_point::Column::Id.not_in_subquery(not_yet))
-        .order_by_asc(service_point::Column::Id)
-        .limit(batch);
-    if postgres {
-        // A point being edited now is left for the next pass.
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+
+    async fn mark(
+        tx: &DatabaseTransaction,
+        points: &[service_point::Model],
+        until: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let claims: Vec<geocode_work::Model> = points
+            .iter()
+            .map(|p| geocode_work::Model {
+                service_point_id: p.id,
+                attempts: 0,
+                next_attempt_at: None,
+                claimed_until: Some(until),
+            })
+            .collect();
+        let keep_attempts = OnConflict::column(geocode_work::Column::ServicePointId)
+            .update_column(geocode_work::Column::ClaimedUntil)
+            .to_owned();
+        insert_models::<geocode_work::Entity>(tx, &claims, Some(&keep_attempts)).await
     }
-    let points = select.all(&tx).await?;
-    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let claims: Vec<geocode_work::Model> = points
-        .iter()
-        .map(|p| geocode_work::Model {
-            service_point_id: p.id,
-            attempts: 0,
-            next_attempt_at: None,
-            claimed_until: Some(until),
-        })
-        .collect();
-    let keep_attempts = OnConflict::column(geocode_work::Column::ServicePointId)
-        .update_column(geocode_work::Column::ClaimedUntil)
-        .to_owned();
-    insert_models::<geocode_work::Entity>(&tx, &claims, Some(&keep_attempts)).await?;
-    tx.commit().await?;
-    Ok(points)
 }
 
 /// Points that got an answer leave the worker's books; the others wait
@@ -164,32 +153,11 @@ async fn settle(
         let attempts = work.attempts + 1;
         let mut model: geocode_work::ActiveModel = work.into();
         model.attempts = Set(attempts);
-        model.next_attempt_at = Set(Some(next_attempt(now, interval, attempts)));
+        model.next_attempt_at = Set(Some(claims::next_attempt(
+            now, interval, MAX_DELAY, attempts,
+        )));
         model.claimed_until = Set(None);
         geocode_work::Entity::update(model).exec(db).await?;
     }
     Ok(())
-}
-
-/// `interval`, doubled at each failure after the first, at most a day.
-fn next_attempt(now: DateTime<Utc>, interval: Duration, attempts: i32) -> DateTime<Utc> {
-    let doublings = (attempts - 1).clamp(0, 20) as u32;
-    let delay = interval
-        .saturating_mul(2u32.saturating_pow(doublings))
-        .min(MAX_DELAY);
-    now + chrono::Duration::from_std(delay).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_wait_twice_as_long_each_time_up_to_a_day() {
-        let now = Utc::now();
-        let minute = Duration::from_secs(60);
-        let wait = |attempts| (next_attempt(now, minute, attempts) - now).num_seconds();
-        assert_eq!([wait(1), wait(2), wait(3), wait(5)], [60, 120, 240, 960]);
-        assert_eq!(wait(40), 24 * 3600);
-    }
 }

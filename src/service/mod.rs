@@ -5,6 +5,7 @@
 //! [`OrgId`]: crate::auth::OrgId
 
 pub mod batch;
+pub mod claims;
 pub mod clients;
 mod error;
 pub mod geocode_worker;

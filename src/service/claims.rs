@@ -1,0 +1,88 @@
+//! Work any instance may pick up, claimed with a lease: one transaction
+//! takes a short lock (PostgreSQL advisory, so each claim's read sees the
+//! leases of the one before), reads the due items skipping rows others are
+//! writing (`FOR UPDATE SKIP LOCKED`), marks them claimed until the lease
+//! ends, and commits. An instance that dies leaves its claims to lapse. The
+//! geocoding worker uses it; queued imports and webhook deliveries are
+//! meant to.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{LockBehavior, LockType};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QuerySelect, Select, Statement, TransactionTrait,
+};
+
+/// A kind of claimable work.
+pub trait WorkQueue {
+    type Entity: EntityTrait;
+    /// The advisory key serializing this queue's claims (PostgreSQL's
+    /// one-bigint space; organizations' UUID halves live there too, so
+    /// pick a constant that reads as text).
+    const CLAIM_LOCK: i64;
+
+    /// The items due at `now` that no lease holds, in the order to take.
+    fn due(now: DateTime<Utc>) -> Select<Self::Entity>;
+
+    /// Records the claim of `items` until `until`.
+    fn mark(
+        tx: &DatabaseTransaction,
+        items: &[<Self::Entity as EntityTrait>::Model],
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbErr>> + Send;
+}
+
+/// Claims up to `batch` due items for `lease`.
+pub async fn claim<Q: WorkQueue>(
+    db: &DatabaseConnection,
+    batch: u64,
+    lease: Duration,
+) -> Result<Vec<<Q::Entity as EntityTrait>::Model>, DbErr> {
+    let now = Utc::now();
+    let tx = db.begin().await?;
+    let mut due = Q::due(now).limit(batch);
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [Q::CLAIM_LOCK.into()],
+        ))
+        .await?;
+        due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let items = due.all(&tx).await?;
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    Q::mark(&tx, &items, until).await?;
+    tx.commit().await?;
+    Ok(items)
+}
+
+/// When to try again after `attempts` failures in a row: `base`, doubled
+/// after each failure past the first, at most `max`.
+pub fn next_attempt(
+    now: DateTime<Utc>,
+    base: Duration,
+    max: Duration,
+    attempts: i32,
+) -> DateTime<Utc> {
+    let doublings = (attempts - 1).clamp(0, 20) as u32;
+    let delay = base.saturating_mul(2u32.saturating_pow(doublings)).min(max);
+    now + chrono::Duration::from_std(delay).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_the_most() {
+        let now = Utc::now();
+        let (minute, day) = (Duration::from_secs(60), Duration::from_secs(86_400));
+        let wait = |attempts| (next_attempt(now, minute, day, attempts) - now).num_seconds();
+        assert_eq!([wait(1), wait(2), wait(3), wait(5)], [60, 120, 240, 960]);
+        assert_eq!(wait(40), 86_400);
+    }
+}
