@@ -13,7 +13,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{TestApp, address, spawn_app, spawn_app_with};
 
-/// A slow Nominatim that finds `street` at (`lat`, `lon`), asked `times`.
+/// A slow Nominatim (3 s: room for a change during the lookup, even on a
+/// loaded machine) that finds `street` at (`lat`, `lon`), asked `times`.
 async fn slow_answer(server: &MockServer, street: &str, lat: f64, lon: f64, times: u64) {
     let body = json!([{"lat": lat.to_string(), "lon": lon.to_string(), "addresstype": "house", "place_rank": 30}]);
     Mock::given(path("/search"))
@@ -21,7 +22,7 @@ async fn slow_answer(server: &MockServer, street: &str, lat: f64, lon: f64, time
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(body)
-                .set_delay(Duration::from_millis(1_500)),
+                .set_delay(Duration::from_secs(3)),
         )
         .expect(times)
         .mount(server)
@@ -64,7 +65,7 @@ async fn create_in_flight(
             .await
         }
     });
-    for _ in 0..200 {
+    for _ in 0..500 {
         let data = app
             .data(
                 "query($c: ID!) { servicePoints(clientId: $c) { edges { node { id } } } }",
@@ -286,7 +287,7 @@ async fn a_second_import_is_refused_at_once_on_sqlite_and_runs_for_another_organ
         async move { app.upload("a.xlsx", file, variables).await }
     });
     // Once the geocoder is asked, the first holds its claim and locates its
-    // address for 1.5 s.
+    // address for 3 s.
     while server
         .received_requests()
         .await
