@@ -48,7 +48,7 @@ impl Importer {
     /// serves one instance with one writer: one import at a time there,
     /// whatever the organization, rather than one waiting out the other's
     /// write lock.
-    pub(super) async fn claim(
+    async fn claim(
         self: &Arc<Self>,
         db: &DatabaseConnection,
         org: OrgId,
@@ -76,6 +76,22 @@ impl Importer {
         Ok(claim)
     }
 
+    /// Runs `work` holding the organization's import claim, given back as
+    /// soon as `work` ends, whatever its outcome.
+    pub(super) async fn exclusively<T>(
+        self: &Arc<Self>,
+        db: &DatabaseConnection,
+        org: OrgId,
+        work: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        let mut claim = self.claim(db, org).await?;
+        let result = work.await;
+        if let Some(lease) = claim.lease.take() {
+            lease.release().await;
+        }
+        result
+    }
+
     pub(super) async fn parse(&self, bytes: Vec<u8>, mapping: Vec<Mapping>) -> Parsed {
         let Ok(_permit) = self.parses.acquire().await else {
             return Parsed {
@@ -94,7 +110,7 @@ impl Importer {
     }
 }
 
-pub(super) struct Claim {
+struct Claim {
     importer: Arc<Importer>,
     key: Uuid,
     lease: Option<Lease>,
@@ -122,6 +138,7 @@ struct Lease {
     org: OrgId,
     holder: Uuid,
     renewal: JoinHandle<()>,
+    released: bool,
 }
 
 impl Lease {
@@ -148,6 +165,7 @@ impl Lease {
             org,
             holder,
             renewal,
+            released: false,
         })
     }
 }
@@ -172,24 +190,43 @@ async fn renew(db: DatabaseConnection, org: OrgId, holder: Uuid) {
     }
 }
 
+impl Lease {
+    /// Gives the row back now, so the organization's next import, sent the
+    /// moment this one answers, is not refused.
+    async fn release(mut self) {
+        self.released = true;
+        self.renewal.abort();
+        if let Err(error) = delete_claim(&self.db, self.org, self.holder).await {
+            log_internal(&error);
+        }
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         self.renewal.abort();
+        if self.released {
+            return;
+        }
         let (db, org, holder) = (self.db.clone(), self.org, self.holder);
-        // Released in the background: a failure only lets the lease run out.
+        // Unwinding or cancelled: released in the background; a failure only
+        // lets the lease run out.
         tokio::spawn(async move {
-            let released = db
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "DELETE FROM import_claim WHERE organization_id = $1 AND holder = $2",
-                    [org.uuid().into(), holder.into()],
-                ))
-                .await;
-            if let Err(error) = released {
+            if let Err(error) = delete_claim(&db, org, holder).await {
                 log_internal(&error);
             }
         });
     }
+}
+
+async fn delete_claim(db: &DatabaseConnection, org: OrgId, holder: Uuid) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "DELETE FROM import_claim WHERE organization_id = $1 AND holder = $2",
+        [org.uuid().into(), holder.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Serializes imports of one organization across server instances too:

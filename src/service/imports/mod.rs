@@ -51,7 +51,18 @@ pub async fn import(
     bytes: Vec<u8>,
     options: ImportOptions,
 ) -> Result<import_run::Model, ServiceError> {
-    let _claim = importer.claim(db, org).await?;
+    let work = run(db, importer, org, file_name, bytes, options);
+    importer.exclusively(db, org, work).await
+}
+
+async fn run(
+    db: &DatabaseConnection,
+    importer: &Importer,
+    org: OrgId,
+    file_name: &str,
+    bytes: Vec<u8>,
+    options: ImportOptions,
+) -> Result<import_run::Model, ServiceError> {
     let mut timer = PhaseTimer::start();
     let mut parsed = importer.parse(bytes, options.mapping.clone()).await;
     timer.lap("parse");

@@ -47,7 +47,14 @@ pub async fn undo(
     org: OrgId,
     id: Uuid,
 ) -> Result<import_run::Model, ServiceError> {
-    let _claim = importer.claim(db, org).await?;
+    importer.exclusively(db, org, restore(db, org, id)).await
+}
+
+async fn restore(
+    db: &DatabaseConnection,
+    org: OrgId,
+    id: Uuid,
+) -> Result<import_run::Model, ServiceError> {
     let tx = db.begin().await?;
     lock_organization(&tx, org).await?;
     let run = require_owned::<import_run::Entity>(&tx, org, id).await?;
