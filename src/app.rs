@@ -9,13 +9,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderName, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -45,6 +46,7 @@ impl Application {
         config: ServeConfig,
         db: DatabaseConnection,
     ) -> std::io::Result<Application> {
+        let cors = cors_layer(&config.cors_allowed_origins)?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
         // A provider's rate is owed per deployment: on PostgreSQL every
@@ -76,10 +78,11 @@ impl Application {
             schema,
             config: Arc::new(config),
         };
-        Ok(Application {
-            listener,
-            router: router(state),
-        })
+        let mut router = router(state);
+        if let Some(cors) = cors {
+            router = with_cors(router, cors);
+        }
+        Ok(Application { listener, router })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -119,6 +122,77 @@ fn with_middleware(routes: Router) -> Router {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Browsers may call the API from the configured origins: tokens travel in
+/// the `Authorization` header, never cookies, so no credentials mode.
+/// `None` when no origin is configured (same origin only).
+fn cors_layer(origins: &[String]) -> std::io::Result<Option<CorsLayer>> {
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow_origin = if origins == ["*"] {
+        AllowOrigin::any()
+    } else {
+        let parsed: Result<Vec<HeaderValue>, _> = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o.trim_end_matches('/')))
+            .collect();
+        AllowOrigin::list(parsed.map_err(|_| {
+            std::io::Error::other(format!(
+                "CORS_ALLOWED_ORIGINS: not an origin in {origins:?}"
+            ))
+        })?)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::ACCEPT_LANGUAGE,
+                HeaderName::from_static("apollo-require-preflight"),
+                REQUEST_ID,
+            ])
+            .expose_headers([REQUEST_ID, header::CONTENT_DISPOSITION])
+            .max_age(Duration::from_secs(3600)),
+    ))
+}
+
+/// CORS outside everything else, so a preflight is answered before routing
+/// (which knows no OPTIONS).
+fn with_cors(router: Router, cors: CorsLayer) -> Router {
+    router.layer(cors).layer(middleware::from_fn(finish_cors))
+}
+
+/// A preflight is answered 204 (it has no body), and an origin not allowed
+/// gets no CORS header at all, not even the lists of what allowed ones may
+/// send.
+async fn finish_cors(request: Request, next: Next) -> Response {
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let cors_headers: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors_headers {
+            headers.remove(name);
+        }
+    }
+    if preflight && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }
 
 /// Reads the caller's language and the request id once, for every error

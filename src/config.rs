@@ -131,6 +131,17 @@ pub struct ServeConfig {
     /// Answer introspection queries (turn off in production if the schema is private).
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
+
+    /// Origins whose pages may call the API from a browser (CORS): exact
+    /// origins, comma-separated (`https://app.example.ca,http://localhost:5173`),
+    /// or `*` for any. Empty (the default): same origin only.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -216,6 +227,7 @@ impl Default for ServeConfig {
             geocoding: crate::geocode::GeocoderConfig::default(),
             graphiql: true,
             introspection: true,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

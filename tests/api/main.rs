@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod clients;
 mod concurrency;
+mod cors;
 mod dataloader;
 mod errors;
 mod fixtures;
