@@ -61,14 +61,21 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         return Migrator::up(db, None).await;
     }
     let tx = db.begin().await?;
+    advisory_xact_lock(&tx, MIGRATION_LOCK).await?;
+    Migrator::up(&tx, None).await?;
+    tx.commit().await
+}
+
+/// PostgreSQL: waits for the advisory lock `key`, held until the
+/// transaction ends.
+pub async fn advisory_xact_lock(tx: &impl ConnectionTrait, key: i64) -> Result<(), DbErr> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_advisory_xact_lock($1)",
-        [MIGRATION_LOCK.into()],
+        [key.into()],
     ))
     .await?;
-    Migrator::up(&tx, None).await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// Migrations not applied yet, read without changing anything.

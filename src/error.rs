@@ -34,7 +34,7 @@ pub fn current_lang() -> Lang {
     REQUEST.try_with(|request| request.lang).unwrap_or_default()
 }
 
-fn current_request_id() -> String {
+pub fn current_request_id() -> String {
     REQUEST
         .try_with(|request| request.request_id.clone())
         .unwrap_or_default()

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{AppState, organization};
-use crate::error::{ApiError, Message, REQUEST, current_lang, internal_message};
+use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
 use crate::graphql::Tenant;
 
 pub async fn graphiql(State(state): State<AppState>) -> Response {
@@ -117,10 +117,7 @@ fn finish(mut response: GqlResponse) -> GqlResponse {
             tracing::error!(error = %error.message, "unmapped resolver error");
             error.message = internal_message(current_lang());
             set_extension(error, "code", "INTERNAL");
-            let request_id = REQUEST
-                .try_with(|request| request.request_id.clone())
-                .unwrap_or_default();
-            set_extension(error, "requestId", &request_id);
+            set_extension(error, "requestId", &current_request_id());
         } else {
             let code = if is_limit_message(&error.message) {
                 "LIMIT_EXCEEDED"

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    QuerySelect, Select, Statement, TransactionTrait,
+    QuerySelect, Select, TransactionTrait,
 };
 
 /// A kind of claimable work.
@@ -45,12 +45,7 @@ pub async fn claim<Q: WorkQueue>(
     let tx = db.begin().await?;
     let mut due = Q::due(now).limit(batch);
     if tx.get_database_backend() == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [Q::CLAIM_LOCK.into()],
-        ))
-        .await?;
+        crate::db::advisory_xact_lock(&tx, Q::CLAIM_LOCK).await?;
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let items = due.all(&tx).await?;

@@ -4,10 +4,14 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
-
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use entity::organization;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Statement,
+};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -247,9 +251,6 @@ pub(super) async fn lock_organization(
 /// commits are numbered in the order they happen whatever the hosts'
 /// clocks.
 pub(super) async fn next_commit_seq(tx: &impl ConnectionTrait, org: OrgId) -> Result<i64, DbErr> {
-    use entity::organization;
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     organization::Entity::update_many()
         .col_expr(
             organization::Column::ImportSeq,
