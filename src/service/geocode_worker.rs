@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{geocode_work, service_point};
-use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Select, Set,
+    QueryFilter, QueryOrder, Select,
 };
 use uuid::Uuid;
 
@@ -144,20 +144,33 @@ async fn settle(
             .exec(db)
             .await?;
     }
-    let now = Utc::now();
+    // One statement per retry count (the delay depends on it), not per point.
+    let mut by_attempts: HashMap<i32, Vec<Uuid>> = HashMap::new();
     for work in geocode_work::Entity::find()
         .filter(geocode_work::Column::ServicePointId.is_in(waiting.iter().copied()))
         .all(db)
         .await?
     {
-        let attempts = work.attempts + 1;
-        let mut model: geocode_work::ActiveModel = work.into();
-        model.attempts = Set(attempts);
-        model.next_attempt_at = Set(Some(claims::next_attempt(
-            now, interval, MAX_DELAY, attempts,
-        )));
-        model.claimed_until = Set(None);
-        geocode_work::Entity::update(model).exec(db).await?;
+        by_attempts
+            .entry(work.attempts + 1)
+            .or_default()
+            .push(work.service_point_id);
+    }
+    let now = Utc::now();
+    for (attempts, ids) in by_attempts {
+        geocode_work::Entity::update_many()
+            .col_expr(geocode_work::Column::Attempts, Expr::value(attempts))
+            .col_expr(
+                geocode_work::Column::NextAttemptAt,
+                Expr::value(claims::next_attempt(now, interval, MAX_DELAY, attempts)),
+            )
+            .col_expr(
+                geocode_work::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(geocode_work::Column::ServicePointId.is_in(ids))
+            .exec(db)
+            .await?;
     }
     Ok(())
 }

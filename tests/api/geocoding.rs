@@ -442,3 +442,63 @@ async fn an_outage_leaves_points_pending_and_the_worker_completes_them() {
     }
     assert_eq!(located, json!({"geocodeStatus": "OK", "latitude": 46.8123}));
 }
+
+#[tokio::test]
+async fn a_point_the_provider_refuses_waits_twice_as_long_before_each_new_try() {
+    use entity::geocode_work;
+    use flokon_api::service::geocode_worker::{WorkerSettings, pass};
+    use flokon_api::service::geocoding::Geocoding;
+    use sea_orm::EntityTrait;
+
+    // The server itself runs no worker (no geocoder): the test drives it.
+    let app = crate::helpers::spawn_app().await;
+    let client = app.create_client("C-1", None).await;
+    app.create_service_point(&client, crate::helpers::address("1 rue A", "Québec", None))
+        .await;
+    let refusing = GeocoderDouble::nominatim()
+        .responding(ResponseTemplate::new(400))
+        .start()
+        .await;
+    let geocoding = Geocoding {
+        geocoder: geocoder(ProviderName::Nominatim, &refusing.uri(), 1_000, None),
+        deadline: Duration::from_secs(5),
+    };
+    let settings = WorkerSettings {
+        interval: Duration::from_secs(60),
+        batch: 10,
+    };
+
+    assert_eq!(pass(&app.db, &geocoding, settings).await.unwrap(), 1);
+    let work = geocode_work::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(
+        (work.len(), work[0].attempts, work[0].claimed_until),
+        (1, 1, None)
+    );
+    let delay = work[0].next_attempt_at.unwrap() - chrono::Utc::now();
+    assert!((55..=60).contains(&delay.num_seconds()), "{delay}");
+    // Not due yet: the next pass leaves it alone.
+    assert_eq!(pass(&app.db, &geocoding, settings).await.unwrap(), 0);
+
+    // Once due, a second refusal doubles the delay.
+    let mut due: geocode_work::ActiveModel = work[0].clone().into();
+    due.next_attempt_at = sea_orm::Set(Some(chrono::Utc::now()));
+    geocode_work::Entity::update(due)
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(pass(&app.db, &geocoding, settings).await.unwrap(), 1);
+    let work = geocode_work::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(work[0].attempts, 2);
+    let delay = work[0].next_attempt_at.unwrap() - chrono::Utc::now();
+    assert!((115..=120).contains(&delay.num_seconds()), "{delay}");
+    let status = app
+        .data(
+            "{ servicePoints { edges { node { geocodeStatus } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        status["servicePoints"]["edges"][0]["node"]["geocodeStatus"],
+        "FAILED"
+    );
+}
