@@ -81,7 +81,10 @@ async fn main() {
         .map(|i| (format!("{i} rue banc quebec"), address(i)))
         .collect();
     let start = Instant::now();
-    let located = geocoding.locate(&db, addresses.clone()).await.unwrap();
+    let located = geocoding
+        .locate(&db, addresses.clone(), &Default::default())
+        .await
+        .unwrap();
     let elapsed = start.elapsed().as_secs_f64();
     assert_eq!(located.len(), ADDRESSES);
     println!(
@@ -89,7 +92,10 @@ async fn main() {
         ADDRESSES as f64 / elapsed
     );
     let start = Instant::now();
-    geocoding.locate(&db, addresses).await.unwrap();
+    geocoding
+        .locate(&db, addresses, &Default::default())
+        .await
+        .unwrap();
     println!(
         "the same again, from the cache: {:.3} s",
         start.elapsed().as_secs_f64()

@@ -353,7 +353,8 @@ async fn main() {
 
     let start = Instant::now();
     let limits = flokon_api::config::Limits::default().import();
-    let parsed = flokon_api::import::parse(&bytes, &limits, &[]);
+    let progress = flokon_api::import::progress::Progress::default();
+    let parsed = flokon_api::import::parse(&bytes, &limits, &[], &progress);
     assert_eq!(parsed.rows.len(), ROWS);
     println!(
         "our parse (prescan, streamed read, validation): {:.2} s",

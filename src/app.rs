@@ -28,8 +28,9 @@ use crate::graphql::build_schema;
 use crate::routes::{AppState, graphql, health, spreadsheets};
 use crate::service::geocode_worker::{self, WorkerSettings};
 use crate::service::geocoding::Geocoding;
-use crate::service::imports::Importer;
+use crate::service::imports::{self, Importer};
 use crate::service::rate_budget::DbRateBudget;
+use crate::service::retention;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -41,37 +42,38 @@ pub struct Application {
 
 impl Application {
     /// Binds `config.bind_addr` (port 0 picks a free one) over a migrated
-    /// database connection, and starts the background geocoding worker.
+    /// database connection, and starts the background workers (geocoding,
+    /// queued imports, retention).
     pub async fn build(
         config: ServeConfig,
         db: DatabaseConnection,
     ) -> std::io::Result<Application> {
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
-        let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
-        // A provider's rate is owed per deployment: on PostgreSQL every
-        // instance takes its turns from one budget in the database.
-        let budget = geocode::rate_limit(&config.geocoding)
-            .and_then(|rps| DbRateBudget::for_deployment(&db, "geocoder", rps))
-            .map(|budget| Arc::new(budget) as Arc<dyn geocode::RateBudget>);
-        let geocoder =
-            geocode::build_sharing(&config.geocoding, budget).map_err(std::io::Error::other)?;
-        let geocoding = Arc::new(Geocoding {
-            geocoder,
-            deadline: Duration::from_millis(config.geocoding.geocoder_deadline_ms),
-        });
-        if geocoding.enabled() {
+        let importer = importer(&config, &db)?;
+        if importer.geocoding.enabled() {
             let settings = WorkerSettings {
                 interval: Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1)),
                 batch: config.geocoding.geocoder_worker_batch.max(1),
             };
             tokio::spawn(geocode_worker::worker(
                 db.clone(),
-                geocoding.clone(),
+                importer.geocoding.clone(),
                 settings,
             ));
         }
-        let importer = Arc::new(Importer::new(config.limits.import(), geocoding, parses));
+        tokio::spawn(imports::worker(
+            db.clone(),
+            importer.clone(),
+            config.jobs.import_workers,
+        ));
+        tokio::spawn(retention::worker(
+            db.clone(),
+            retention::Retention {
+                days: config.jobs.import_retention_days,
+                interval: config.jobs.import_retention_interval,
+            },
+        ));
         let schema = build_schema(&config.limits, config.introspection, importer);
         let state = AppState {
             db,
@@ -97,10 +99,34 @@ impl Application {
     }
 }
 
+/// What runs imports, with the configured geocoder: the server's, and the
+/// `import` command's.
+pub fn importer(config: &ServeConfig, db: &DatabaseConnection) -> std::io::Result<Arc<Importer>> {
+    let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // A provider's rate is owed per deployment: on PostgreSQL every
+    // instance takes its turns from one budget in the database.
+    let budget = geocode::rate_limit(&config.geocoding)
+        .and_then(|rps| DbRateBudget::for_deployment(db, "geocoder", rps))
+        .map(|budget| Arc::new(budget) as Arc<dyn geocode::RateBudget>);
+    let geocoder =
+        geocode::build_sharing(&config.geocoding, budget).map_err(std::io::Error::other)?;
+    let geocoding = Arc::new(Geocoding {
+        geocoder,
+        deadline: Duration::from_millis(config.geocoding.geocoder_deadline_ms),
+    });
+    Ok(Arc::new(Importer::new(
+        config.limits.import(),
+        geocoding,
+        parses,
+        config.jobs.import_lease,
+    )))
+}
+
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_upload_bytes;
     let routes = Router::new()
         .route("/graphql", get(graphql::graphiql).post(graphql::graphql))
+        .route("/graphql/ws", get(graphql::websocket))
         .route("/health", get(health::health))
         .route("/template.xlsx", get(spreadsheets::template))
         .route("/export.xlsx", get(spreadsheets::export))

@@ -81,6 +81,9 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import a spreadsheet for an organization, as `importSpreadsheet`
+    /// does (exit status 0 when committed, or a clean dry run).
+    Import(crate::command::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +127,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub geocoding: crate::geocode::GeocoderConfig,
 
+    #[command(flatten)]
+    pub jobs: JobsConfig,
+
     /// Serve GraphiQL at `GET /graphql`.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -142,6 +148,42 @@ pub struct ServeConfig {
         global = true
     )]
     pub cors_allowed_origins: Vec<String>,
+}
+
+/// Imports run as jobs, and what is kept of them.
+#[derive(Clone, Debug, Args)]
+pub struct JobsConfig {
+    /// How long a running import's claim holds without renewal: an instance
+    /// that dies mid-import has its run declared `FAILED` (and its
+    /// organization's imports blocked) this long at most.
+    #[arg(long, env = "IMPORT_LEASE", default_value = "60s", value_parser = crate::domain::parse_duration, global = true)]
+    pub import_lease: Duration,
+    /// Background imports (`wait: false`) one instance runs at once.
+    #[arg(long, env = "IMPORT_WORKERS", default_value_t = 2, global = true)]
+    pub import_workers: usize,
+    /// Days row reports, stored uploads and idempotency keys are kept (keys
+    /// at least one day); each run's summary is kept.
+    #[arg(
+        long,
+        env = "IMPORT_RETENTION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub import_retention_days: u32,
+    /// How often one instance of the deployment runs the retention pass.
+    #[arg(long, env = "IMPORT_RETENTION_INTERVAL", default_value = "1h", value_parser = crate::domain::parse_duration, global = true)]
+    pub import_retention_interval: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> JobsConfig {
+        JobsConfig {
+            import_lease: Duration::from_secs(60),
+            import_workers: 2,
+            import_retention_days: 90,
+            import_retention_interval: Duration::from_secs(3600),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Args)]
@@ -225,6 +267,7 @@ impl Default for ServeConfig {
             bind_addr: "127.0.0.1:8000".to_owned(),
             limits: Limits::default(),
             geocoding: crate::geocode::GeocoderConfig::default(),
+            jobs: JobsConfig::default(),
             graphiql: true,
             introspection: true,
             cors_allowed_origins: Vec::new(),

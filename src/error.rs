@@ -63,9 +63,17 @@ impl Message {
 #[derive(Debug)]
 pub enum ApiError {
     Unauthenticated,
+    /// Authenticated or not, this caller may not: a browser page from an
+    /// origin not configured.
+    Forbidden(Message),
     NotFound,
     Invalid(ValidationError),
     BadInput(Message),
+    /// `BAD_USER_INPUT` with a stable `reason` a client can act on.
+    Refused {
+        reason: &'static str,
+        message: Message,
+    },
     LimitExceeded(Message),
     /// A request body over the size limit: `LIMIT_EXCEEDED` with HTTP 413.
     PayloadTooLarge(Message),
@@ -83,8 +91,11 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound => "NOT_FOUND",
-            ApiError::Invalid(_) | ApiError::BadInput(_) => "BAD_USER_INPUT",
+            ApiError::Invalid(_) | ApiError::BadInput(_) | ApiError::Refused { .. } => {
+                "BAD_USER_INPUT"
+            }
             ApiError::LimitExceeded(_) | ApiError::PayloadTooLarge(_) => "LIMIT_EXCEEDED",
             ApiError::ImportInProgress => "IMPORT_IN_PROGRESS",
             ApiError::Busy(_) => "BUSY",
@@ -99,6 +110,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => ApiError::NotFound,
             ServiceError::Invalid(invalid) => ApiError::Invalid(invalid),
             ServiceError::ImportInProgress => ApiError::ImportInProgress,
+            ServiceError::IdempotencyKeyReused => ApiError::Refused {
+                reason: "IDEMPOTENCY_KEY_REUSED",
+                message: Message::new(
+                    "Cette clé d'idempotence a déjà servi pour un autre fichier ou d'autres options : prenez-en une nouvelle.",
+                    "This idempotency key was already used with another file or other options: use a new one.",
+                ),
+            },
+            error @ ServiceError::RunInterrupted => ApiError::internal(error),
             ServiceError::Undo(refusal) => ApiError::BadInput(undo_message(refusal)),
             ServiceError::Busy(db) => ApiError::Busy(Box::new(db)),
             ServiceError::Db(db) => ApiError::internal(db),
@@ -156,10 +175,12 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Invalid(_) | ApiError::BadInput(_) | ApiError::LimitExceeded(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Invalid(_)
+            | ApiError::BadInput(_)
+            | ApiError::Refused { .. }
+            | ApiError::LimitExceeded(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::ImportInProgress => StatusCode::CONFLICT,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -182,6 +203,8 @@ impl ApiError {
             ),
             ApiError::Invalid(invalid) => invalid.message(lang),
             ApiError::BadInput(message)
+            | ApiError::Forbidden(message)
+            | ApiError::Refused { message, .. }
             | ApiError::LimitExceeded(message)
             | ApiError::PayloadTooLarge(message) => message.pick(lang),
             ApiError::Busy(source) => {
@@ -209,6 +232,7 @@ impl ApiError {
                     extensions.push(("field", field.api_name().to_owned()));
                 }
             }
+            ApiError::Refused { reason, .. } => extensions.push(("reason", (*reason).to_owned())),
             ApiError::Internal(_) => extensions.push(("requestId", current_request_id())),
             _ => {}
         }

@@ -9,6 +9,8 @@
 pub mod app;
 /// Bearer tokens → the organization a request acts for.
 pub mod auth;
+/// Operator commands beyond serving (`import`).
+pub mod command;
 /// Flags and environment variables.
 pub mod config;
 /// Connecting and migrating, on SQLite and PostgreSQL.

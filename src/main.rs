@@ -1,10 +1,10 @@
 //! The binary: parses the command line, sets up logging, and runs the
-//! server or an operator command (schema, migrate, org, token).
+//! server or an operator command (schema, migrate, org, token, import).
 
 use clap::Parser;
 use flokon_api::auth::OrgId;
 use flokon_api::config::{Cli, Command, OrgCommand, TokenCommand};
-use flokon_api::{app::Application, db, graphql, service};
+use flokon_api::{app::Application, command, db, graphql, service};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than glibc's malloc: an import allocates and frees
@@ -73,6 +73,13 @@ async fn main() -> anyhow_free::Result {
             println!("token id: {}", token.id);
             println!("token: {}", token.token);
             eprintln!("The token is shown once: store it now.");
+        }
+        Command::Import(args) => {
+            let db = db::connect(&cli.database_url, &cli.database).await?;
+            db::migrate(&db).await?;
+            if !command::import(&db, &cli.serve, args).await? {
+                std::process::exit(1);
+            }
         }
         Command::Token(TokenCommand::Revoke { token }) => {
             let db = db::connect(&cli.database_url, &cli.database).await?;

@@ -92,3 +92,61 @@ pub enum RowStatus {
     #[sea_orm(string_value = "ERROR")]
     Error,
 }
+
+/// Where an import run stands as a job.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ImportStatus {
+    /// Stored, waiting for a worker.
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    /// Ran to its end, committed or not.
+    #[sea_orm(string_value = "FINISHED")]
+    Finished,
+    /// Interrupted or crashed: nothing committed.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, ImportStatus::Finished | ImportStatus::Failed)
+    }
+}
+
+/// What a running import is doing, in order.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ImportPhase {
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "READING")]
+    Reading,
+    #[sea_orm(string_value = "LOCATING")]
+    Locating,
+    #[sea_orm(string_value = "PLANNING")]
+    Planning,
+    #[sea_orm(string_value = "APPLYING")]
+    Applying,
+    #[sea_orm(string_value = "DONE")]
+    Done,
+}

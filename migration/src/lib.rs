@@ -8,6 +8,7 @@ mod m20261128_000001_initial;
 mod m20261201_000001_import_claim;
 mod m20261201_000002_import_order;
 mod m20261201_000003_geocode_work;
+mod m20261202_000001_import_jobs;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_import_claim::Migration),
             Box::new(m20261201_000002_import_order::Migration),
             Box::new(m20261201_000003_geocode_work::Migration),
+            Box::new(m20261202_000001_import_jobs::Migration),
         ]
     }
 }

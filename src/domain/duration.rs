@@ -2,21 +2,21 @@
 
 use std::time::Duration;
 
-/// `500ms`, `5s`, or a bare number of seconds.
+/// `500ms`, `5s`, `10m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, scale) = match (text.strip_suffix("ms"), text.strip_suffix('s')) {
-        (Some(ms), _) => (ms, 0.001),
-        (None, Some(s)) => (s, 1.0),
-        (None, None) => (text, 1.0),
-    };
+    let units = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
+    let (number, scale) = units
+        .iter()
+        .find_map(|(unit, scale)| Some((text.strip_suffix(unit)?, *scale)))
+        .unwrap_or((text, 1.0));
     number
         .trim()
         .parse::<f64>()
         .ok()
         .filter(|n| n.is_finite() && *n >= 0.0)
         .map(|n| Duration::from_secs_f64(n * scale))
-        .ok_or_else(|| format!("not a duration: {text:?} (try 5s or 500ms)"))
+        .ok_or_else(|| format!("not a duration: {text:?} (try 500ms, 5s, 10m or 1h)"))
 }
 
 #[cfg(test)]
@@ -28,6 +28,8 @@ mod tests {
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1s").is_err());
     }

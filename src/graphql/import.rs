@@ -3,7 +3,8 @@
 
 use std::io::Read;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
+use async_graphql::futures_util::{Stream, StreamExt};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription, Upload};
 use chrono::{DateTime, Utc};
 use entity::{import_row, import_run};
 
@@ -19,7 +20,7 @@ use crate::error::{ApiError, current_lang};
 use crate::import::error::Issue;
 use crate::import::headers::{self, Mapping};
 use crate::import::plan::{self, Summary};
-use crate::service::imports::{self as service, ImportOptions};
+use crate::service::imports::{self as service, ImportOptions, NewImport};
 use crate::service::{Page, import_reports};
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,45 @@ pub enum ImportMode {
     MergeDeleteMissing,
     /// "Fusionner et conserver le reste": merge, delete nothing.
     MergeKeepMissing,
+}
+
+/// Where a run stands as a job.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::values::ImportStatus")]
+pub enum ImportStatus {
+    /// Stored, waiting for a worker.
+    Queued,
+    Running,
+    /// Ran to its end: committed or not (see `committed`).
+    Finished,
+    /// Interrupted or crashed: nothing committed.
+    Failed,
+}
+
+/// What a run is doing, in order.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::values::ImportPhase")]
+pub enum ImportPhase {
+    Queued,
+    Reading,
+    Locating,
+    Planning,
+    Applying,
+    Done,
+}
+
+/// How far a run has gone; written as it goes, at most twice a second.
+#[derive(SimpleObject)]
+pub struct ImportProgress {
+    pub phase: ImportPhase,
+    /// Data rows read and checked so far.
+    pub rows_read: i32,
+    /// null until the reader knows it.
+    pub rows_total: Option<i32>,
+    pub addresses_to_locate: i32,
+    pub addresses_located: i32,
+    /// 0 to 100; never goes back.
+    pub percent: f64,
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +258,33 @@ impl ImportRun {
         self.0.created_at
     }
 
+    async fn status(&self) -> ImportStatus {
+        self.0.status.into()
+    }
+
+    async fn progress(&self) -> ImportProgress {
+        let run = &self.0;
+        ImportProgress {
+            phase: run.phase.into(),
+            rows_read: run.rows_read,
+            rows_total: run.rows_total,
+            addresses_to_locate: run.addresses_to_locate,
+            addresses_located: run.addresses_located,
+            percent: run.percent,
+        }
+    }
+
+    /// When the run finished or failed; null while queued or running.
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+
+    /// As sent with `importSpreadsheet`; null once purged (kept
+    /// `IMPORT_RETENTION_DAYS`, at least a day).
+    async fn idempotency_key(&self) -> Option<&str> {
+        self.0.idempotency_key.as_deref()
+    }
+
     /// File-level: unreadable file, missing required column, limit exceeded.
     async fn file_errors(&self) -> Result<Vec<ImportIssue>, ApiError> {
         issues(&self.0.file_errors, "file_errors")
@@ -363,6 +430,21 @@ pub async fn read_upload(ctx: &Context<'_>, file: Upload) -> Result<(String, Vec
     Ok((name, bytes))
 }
 
+/// An idempotency key as stored: 1 to 255 visible characters.
+fn checked_key(key: String) -> Result<String, ApiError> {
+    let key = key.trim().to_owned();
+    if key.is_empty() || key.chars().count() > 255 || key.chars().any(char::is_control) {
+        return Err(ApiError::Refused {
+            reason: "IDEMPOTENCY_KEY_INVALID",
+            message: crate::error::Message::new(
+                "Clé d'idempotence invalide : de 1 à 255 caractères visibles.",
+                "Invalid idempotency key: 1 to 255 visible characters.",
+            ),
+        });
+    }
+    Ok(key)
+}
+
 #[derive(Default)]
 pub struct ImportQuery;
 
@@ -394,12 +476,40 @@ impl ImportQuery {
 }
 
 #[derive(Default)]
+pub struct ImportSubscription;
+
+#[Subscription]
+impl ImportSubscription {
+    /// Live progress of one import: the run now, then each time it changes
+    /// (at most about twice a second), ending with its final state.
+    /// Another organization's id: `NOT_FOUND`.
+    async fn import_progress(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = async_graphql::Result<ImportRun>> + use<>, ApiError> {
+        let t = tenant(ctx)?;
+        let uuid = decode_existing(&id, Kind::ImportRun)?;
+        let runs = import_reports::follow(t.db.clone(), t.org, uuid).await?;
+        Ok(runs.map(|run| {
+            run.map(ImportRun)
+                .map_err(|error| ApiError::from(error).into())
+        }))
+    }
+}
+
+#[derive(Default)]
 pub struct ImportMutation;
 
 #[Object]
 impl ImportMutation {
     /// Imports a spreadsheet (.xlsx, .xls, .ods or .csv; one row per
-    /// occupant). The run is returned and kept, committed or not.
+    /// occupant). The run is returned and kept, committed or not. With
+    /// `wait: false` the file is stored and the run returned at once
+    /// (`QUEUED`): follow it with `importRun` or the `importProgress`
+    /// subscription. The same `idempotencyKey` with the same file and
+    /// options returns the first run instead of importing again.
+    #[allow(clippy::too_many_arguments)]
     async fn import_spreadsheet(
         &self,
         ctx: &Context<'_>,
@@ -408,9 +518,12 @@ impl ImportMutation {
         #[graphql(default_with = "Some(false)")] dry_run: Option<bool>,
         #[graphql(default_with = "Some(false)")] skip_invalid_rows: Option<bool>,
         columns: Option<Vec<ColumnMappingInput>>,
+        idempotency_key: Option<String>,
+        #[graphql(default_with = "Some(true)")] wait: Option<bool>,
     ) -> Result<ImportRun, ApiError> {
         let t = writer(ctx)?;
         let importer = importer(ctx)?;
+        let idempotency_key = idempotency_key.map(checked_key).transpose()?;
         let (file_name, bytes) = read_upload(ctx, file).await?;
         let mapping = columns
             .unwrap_or_default()
@@ -426,7 +539,16 @@ impl ImportMutation {
             skip_invalid_rows: skip_invalid_rows.unwrap_or(false),
             mapping,
         };
-        let run = service::import(&t.db, importer, t.org, &file_name, bytes, options).await?;
+        let request = NewImport {
+            file_name,
+            bytes,
+            options,
+            idempotency_key,
+        };
+        let run = match wait.unwrap_or(true) {
+            true => service::import(&t.db, importer, t.org, request, Default::default()).await?,
+            false => service::enqueue(&t.db, importer, t.org, request).await?,
+        };
         Ok(ImportRun(run))
     }
 

@@ -13,7 +13,7 @@ pub mod sector;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::OrgId;
@@ -33,7 +33,10 @@ pub struct Mutation(
     sector::SectorMutation,
 );
 
-pub type FlokonSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(import::ImportSubscription);
+
+pub type FlokonSchema = Schema<Query, Mutation, Subscription>;
 
 /// The authenticated side of a request: present only with a valid token.
 pub struct Tenant {
@@ -51,6 +54,24 @@ impl Tenant {
         let loaders: loader::RequestLoader =
             DataLoader::with_cache(loaders, tokio::spawn, HashMapCache::default());
         request.data(loaders).data(self)
+    }
+
+    /// The same, for every operation of a websocket connection. Its loader
+    /// keeps nothing: a subscription reads the same rows again and again.
+    pub fn into_data(self) -> async_graphql::Data {
+        let loaders: loader::RequestLoader = DataLoader::with_cache(
+            loader::Loaders {
+                db: self.db.clone(),
+                org: self.org,
+            },
+            tokio::spawn,
+            HashMapCache::default(),
+        );
+        loaders.enable_all_cache(false);
+        let mut data = async_graphql::Data::default();
+        data.insert(loaders);
+        data.insert(self);
+        data
     }
 }
 
@@ -104,13 +125,17 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
 }
 
 pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer>) -> FlokonSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(importer.geocoding.clone())
-        .data(importer)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(16)
-        .data(limits.clone());
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(importer.geocoding.clone())
+    .data(importer)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(16)
+    .data(limits.clone());
     if !introspection {
         builder = builder.disable_introspection();
     }
@@ -127,7 +152,12 @@ pub fn sdl() -> String {
     build_schema(
         &limits,
         true,
-        Arc::new(Importer::new(limits.import(), geocoding, 1)),
+        Arc::new(Importer::new(
+            limits.import(),
+            geocoding,
+            1,
+            std::time::Duration::from_secs(60),
+        )),
     )
     .sdl()
 }

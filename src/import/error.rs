@@ -68,6 +68,10 @@ pub enum FileError {
     MissingColumn { field: Field },
     #[error("latitude and longitude columns go together")]
     HalfCoordinates,
+    /// The run stopped before its end (its instance died, or the database
+    /// failed): nothing of it was committed.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl FileError {
@@ -129,6 +133,12 @@ impl FileError {
                 None,
                 "Les colonnes Latitude et Longitude vont ensemble : donnez les deux ou aucune.",
                 "The Latitude and Longitude columns go together: give both or neither.",
+            ),
+            FileError::Interrupted => Issue::new(
+                "INTERRUPTED",
+                None,
+                "L'importation s'est interrompue avant la fin : rien n'a été modifié. Relancez-la.",
+                "The import stopped before its end: nothing was changed. Run it again.",
             ),
         }
     }

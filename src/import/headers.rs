@@ -206,6 +206,29 @@ pub fn recognize(header: &str) -> Option<Field> {
         .map(|(field, _)| *field)
 }
 
+/// The fields a spreadsheet column can be read as.
+pub const COLUMN_FIELDS: [Field; 14] = [
+    Field::FirstName,
+    Field::LastName,
+    Field::Phone,
+    Field::ContactMethod,
+    Field::Address,
+    Field::AddressLine1,
+    Field::City,
+    Field::Province,
+    Field::PostalCode,
+    Field::Notes,
+    Field::ClientId,
+    Field::ClientName,
+    Field::Latitude,
+    Field::Longitude,
+];
+
+/// The column field of that `ImportField` name.
+pub fn field_named(name: &str) -> Option<Field> {
+    COLUMN_FIELDS.into_iter().find(|f| field_name(*f) == name)
+}
+
 /// The field's name in the `ImportField` enum.
 pub fn field_name(field: Field) -> &'static str {
     match field {

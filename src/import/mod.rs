@@ -7,12 +7,14 @@ pub mod cell;
 pub mod error;
 pub mod headers;
 pub mod plan;
+pub mod progress;
 pub mod read;
 pub mod rows;
 
 use error::{FileError, Issue};
 use headers::{DetectedColumn, Mapping};
 use plan::Present;
+use progress::{Phase, Progress};
 use read::ReadLimits;
 use rows::RowOutcome;
 
@@ -39,8 +41,14 @@ pub struct Parsed {
 /// Header and title rows a file may have above its data.
 const HEADER_ROWS: usize = 10;
 
-pub fn parse(bytes: &[u8], limits: &ImportLimits, mapping: &[Mapping]) -> Parsed {
-    match parse_inner(bytes, limits.max_rows, &limits.read, mapping) {
+pub fn parse(
+    bytes: &[u8],
+    limits: &ImportLimits,
+    mapping: &[Mapping],
+    progress: &Progress,
+) -> Parsed {
+    progress.enter(Phase::Reading);
+    match parse_inner(bytes, limits.max_rows, &limits.read, mapping, progress) {
         Ok(parsed) => parsed,
         Err((error, columns)) => Parsed {
             file_errors: vec![error.issue()],
@@ -57,6 +65,7 @@ fn parse_inner(
     max_data_rows: usize,
     limits: &ReadLimits,
     mapping: &[Mapping],
+    progress: &Progress,
 ) -> Result<Parsed, Failure> {
     let format = read::detect(bytes).map_err(|e| (e, vec![]))?;
     let limits = ReadLimits {
@@ -85,9 +94,13 @@ fn parse_inner(
             columns.detected,
         ));
     }
+    progress.set_rows_total(data.len());
     let rows = data
         .into_iter()
-        .map(|row| rows::parse_row(row, &columns))
+        .map(|row| {
+            progress.row_read();
+            rows::parse_row(row, &columns)
+        })
         .collect();
     let present = Present {
         first_name: columns.has(Field::FirstName),

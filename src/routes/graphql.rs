@@ -2,14 +2,23 @@
 //! executed in the caller's language, every error given a code. `GET` serves
 //! GraphiQL only, so a link or an image tag can never trigger a mutation.
 
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
-use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
+use std::time::Duration;
+
+use async_graphql::futures_util::StreamExt;
+use async_graphql::http::{
+    ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, MultipartOptions, create_multipart_mixed_stream,
+    is_accept_multipart_mixed,
+};
+use async_graphql::{BatchRequest, BatchResponse, Data, Response as GqlResponse, ServerError};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use sea_orm::DatabaseConnection;
 
 use super::{AppState, organization};
+use crate::auth::{authenticate, bearer_token};
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
 use crate::graphql::Tenant;
 
@@ -91,11 +100,94 @@ pub async fn graphql(
         }
     };
 
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_accept_multipart_mixed);
+    if wants_stream && let BatchRequest::Single(request) = batch {
+        return Ok(multipart_mixed(&state, request));
+    }
     let response = match state.schema.execute_batch(batch).await {
         BatchResponse::Single(single) => BatchResponse::Single(finish(single)),
         BatchResponse::Batch(many) => BatchResponse::Batch(many.into_iter().map(finish).collect()),
     };
     Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
+}
+
+/// An operation answered over HTTP as `multipart/mixed`, one part per
+/// result: how a subscription streams without a websocket.
+fn multipart_mixed(state: &AppState, request: async_graphql::Request) -> Response {
+    let responses = state.schema.execute_stream(request).map(finish);
+    let parts = create_multipart_mixed_stream(responses, Duration::from_secs(30));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "multipart/mixed; boundary=graphql")
+        .body(Body::from_stream(parts.map(Ok::<_, std::io::Error>)))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `GET /graphql/ws`: subscriptions over graphql-transport-ws (or the older
+/// graphql-ws). Browsers send their page's origin, checked against the
+/// same list as CORS; the token travels in `connection_init`'s payload.
+pub async fn websocket(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&headers, &state.config.cors_allowed_origins) {
+        return ApiError::Forbidden(Message::new(
+            "Origine non autorisée : ajoutez-la à CORS_ALLOWED_ORIGINS.",
+            "Origin not allowed: add it to CORS_ALLOWED_ORIGINS.",
+        ))
+        .into_response();
+    }
+    let (schema, db) = (state.schema.clone(), state.db.clone());
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| connection_init(db, payload))
+                .keepalive_timeout(Duration::from_secs(60))
+                .serve()
+        })
+}
+
+/// No origin (not a browser), the server's own, or one configured.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let own = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| Some(authority) == host);
+    own || allowed
+        .iter()
+        .map(|o| o.trim())
+        .any(|o| o == "*" || o == origin)
+}
+
+/// Authenticates a websocket from `{"Authorization": "Bearer <token>"}`;
+/// refused (the connection closes with 4403) without a valid token.
+async fn connection_init(
+    db: DatabaseConnection,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let token = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|name| payload.get(name)?.as_str())
+        .and_then(bearer_token);
+    let org = match token {
+        Some(token) => authenticate(&db, token).await.ok().flatten(),
+        None => None,
+    };
+    match org {
+        Some(org) => Ok(Tenant { db, org }.into_data()),
+        None => Err(async_graphql::Error::new(
+            "Jeton d'accès manquant, invalide ou révoqué / missing, invalid or revoked access token: \
+             send {\"Authorization\": \"Bearer <token>\"} in connection_init's payload",
+        )),
+    }
 }
 
 /// Gives every error a code. Errors from resolvers all carry one (see

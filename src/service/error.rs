@@ -13,6 +13,13 @@ pub enum ServiceError {
     Invalid(#[from] ValidationError),
     #[error("an import is in progress")]
     ImportInProgress,
+    /// An idempotency key sent again with another file or other options.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// The run's lease ran out before it could commit (its executor was
+    /// too slow to renew it, and it was declared interrupted): rolled back.
+    #[error("import run interrupted")]
+    RunInterrupted,
     #[error("import cannot be undone")]
     Undo(UndoRefusal),
     /// A lock or a connection not had in time (`DB_LOCK_TIMEOUT`,

@@ -23,6 +23,7 @@ use super::{ServiceError, get_many_owned};
 use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;
 use crate::geocode::{AddressQuery, GeocodeError, Geocoder, Outcome, Precision};
+use crate::import::progress::Progress;
 
 /// How long a "not found" is believed before the address is asked again.
 const NOT_FOUND_TTL_DAYS: i64 = 30;
@@ -143,11 +144,13 @@ impl Geocoding {
         &self,
         db: &impl ConnectionTrait,
         addresses: Vec<(String, AddressQuery)>,
+        progress: &Progress,
     ) -> Result<HashMap<String, Located>, DbErr> {
         let mut found = HashMap::new();
         if !self.enabled() || addresses.is_empty() {
             return Ok(found);
         }
+        progress.add_to_locate(addresses.len());
         let provider = self.geocoder.provider();
         let mut wanted: HashMap<String, AddressQuery> = addresses.into_iter().collect();
         let keys: Vec<String> = wanted.keys().cloned().collect();
@@ -165,6 +168,7 @@ impl Geocoding {
                 if let Some(located) = from_cache(&row) {
                     wanted.remove(&row.address_key);
                     found.insert(row.address_key, located);
+                    progress.add_located(1);
                 }
             }
         }
@@ -179,6 +183,7 @@ impl Geocoding {
         while let Ok(Some(joined)) = tokio::time::timeout_at(deadline, asks.join_next()).await {
             if let Ok((key, located)) = joined {
                 answered.push((key, located));
+                progress.add_located(1);
             }
         }
         // Past the deadline the rest is abandoned (dropping the set aborts
@@ -273,7 +278,9 @@ pub async fn geocode(
     if !geocoding.enabled() || addresses.is_empty() {
         return Ok(points);
     }
-    let located = geocoding.locate(db, addresses).await?;
+    let located = geocoding
+        .locate(db, addresses, &Progress::default())
+        .await?;
     let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
     let mut moved = Vec::new();
     let mut changed_meanwhile = Vec::new();

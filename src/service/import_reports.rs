@@ -89,3 +89,54 @@ pub async fn count_rows(
     }
     Ok(counts)
 }
+
+/// How often a followed run is read again: its executor writes at most
+/// twice a second, on whichever instance it runs.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The run as it is now, then each time it changes, ending with its final
+/// state. It polls the row (one primary-key read per interval), so it
+/// follows a run executed by any instance, on both databases.
+pub async fn follow(
+    db: sea_orm::DatabaseConnection,
+    org: OrgId,
+    id: Uuid,
+) -> Result<
+    impl futures_util::Stream<Item = Result<import_run::Model, ServiceError>> + Send + 'static,
+    ServiceError,
+> {
+    let first = super::get_owned::<import_run::Entity>(&db, org, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    // State: the last run sent (None before the first), and whether the
+    // stream is over.
+    let stream = futures_util::stream::unfold(
+        (db, Some(first), None::<import_run::Model>, false),
+        move |(db, mut next, last, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let run = match next.take() {
+                    Some(run) => run,
+                    None => {
+                        tokio::time::sleep(FOLLOW_EVERY).await;
+                        match super::get_owned::<import_run::Entity>(&db, org, id).await {
+                            Ok(Some(run)) => run,
+                            Ok(None) => {
+                                return Some((Err(ServiceError::NotFound), (db, None, last, true)));
+                            }
+                            Err(error) => return Some((Err(error), (db, None, last, true))),
+                        }
+                    }
+                };
+                if last.as_ref() == Some(&run) {
+                    continue;
+                }
+                let over = run.status.is_final();
+                return Some((Ok(run.clone()), (db, None, Some(run), over)));
+            }
+        },
+    );
+    Ok(stream)
+}

@@ -29,6 +29,7 @@ pub enum Memberships {
 /// integer is the organization's. (The one-bigint key space, apart from
 /// this one, holds the import claim.)
 const MEMBERSHIPS: i32 = 1;
+const IMPORT_RUNS: i32 = 2;
 
 /// An organization as a 32-bit key: UUIDv7's last bytes are random, so
 /// two organizations rarely share one, and sharing only serializes more.
@@ -97,6 +98,29 @@ pub async fn begin_write(
     if tx.get_database_backend() != DbBackend::Postgres {
         write_first(&tx, org).await?;
     }
+    Ok(tx)
+}
+
+/// A transaction that creates an import run, holding the organization's
+/// run-creation lock from the start: it sees every run created before it
+/// (idempotency keys, an import already queued or running). Not the row of
+/// the organization, which a committing import holds.
+pub async fn begin_import_runs(
+    db: &DatabaseConnection,
+    org: OrgId,
+) -> Result<DatabaseTransaction, DbErr> {
+    let tx = db.begin().await?;
+    let backend = tx.get_database_backend();
+    if backend != DbBackend::Postgres {
+        write_first(&tx, org).await?;
+        return Ok(tx);
+    }
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        [IMPORT_RUNS.into(), org_key(org).into()],
+    ))
+    .await?;
     Ok(tx)
 }
 

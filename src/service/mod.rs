@@ -16,6 +16,7 @@ pub mod locks;
 pub mod occupants;
 pub mod organizations;
 pub mod rate_budget;
+pub mod retention;
 pub mod sectors;
 pub mod service_points;
 

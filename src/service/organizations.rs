@@ -23,6 +23,13 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
     Ok(organization::Entity::find().count(db).await?)
 }
 
+pub async fn exists(db: &impl ConnectionTrait, org: OrgId) -> Result<bool, ServiceError> {
+    Ok(organization::Entity::find_by_id(org.uuid())
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Creates an organization and its first token.
 pub async fn create(
     db: &impl ConnectionTrait,

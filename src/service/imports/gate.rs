@@ -12,13 +12,14 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Statement,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::import::error::FileError;
 use crate::import::headers::Mapping;
+use crate::import::progress::Progress;
 use crate::import::{self as pipeline, ImportLimits, Parsed};
 use crate::service::geocoding::Geocoding;
 use crate::service::{ServiceError, locks, log_internal};
@@ -28,6 +29,11 @@ use crate::service::{ServiceError, locks, log_internal};
 pub struct Importer {
     pub limits: ImportLimits,
     pub geocoding: Arc<Geocoding>,
+    /// How long an import's claims (the organization's, its run's) hold
+    /// without renewal.
+    pub lease: Duration,
+    /// Wakes this instance's import worker when a run is queued here.
+    pub(super) queued: Notify,
     busy: Mutex<HashSet<Uuid>>,
     parses: Semaphore,
 }
@@ -37,10 +43,13 @@ impl Importer {
         limits: ImportLimits,
         geocoding: Arc<Geocoding>,
         concurrent_parses: usize,
+        lease: Duration,
     ) -> Importer {
         Importer {
             limits,
             geocoding,
+            lease: lease.max(Duration::from_secs(1)),
+            queued: Notify::new(),
             busy: Mutex::new(HashSet::new()),
             parses: Semaphore::new(concurrent_parses.max(1)),
         }
@@ -75,7 +84,7 @@ impl Importer {
             lease: None,
         };
         if postgres {
-            claim.lease = Some(Lease::take(db, org).await?);
+            claim.lease = Some(Lease::take(db, org, self.lease).await?);
         }
         Ok(claim)
     }
@@ -96,7 +105,12 @@ impl Importer {
         result
     }
 
-    pub(super) async fn parse(&self, bytes: Vec<u8>, mapping: Vec<Mapping>) -> Parsed {
+    pub(super) async fn parse(
+        &self,
+        bytes: Vec<u8>,
+        mapping: Vec<Mapping>,
+        progress: Arc<Progress>,
+    ) -> Parsed {
         let Ok(_permit) = self.parses.acquire().await else {
             return Parsed {
                 file_errors: vec![FileError::Unreadable.issue()],
@@ -104,8 +118,10 @@ impl Importer {
             };
         };
         let limits = self.limits.clone();
-        let parsed =
-            tokio::task::spawn_blocking(move || pipeline::parse(&bytes, &limits, &mapping)).await;
+        let parsed = tokio::task::spawn_blocking(move || {
+            pipeline::parse(&bytes, &limits, &mapping, &progress)
+        })
+        .await;
         // A panic inside a reader is a broken file, not a broken server.
         parsed.unwrap_or_else(|_| Parsed {
             file_errors: vec![FileError::Unreadable.issue()],
@@ -131,10 +147,6 @@ impl Drop for Claim {
     }
 }
 
-/// How long a claim in the database holds without renewal: an instance that
-/// dies mid-import blocks its organization's imports this long at most.
-const LEASE_SECONDS: f64 = 60.0;
-
 /// An organization's `import_claim` row, held by one import: renewed in the
 /// background, released when dropped.
 struct Lease {
@@ -146,9 +158,16 @@ struct Lease {
 }
 
 impl Lease {
-    /// Takes the row, or refuses at once while another holder's lease runs.
-    async fn take(db: &DatabaseConnection, org: OrgId) -> Result<Lease, ServiceError> {
+    /// Takes the row, or refuses at once while another holder's lease runs
+    /// (an instance that dies mid-import blocks its organization's imports
+    /// this long at most).
+    async fn take(
+        db: &DatabaseConnection,
+        org: OrgId,
+        lease: Duration,
+    ) -> Result<Lease, ServiceError> {
         let holder = Uuid::now_v7();
+        let seconds = lease.as_secs_f64();
         let taken = db
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -157,13 +176,13 @@ impl Lease {
                  ON CONFLICT (organization_id) DO UPDATE \
                  SET holder = EXCLUDED.holder, claimed_until = EXCLUDED.claimed_until \
                  WHERE import_claim.claimed_until < now()",
-                [org.uuid().into(), holder.into(), LEASE_SECONDS.into()],
+                [org.uuid().into(), holder.into(), seconds.into()],
             ))
             .await?;
         if taken.rows_affected() == 0 {
             return Err(ServiceError::ImportInProgress);
         }
-        let renewal = tokio::spawn(renew(db.clone(), org, holder));
+        let renewal = tokio::spawn(renew(db.clone(), org, holder, lease));
         Ok(Lease {
             db: db.clone(),
             org,
@@ -175,15 +194,15 @@ impl Lease {
 }
 
 /// Extends the lease every third of it while the import runs.
-async fn renew(db: DatabaseConnection, org: OrgId, holder: Uuid) {
+async fn renew(db: DatabaseConnection, org: OrgId, holder: Uuid, lease: Duration) {
     loop {
-        tokio::time::sleep(Duration::from_secs_f64(LEASE_SECONDS / 3.0)).await;
+        tokio::time::sleep(lease / 3).await;
         let renewed = db
             .execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "UPDATE import_claim SET claimed_until = now() + make_interval(secs => $3) \
                  WHERE organization_id = $1 AND holder = $2",
-                [org.uuid().into(), holder.into(), LEASE_SECONDS.into()],
+                [org.uuid().into(), holder.into(), lease.as_secs_f64().into()],
             ))
             .await;
         match renewed {

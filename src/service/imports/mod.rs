@@ -5,17 +5,20 @@
 
 mod apply;
 mod gate;
+mod jobs;
 mod locate;
 mod undo;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use entity::values::ImportStatus;
 use entity::{client, import_row, import_run, occupant, service_point};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -26,6 +29,7 @@ use crate::import::Parsed;
 use crate::import::error::Issue;
 use crate::import::headers::Mapping;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
+use crate::import::progress::{Phase, Progress};
 use crate::import::rows::RowOutcome;
 use crate::service::ServiceError;
 use crate::service::batch::insert_batched;
@@ -33,6 +37,8 @@ use crate::service::geocoding;
 use crate::service::sectors::{self, Position};
 
 pub use gate::Importer;
+use jobs::Created;
+pub use jobs::{NewImport, worker};
 pub use undo::undo;
 
 #[derive(Clone, Debug)]
@@ -43,37 +49,88 @@ pub struct ImportOptions {
     pub mapping: Vec<Mapping>,
 }
 
+/// Imports now and answers with the finished run (or, for a retry of an
+/// idempotency key, the first run, finished or not). `progress` follows it
+/// as it goes, for a caller that shows it.
 pub async fn import(
     db: &DatabaseConnection,
     importer: &Arc<Importer>,
     org: OrgId,
-    file_name: &str,
-    bytes: Vec<u8>,
-    options: ImportOptions,
+    request: NewImport,
+    progress: Arc<Progress>,
 ) -> Result<import_run::Model, ServiceError> {
-    let work = run(db, importer, org, file_name, bytes, options);
+    let hash = request.hash();
+    // A retry while the first run still holds the organization's claim
+    // gets that run, not a refusal.
+    if let Some(run) = jobs::find_by_key(db, org, &request, &hash).await? {
+        return Ok(run);
+    }
+    let work = async {
+        let created = jobs::create(
+            db,
+            org,
+            &request,
+            &hash,
+            ImportStatus::Running,
+            importer.lease,
+        )
+        .await?;
+        match created {
+            Created::New(run) => jobs::execute(db, importer, org, &run, request, progress).await,
+            Created::Existing(run) => Ok(run),
+        }
+    };
     importer.exclusively(db, org, work).await
+}
+
+/// Stores the upload and answers with the `QUEUED` run at once; a worker
+/// on any instance runs it.
+pub async fn enqueue(
+    db: &DatabaseConnection,
+    importer: &Importer,
+    org: OrgId,
+    request: NewImport,
+) -> Result<import_run::Model, ServiceError> {
+    let hash = request.hash();
+    match jobs::create(
+        db,
+        org,
+        &request,
+        &hash,
+        ImportStatus::Queued,
+        importer.lease,
+    )
+    .await?
+    {
+        Created::New(run) => {
+            importer.queued.notify_one();
+            Ok(run)
+        }
+        Created::Existing(run) => Ok(run),
+    }
 }
 
 async fn run(
     db: &DatabaseConnection,
     importer: &Importer,
     org: OrgId,
-    file_name: &str,
-    bytes: Vec<u8>,
-    options: ImportOptions,
-) -> Result<import_run::Model, ServiceError> {
+    run_id: Uuid,
+    request: NewImport,
+    progress: &Arc<Progress>,
+) -> Result<(), ServiceError> {
+    let NewImport { bytes, options, .. } = request;
     let mut timer = PhaseTimer::start();
-    let mut parsed = importer.parse(bytes, options.mapping.clone()).await;
+    let mut parsed = importer
+        .parse(bytes, options.mapping.clone(), progress.clone())
+        .await;
     timer.lap("parse");
-    let run = NewRun {
-        id: Uuid::now_v7(),
+    let run = Outcome {
+        id: run_id,
         org,
-        file_name,
-        options: &options,
+        progress,
     };
     if !parsed.file_errors.is_empty() {
-        return Ok(store_run(db, &run, &parsed, &Plan::default(), None).await?);
+        return Ok(finish(db, &run, &parsed, &Plan::default(), None).await?);
     }
 
     let input = |now| PlanInput {
@@ -91,18 +148,20 @@ async fn run(
         .iter()
         .any(|row| matches!(row, RowOutcome::Valid(r) if r.coordinates.is_none()));
     let located = if geocoding.enabled() && needs_positions {
+        progress.enter(Phase::Locating);
         let existing = load_existing(db, org).await?;
         let preview = plan::plan(input(Utc::now()), &existing);
         let addresses = preview
             .points_to_geocode()
             .map(|p| (p.address_key.clone(), geocoding::query_of(p)))
             .collect();
-        geocoding.locate(db, addresses).await?
+        geocoding.locate(db, addresses, progress).await?
     } else {
         HashMap::new()
     };
     timer.lap("geocode");
 
+    progress.enter(Phase::Planning);
     let tx = db.begin().await?;
     gate::lock_organization(&tx, org).await?;
     let existing = load_existing(&tx, org).await?;
@@ -119,13 +178,18 @@ async fn run(
         !options.dry_run && valid_rows && (!plan.has_errors() || options.skip_invalid_rows);
     if !commit {
         tx.rollback().await?;
-        return Ok(store_run(db, &run, &parsed, &plan, None).await?);
+        return Ok(finish(db, &run, &parsed, &plan, None).await?);
     }
+    progress.enter(Phase::Applying);
     let commit_seq = gate::next_commit_seq(&tx, org).await?;
-    let stored = store_run(&tx, &run, &parsed, &plan, Some(commit_seq)).await?;
+    // The run's final state commits with the changes, or not at all.
+    finish(&tx, &run, &parsed, &plan, Some(commit_seq)).await?;
     timer.lap("report");
+    // Only the latest committed import can be undone: earlier snapshots
+    // (residents' names and phones) serve nothing from now on.
+    undo::drop_snapshots(&tx, org).await?;
     if options.mode.destructive() {
-        undo::snapshot(&tx, org, stored.id, &existing).await?;
+        undo::snapshot(&tx, org, run_id, &existing).await?;
         timer.lap("snapshot");
     }
     drop(existing);
@@ -142,7 +206,7 @@ async fn run(
     tx.commit().await?;
     timer.lap("commit");
     tracing::info!(rows = plan.rows.len(), phases = %timer, "import committed");
-    Ok(stored)
+    Ok(())
 }
 
 /// Where an import's time goes, for the log.
@@ -196,42 +260,86 @@ pub async fn load_existing(db: &impl ConnectionTrait, org: OrgId) -> Result<Exis
     })
 }
 
-struct NewRun<'a> {
+/// The run being settled, and how far it went.
+struct Outcome<'a> {
     id: Uuid,
     org: OrgId,
-    file_name: &'a str,
-    options: &'a ImportOptions,
+    progress: &'a Progress,
 }
 
-fn issues_json(issues: &[Issue]) -> serde_json::Value {
+pub(super) fn issues_json(issues: &[Issue]) -> serde_json::Value {
     serde_json::to_value(issues).unwrap_or_else(|_| json!([]))
 }
 
-async fn store_run(
+/// Writes the run's final state (`FINISHED`, `DONE`, its summary) and its
+/// per-row report. Refused when the run is no longer running (its lease
+/// ran out and it was declared interrupted): the import must not commit.
+async fn finish(
     db: &impl ConnectionTrait,
-    run: &NewRun<'_>,
+    run: &Outcome<'_>,
     parsed: &Parsed,
     plan: &Plan,
     commit_seq: Option<i64>,
-) -> Result<import_run::Model, DbErr> {
+) -> Result<(), ServiceError> {
     let summary: Summary = plan.summary;
-    let model = import_run::ActiveModel {
-        id: Set(run.id),
-        organization_id: Set(run.org.uuid()),
-        mode: Set(run.options.mode),
-        file_name: Set(run.file_name.chars().take(400).collect()),
-        dry_run: Set(run.options.dry_run),
-        committed: Set(commit_seq.is_some()),
-        undone: Set(false),
-        commit_seq: Set(commit_seq),
-        created_at: Set(Utc::now()),
-        summary: Set(serde_json::to_value(summary).unwrap_or_else(|_| json!({}))),
-        file_errors: Set(issues_json(&parsed.file_errors)),
-        file_warnings: Set(issues_json(&parsed.file_warnings)),
-        columns: Set(serde_json::to_value(&parsed.columns).unwrap_or_else(|_| json!([]))),
+    let progress = run.progress.snapshot();
+    let json = |value: Result<serde_json::Value, serde_json::Error>| value.unwrap_or(json!({}));
+    let settled = import_run::Entity::update_many()
+        .col_expr(
+            import_run::Column::Status,
+            Expr::value(ImportStatus::Finished),
+        )
+        .col_expr(import_run::Column::Phase, Expr::value(Phase::Done))
+        .col_expr(import_run::Column::Percent, Expr::value(100.0))
+        .col_expr(
+            import_run::Column::RowsRead,
+            Expr::value(jobs::clamp(progress.rows_read)),
+        )
+        .col_expr(
+            import_run::Column::RowsTotal,
+            Expr::value(progress.rows_total.map(jobs::clamp)),
+        )
+        .col_expr(
+            import_run::Column::AddressesToLocate,
+            Expr::value(jobs::clamp(progress.to_locate)),
+        )
+        .col_expr(
+            import_run::Column::AddressesLocated,
+            Expr::value(jobs::clamp(progress.located)),
+        )
+        .col_expr(import_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(
+            import_run::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            import_run::Column::Committed,
+            Expr::value(commit_seq.is_some()),
+        )
+        .col_expr(import_run::Column::CommitSeq, Expr::value(commit_seq))
+        .col_expr(
+            import_run::Column::Summary,
+            Expr::value(json(serde_json::to_value(summary))),
+        )
+        .col_expr(
+            import_run::Column::FileErrors,
+            Expr::value(issues_json(&parsed.file_errors)),
+        )
+        .col_expr(
+            import_run::Column::FileWarnings,
+            Expr::value(issues_json(&parsed.file_warnings)),
+        )
+        .col_expr(
+            import_run::Column::Columns,
+            Expr::value(json(serde_json::to_value(&parsed.columns))),
+        )
+        .filter(import_run::Column::Id.eq(run.id))
+        .filter(import_run::Column::Status.eq(ImportStatus::Running))
+        .exec(db)
+        .await?;
+    if settled.rows_affected == 0 {
+        return Err(ServiceError::RunInterrupted);
     }
-    .insert(db)
-    .await?;
     let (run_id, org) = (run.id, run.org.uuid());
     let to_row = |row: &RowResult| import_row::ActiveModel {
         import_run_id: Set(run_id),
@@ -245,5 +353,5 @@ async fn store_run(
         occupant_id: Set(row.occupant_id),
     };
     insert_batched(db, &plan.rows, to_row, None).await?;
-    Ok(model)
+    Ok(())
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use entity::{client, import_run, import_snapshot, occupant, service_point};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -39,6 +39,16 @@ pub(super) async fn snapshot(
     Ok(())
 }
 
+/// Drops the organization's snapshots: a committing import makes them
+/// useless (undo only restores the latest commit).
+pub(super) async fn drop_snapshots(tx: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
+    import_snapshot::Entity::delete_many()
+        .filter(import_snapshot::Column::OrganizationId.eq(org.uuid()))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
 /// Restores the organization's records as they were before a destructive
 /// import, while no later import has been committed.
 pub async fn undo(
@@ -61,10 +71,11 @@ async fn restore(
     if !run.committed || run.undone {
         return Err(ServiceError::Undo(UndoRefusal::NotCommitted));
     }
+    // Any later commit, even one since undone: its import dropped this
+    // run's snapshot.
     let later = import_run::Entity::find()
         .filter(import_run::Column::OrganizationId.eq(org.uuid()))
         .filter(import_run::Column::Committed.eq(true))
-        .filter(import_run::Column::Undone.eq(false))
         // Commit order, never ids: those come from each host's clock.
         .filter(import_run::Column::CommitSeq.gt(run.commit_seq))
         .one(&tx)
