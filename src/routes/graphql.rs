@@ -168,7 +168,8 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 }
 
 /// Authenticates a websocket from `{"Authorization": "Bearer <token>"}`;
-/// refused (the connection closes with 4403) without a valid token.
+/// without a valid one the connection closes (code 1002, async-graphql's
+/// choice) with the reason.
 async fn connection_init(
     db: DatabaseConnection,
     payload: serde_json::Value,
@@ -183,9 +184,9 @@ async fn connection_init(
     };
     match org {
         Some(org) => Ok(Tenant { db, org }.into_data()),
+        // A close frame's reason holds 123 bytes at most.
         None => Err(async_graphql::Error::new(
-            "Jeton d'accès manquant, invalide ou révoqué / missing, invalid or revoked access token: \
-             send {\"Authorization\": \"Bearer <token>\"} in connection_init's payload",
+            "Forbidden: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
         )),
     }
 }

@@ -15,6 +15,7 @@ mod helpers;
 mod hostile;
 mod imports;
 mod instances;
+mod jobs;
 mod limits;
 mod occupants;
 mod pagination;

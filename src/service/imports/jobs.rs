@@ -25,6 +25,7 @@ use super::{ImportOptions, Importer, issues_json};
 use crate::auth::OrgId;
 use crate::import::error::FileError;
 use crate::import::headers::{self, Mapping};
+use crate::import::plan::Summary;
 use crate::import::progress::{Progress, Snapshot};
 use crate::service::claims::{self, WorkQueue};
 use crate::service::{ServiceError, locks, log_internal};
@@ -135,7 +136,7 @@ pub(super) async fn create(
         undone: Set(false),
         commit_seq: Set(None),
         created_at: Set(now),
-        summary: Set(json!({})),
+        summary: Set(serde_json::to_value(Summary::default())?),
         file_errors: Set(json!([])),
         file_warnings: Set(json!([])),
         columns: Set(json!([])),
@@ -389,7 +390,11 @@ async fn pass(
     importer: &Arc<Importer>,
     slots: &Arc<Semaphore>,
 ) -> Result<(), DbErr> {
-    let expired = Condition::all().add(import_run::Column::ClaimedUntil.lt(Utc::now()));
+    // A queued run's `claimed_until` is when it may be tried again, not a
+    // lease: only running ones run out.
+    let expired = Condition::all()
+        .add(import_run::Column::Status.eq(ImportStatus::Running))
+        .add(import_run::Column::ClaimedUntil.lt(Utc::now()));
     let interrupted = settle_failed(db, expired).await?;
     if interrupted > 0 {
         tracing::warn!(

@@ -1,0 +1,573 @@
+//! Imports as jobs: `wait: false`, live progress (polled, over a websocket,
+//! over `multipart/mixed`), idempotency keys, snapshots and retention.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use flokon_api::graphql::id::{Kind, encode};
+
+use crate::fixtures::{header, pont_tenants, template_headers, xlsx};
+use crate::helpers::{
+    GeocoderDouble, TestApp, error_reason, first_error, spawn_app, spawn_app_with,
+};
+
+/// A template CSV of `rows` occupants, three to a client, none located.
+pub fn big_csv(rows: usize) -> Vec<u8> {
+    let mut text = template_headers().join(",");
+    text.push('\n');
+    for i in 0..rows {
+        text.push_str(&format!(
+            "P{i},Test,418555{:04},SMS,\"{} rue du Test, Québec, QC, G1P 0A0\",,C-{}\n",
+            i % 10_000,
+            i + 1,
+            i / 3
+        ));
+    }
+    text.into_bytes()
+}
+
+pub const JOB: &str =
+    "mutation($file: Upload!, $mode: ImportMode!, $wait: Boolean, $key: String, $dryRun: Boolean) {
+  importSpreadsheet(file: $file, mode: $mode, wait: $wait, idempotencyKey: $key, dryRun: $dryRun) {
+    id status idempotencyKey committed finishedAt
+    progress { phase rowsRead rowsTotal addressesToLocate addressesLocated percent }
+  }
+}";
+
+pub const RUN: &str = "query($id: ID!) { importRun(id: $id) {
+  id status committed finishedAt idempotencyKey
+  progress { phase rowsRead rowsTotal addressesToLocate addressesLocated percent }
+  fileErrors { code }
+  summary { occupants { created updated unchanged deleted } }
+  rows(first: 1) { totalCount }
+} }";
+
+/// Sends an import job: the whole response body.
+pub async fn send_job(app: &TestApp, token: &str, bytes: Vec<u8>, variables: Value) -> Value {
+    let upload = crate::helpers::Upload {
+        query: JOB,
+        file_name: "clients.csv",
+        bytes,
+        variables,
+        lang: None,
+    };
+    upload
+        .send(&app.http, &app.address, token)
+        .await
+        .json()
+        .await
+        .expect("json body")
+}
+
+async fn job(app: &TestApp, bytes: Vec<u8>, variables: Value) -> Value {
+    let body = send_job(app, &app.token, bytes, variables).await;
+    assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+    body["data"]["importSpreadsheet"].clone()
+}
+
+/// Polls the run until it is settled: every state seen, the last one last.
+pub async fn follow_by_polling(app: &TestApp, id: &Value) -> Vec<Value> {
+    let mut seen: Vec<Value> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let run = app.data(RUN, json!({"id": id})).await["importRun"].clone();
+        let status = run["status"].as_str().unwrap_or_default().to_owned();
+        seen.push(run);
+        if status == "FINISHED" || status == "FAILED" {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "run never settled: {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn percents(states: &[Value]) -> Vec<f64> {
+    states
+        .iter()
+        .map(|s| s["progress"]["percent"].as_f64().expect("percent"))
+        .collect()
+}
+
+fn assert_monotone(percents: &[f64]) {
+    assert!(
+        percents.windows(2).all(|w| w[0] <= w[1]),
+        "percent went back: {percents:?}"
+    );
+}
+
+#[tokio::test]
+async fn wait_false_answers_with_the_queued_run_and_a_worker_finishes_it() {
+    let app = spawn_app().await;
+    let bytes = big_csv(10_000);
+    let started = Instant::now();
+    let queued = job(
+        &app,
+        bytes,
+        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+    )
+    .await;
+    let answered_in = started.elapsed();
+    // Answered before the import ran: the run comes back queued, nothing read.
+    assert_eq!(queued["status"], "QUEUED", "{queued:#}");
+    assert_eq!(queued["committed"], false);
+    assert_eq!(queued["finishedAt"], Value::Null);
+    assert_eq!(
+        queued["progress"],
+        json!({"phase": "QUEUED", "rowsRead": 0, "rowsTotal": null,
+               "addressesToLocate": 0, "addressesLocated": 0, "percent": 0.0})
+    );
+    println!("wait: false answered in {answered_in:?} for 10,000 rows");
+
+    let states = follow_by_polling(&app, &queued["id"]).await;
+    assert_monotone(&percents(&states));
+    let last = states.last().unwrap();
+    assert_eq!(last["status"], "FINISHED", "{last:#}");
+    assert_eq!(last["committed"], true);
+    assert!(last["finishedAt"].is_string());
+    assert_eq!(
+        last["progress"],
+        json!({"phase": "DONE", "rowsRead": 10_000, "rowsTotal": 10_000,
+               "addressesToLocate": 0, "addressesLocated": 0, "percent": 100.0})
+    );
+    assert_eq!(
+        last["summary"]["occupants"],
+        json!({"created": 10_000, "updated": 0, "unchanged": 0, "deleted": 0})
+    );
+    assert_eq!(last["rows"]["totalCount"], 10_000);
+    let clients = app.data("{ clients { totalCount } }", json!({})).await;
+    assert_eq!(clients["clients"]["totalCount"], 3_334);
+    // The stored upload went with the run.
+    let uploads = entity::import_upload::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(uploads, 0);
+}
+
+#[tokio::test]
+async fn wait_true_records_the_finished_runs_status_and_progress() {
+    let app = spawn_app().await;
+    let run = job(
+        &app,
+        xlsx(&[
+            header(),
+            pont_tenants()[0].clone(),
+            pont_tenants()[1].clone(),
+        ]),
+        json!({"mode": "MERGE_KEEP_MISSING"}),
+    )
+    .await;
+    assert_eq!(run["status"], "FINISHED");
+    assert_eq!(run["committed"], true);
+    assert!(run["finishedAt"].is_string());
+    assert_eq!(
+        run["progress"],
+        json!({"phase": "DONE", "rowsRead": 2, "rowsTotal": 2,
+               "addressesToLocate": 0, "addressesLocated": 0, "percent": 100.0})
+    );
+}
+
+/// A server whose geocoder answers after `delay`, so that an import stays
+/// a while in LOCATING.
+async fn app_with_slow_geocoder(delay: Duration) -> (TestApp, wiremock::MockServer) {
+    let server = GeocoderDouble::nominatim().delayed(delay).start().await;
+    let url = server.uri();
+    let app = spawn_app_with(move |config| {
+        config.geocoding = flokon_api::geocode::GeocoderConfig {
+            geocoder: flokon_api::geocode::ProviderName::Nominatim,
+            geocoder_url: Some(url),
+            geocoder_timeout: Duration::from_secs(10),
+            geocoder_deadline_ms: 10_000,
+            geocoder_retry_seconds: 3600,
+            ..Default::default()
+        };
+    })
+    .await;
+    (app, server)
+}
+
+async fn connect_ws(app: &TestApp, origin: Option<&str>) -> Result<WebSocket, u16> {
+    let address = app.address.replacen("http://", "ws://", 1);
+    let mut request = format!("{address}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    if let Some(origin) = origin {
+        headers.insert("Origin", origin.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("websocket: {other}"),
+    }
+}
+
+type WebSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn send(socket: &mut WebSocket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next message: text as JSON, or a close frame as `{"close": code}`.
+async fn receive(socket: &mut WebSocket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("a message within 60 s");
+        match message {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+            Some(Ok(Message::Close(frame))) => {
+                return json!({"close": frame.map(|f| u16::from(f.code)),});
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return json!({"close": null}),
+        }
+    }
+}
+
+const PROGRESS: &str = "subscription($id: ID!) { importProgress(id: $id) {
+  status progress { phase percent addressesToLocate addressesLocated }
+} }";
+
+#[tokio::test]
+async fn the_websocket_subscription_streams_the_run_to_its_end() {
+    let (app, _geocoder) = app_with_slow_geocoder(Duration::from_millis(1500)).await;
+    let queued = job(
+        &app,
+        xlsx(&[
+            header(),
+            pont_tenants()[0].clone(),
+            pont_tenants()[1].clone(),
+        ]),
+        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+    )
+    .await;
+
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    let init = json!({"type": "connection_init",
+                      "payload": {"Authorization": format!("Bearer {}", app.token)}});
+    send(&mut socket, init).await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    let subscribe = json!({"id": "1", "type": "subscribe",
+                           "payload": {"query": PROGRESS, "variables": {"id": queued["id"]}}});
+    send(&mut socket, subscribe).await;
+
+    let mut states = Vec::new();
+    loop {
+        let message = receive(&mut socket).await;
+        match message["type"].as_str() {
+            Some("next") => states.push(message["payload"]["data"]["importProgress"].clone()),
+            Some("complete") => break,
+            _ => panic!("unexpected message {message:#} after {states:#?}"),
+        }
+    }
+    // The geocoder holds the run in LOCATING for 1.5 s: the subscriber sees
+    // it there, then its end, and the stream completes.
+    assert!(
+        states
+            .iter()
+            .any(|s| s["status"] == "RUNNING" && s["progress"]["phase"] == "LOCATING"),
+        "{states:#?}"
+    );
+    assert_monotone(&percents(&states));
+    let last = states.last().unwrap();
+    assert_eq!(
+        *last,
+        json!({"status": "FINISHED", "progress": {"phase": "DONE", "percent": 100.0,
+               "addressesToLocate": 1, "addressesLocated": 1}})
+    );
+    assert_eq!(
+        states.iter().filter(|s| s["status"] == "FINISHED").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_websocket_refuses_a_missing_token_and_an_unlisted_origin() {
+    let app = spawn_app_with(|config| {
+        config.cors_allowed_origins = vec!["http://127.0.0.1:8300".to_owned()];
+    })
+    .await;
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    send(
+        &mut socket,
+        json!({"type": "connection_init", "payload": {}}),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await, json!({"close": 1002}));
+
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    let init = json!({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}});
+    send(&mut socket, init).await;
+    assert_eq!(receive(&mut socket).await, json!({"close": 1002}));
+
+    assert_eq!(
+        connect_ws(&app, Some("http://evil.example")).await.err(),
+        Some(403)
+    );
+    assert!(
+        connect_ws(&app, Some("http://127.0.0.1:8300"))
+            .await
+            .is_ok()
+    );
+}
+
+/// A subscription over HTTP (`Accept: multipart/mixed`): the JSON parts.
+pub async fn subscribe_over_http(base: &str, token: &str, id: &Value) -> Vec<Value> {
+    let response = crate::helpers::http_client()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .header(
+            "Accept",
+            "multipart/mixed;boundary=\"graphql\";subscriptionSpec=\"1.0\"",
+        )
+        .json(&json!({"query": PROGRESS, "variables": {"id": id}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "multipart/mixed; boundary=graphql"
+    );
+    let text = tokio::time::timeout(Duration::from_secs(120), response.text())
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    text.split("--graphql")
+        .filter_map(|part| part.split_once("\r\n\r\n"))
+        .filter_map(|(_, body)| serde_json::from_str::<Value>(body.trim()).ok())
+        .filter(|part| *part != json!({}))
+        .collect()
+}
+
+#[tokio::test]
+async fn multipart_mixed_streams_the_run_and_another_organization_gets_not_found() {
+    let (app, _geocoder) = app_with_slow_geocoder(Duration::from_millis(1000)).await;
+    let queued = job(
+        &app,
+        xlsx(&[header(), pont_tenants()[0].clone()]),
+        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+    )
+    .await;
+    let parts = subscribe_over_http(&app.address, &app.token, &queued["id"]).await;
+    let states: Vec<&Value> = parts.iter().map(|p| &p["data"]["importProgress"]).collect();
+    assert!(states.len() >= 2, "{parts:#?}");
+    assert_eq!(states.last().unwrap()["status"], "FINISHED");
+    assert_eq!(states.last().unwrap()["progress"]["percent"], 100.0);
+
+    let other = app.new_org("Autre").await;
+    let parts = subscribe_over_http(&app.address, &other, &queued["id"]).await;
+    assert_eq!(parts.len(), 1, "{parts:#?}");
+    assert_eq!(parts[0]["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    let polled = app
+        .graphql_as(Some(&other), RUN, json!({"id": queued["id"]}))
+        .await;
+    assert_eq!(polled["data"]["importRun"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_run_and_refuses_another_file() {
+    let app = spawn_app().await;
+    let file = || {
+        xlsx(&[
+            header(),
+            pont_tenants()[0].clone(),
+            pont_tenants()[1].clone(),
+        ])
+    };
+    let vars = json!({"mode": "MERGE_KEEP_MISSING", "key": "sync-2026-12-01"});
+    let first = job(&app, file(), vars.clone()).await;
+    assert_eq!(first["idempotencyKey"], "sync-2026-12-01");
+    let again = job(&app, file(), vars.clone()).await;
+    assert_eq!(again["id"], first["id"]);
+    // Waiting or not, the same request is the same run.
+    let mut queued_vars = vars.clone();
+    queued_vars["wait"] = json!(false);
+    assert_eq!(job(&app, file(), queued_vars).await["id"], first["id"]);
+    let runs = app.data("{ importRuns { totalCount } }", json!({})).await;
+    assert_eq!(runs["importRuns"]["totalCount"], 1);
+    let clients = app.data("{ clients { totalCount } }", json!({})).await;
+    assert_eq!(clients["clients"]["totalCount"], 1);
+
+    // Another file, or other options, under the same key: refused.
+    let other_file = xlsx(&[header(), pont_tenants()[0].clone()]);
+    let refused = send_job(&app, &app.token, other_file, vars.clone()).await;
+    assert_eq!(
+        first_error(&refused)["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(error_reason(&refused), "IDEMPOTENCY_KEY_REUSED");
+    let mut dry = vars.clone();
+    dry["dryRun"] = json!(true);
+    let refused = send_job(&app, &app.token, file(), dry).await;
+    assert_eq!(error_reason(&refused), "IDEMPOTENCY_KEY_REUSED");
+
+    // Keys belong to their organization.
+    let other = app.new_org("Autre").await;
+    let theirs = send_job(&app, &other, file(), vars.clone()).await;
+    let theirs = &theirs["data"]["importSpreadsheet"];
+    assert_eq!(theirs["status"], "FINISHED");
+    assert_ne!(theirs["id"], first["id"]);
+
+    let blank = send_job(
+        &app,
+        &app.token,
+        file(),
+        json!({"mode": "MERGE_KEEP_MISSING", "key": " "}),
+    )
+    .await;
+    assert_eq!(error_reason(&blank), "IDEMPOTENCY_KEY_INVALID");
+    let runs = app.data("{ importRuns { totalCount } }", json!({})).await;
+    assert_eq!(runs["importRuns"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn a_second_job_while_one_is_queued_or_running_is_refused() {
+    let (app, _geocoder) = app_with_slow_geocoder(Duration::from_millis(1500)).await;
+    let file = || xlsx(&[header(), pont_tenants()[0].clone()]);
+    let queued = job(
+        &app,
+        file(),
+        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+    )
+    .await;
+    for wait in [false, true] {
+        let body = send_job(
+            &app,
+            &app.token,
+            file(),
+            json!({"mode": "MERGE_KEEP_MISSING", "wait": wait}),
+        )
+        .await;
+        assert_eq!(
+            first_error(&body)["extensions"]["code"],
+            "IMPORT_IN_PROGRESS",
+            "{body:#}"
+        );
+    }
+    let states = follow_by_polling(&app, &queued["id"]).await;
+    assert_eq!(states.last().unwrap()["status"], "FINISHED");
+    let runs = app.data("{ importRuns { totalCount } }", json!({})).await;
+    assert_eq!(runs["importRuns"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn two_destructive_imports_in_a_row_keep_one_snapshot() {
+    let app = spawn_app().await;
+    let [ana, ben] = pont_tenants();
+    let first = job(
+        &app,
+        xlsx(&[header(), ana.clone(), ben]),
+        json!({"mode": "REPLACE_ALL"}),
+    )
+    .await;
+    let second = job(
+        &app,
+        xlsx(&[header(), ana]),
+        json!({"mode": "MERGE_DELETE_MISSING"}),
+    )
+    .await;
+    let snapshots = entity::import_snapshot::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    let ids: Vec<String> = snapshots
+        .iter()
+        .map(|s| encode(Kind::ImportRun, s.import_run_id).to_string())
+        .collect();
+    assert_eq!(ids, [second["id"].as_str().unwrap()]);
+    // The first can no longer be undone, even once the second is.
+    assert_eq!(
+        app.undo_import(&second["id"]).await["data"]["undoImport"]["undone"],
+        true
+    );
+    let refused = app.undo_import(&first["id"]).await;
+    assert_eq!(
+        first_error(&refused)["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    let snapshots = entity::import_snapshot::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(snapshots, 0);
+}
+
+#[tokio::test]
+async fn the_retention_pass_purges_old_reports_and_keys_and_keeps_summaries() {
+    let app = spawn_app_with(|config| {
+        config.jobs.import_retention_interval = Duration::from_millis(200);
+    })
+    .await;
+    let file = |rows: usize| {
+        let [ana, ben] = pont_tenants();
+        xlsx(&[header(), ana, ben][..=rows])
+    };
+    let old = job(
+        &app,
+        file(2),
+        json!({"mode": "MERGE_KEEP_MISSING", "key": "old"}),
+    )
+    .await;
+    let recent = job(
+        &app,
+        file(1),
+        json!({"mode": "MERGE_KEEP_MISSING", "key": "recent"}),
+    )
+    .await;
+    // The clock moved: the first import is 91 days old.
+    let id = async_graphql::ID(old["id"].as_str().unwrap().to_owned());
+    let uuid = flokon_api::graphql::id::decode_existing(&id, Kind::ImportRun).unwrap();
+    app.db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            match app.db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => "UPDATE import_run SET created_at = created_at - interval '91 days' WHERE id = $1",
+                _ => "UPDATE import_run SET created_at = datetime(created_at, '-91 days') WHERE id = ?",
+            },
+            [uuid.into()],
+        ))
+        .await
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let old_run = loop {
+        let run = app.data(RUN, json!({"id": old["id"]})).await["importRun"].clone();
+        if run["rows"]["totalCount"] == 0 {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "never purged: {run:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(old_run["idempotencyKey"], Value::Null);
+    assert_eq!(
+        old_run["summary"]["occupants"],
+        json!({"created": 2, "updated": 0, "unchanged": 0, "deleted": 0})
+    );
+    let recent_run = app.data(RUN, json!({"id": recent["id"]})).await["importRun"].clone();
+    assert_eq!(recent_run["idempotencyKey"], "recent");
+    assert_eq!(recent_run["rows"]["totalCount"], 1);
+    // The purged key is free again.
+    let reused = job(
+        &app,
+        file(2),
+        json!({"mode": "MERGE_KEEP_MISSING", "key": "old"}),
+    )
+    .await;
+    assert_ne!(reused["id"], old["id"]);
+}
