@@ -12,6 +12,7 @@ fn binary(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flokon-api"));
     command
         .env("DATABASE_URL", database_url)
+        .env("GEOCODER", "none")
         .env("RUST_LOG", "warn");
     command
 }
@@ -156,4 +157,100 @@ async fn serve_with_migrate_on_start_false_waits_for_the_migrate_command() {
     assert_eq!(tables().await, ["client", "seaql_migrations"]);
     let mut server = crate::instances::Instance::start(&url, &no_migration);
     server.healthy().await.unwrap();
+}
+
+/// The binary run to its end: exit code, stdout, stderr.
+fn run_status(database_url: &str, args: &[&str]) -> (i32, String, String) {
+    let output = binary(database_url)
+        .args(args)
+        .output()
+        .expect("run flokon-api");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn import_commits_reports_and_exits_by_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let org = field(
+        &run(&url, &["org", "create", "Déneigement CLI"]),
+        "organization: ",
+    )
+    .to_owned();
+    let headers = crate::fixtures::template_headers().join(",");
+    let write = |name: &str, rows: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{headers}\n{}\n", rows.join("\n"))).unwrap();
+        path.display().to_string()
+    };
+    let good = write(
+        "good.csv",
+        &[
+            "Ana,,418-555-0101,SMS,\"100 rue du Pont, Québec, QC, G1K 1A1\",,IMM-100",
+            "Ben,,418-555-0102,Appel,\"100 rue du Pont, Québec, QC, G1K 1A1\",,IMM-100",
+        ],
+    );
+    let bad = write(
+        "bad.csv",
+        &[
+            "Ana,,418-555-0101,SMS,\"100 rue du Pont, Québec, QC, G1K 1A1\",,IMM-100",
+            "Zoé,,12,SMS,\"5 rue du Lac, Québec, QC, G1K 1A2\",,IMM-200",
+        ],
+    );
+
+    let import = |file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            file,
+            "--org",
+            &org,
+            "--mode",
+            "MERGE_KEEP_MISSING",
+        ];
+        args.extend_from_slice(extra);
+        run_status(&url, &args)
+    };
+    let (code, out, err) = import(&good, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("committed: no (dry run)\n"), "{out}");
+    assert!(
+        out.contains("occupants: 2 created, 0 updated, 0 unchanged, 0 deleted\n"),
+        "{out}"
+    );
+
+    let (code, out, err) = import(&good, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("committed: yes\n"), "{out}");
+    assert!(out.contains("rows: 2 (errors: 0, skipped: 0)\n"), "{out}");
+    assert!(
+        out.contains("clients: 1 created, 0 updated, 0 unchanged, 0 deleted\n"),
+        "{out}"
+    );
+    // Not a terminal: a plain line per phase instead of a bar.
+    assert!(err.ends_with("100% done 2/2 rows\n"), "{err}");
+
+    let (code, out, _) = import(&bad, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("committed: no\n"), "{out}");
+    assert!(out.contains("rows: 2 (errors: 1, skipped: 0)\n"), "{out}");
+    assert!(out.contains("row 3: PHONE_INVALID (Téléphone*): "), "{out}");
+
+    let (code, out, _) = import(&bad, &["--skip-invalid-rows"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("occupants: 0 created, 0 updated, 1 unchanged, 0 deleted\n"),
+        "{out}"
+    );
+
+    let missing = uuid::Uuid::now_v7().to_string();
+    let (code, _, err) = run_status(
+        &url,
+        &["import", &good, "--org", &missing, "--mode", "REPLACE_ALL"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("no organization {missing}")), "{err}");
 }

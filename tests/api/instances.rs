@@ -66,11 +66,21 @@ impl Instance {
         break_with_log("no answer".to_owned(), &self.log)
     }
 
-    async fn graphql(&self, token: &str, query: &str) -> Value {
+    /// SIGKILL: no chance to clean anything up.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    pub async fn graphql(&self, token: &str, query: &str) -> Value {
+        self.graphql_with(token, query, json!({})).await
+    }
+
+    pub async fn graphql_with(&self, token: &str, query: &str, variables: Value) -> Value {
         http_client()
             .post(format!("{}/graphql", self.base))
             .bearer_auth(token)
-            .json(&json!({ "query": query }))
+            .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
             .unwrap()
@@ -81,7 +91,7 @@ impl Instance {
 }
 
 /// A merge import through the instance at `base`: the response body.
-async fn import_at(base: &str, token: &str, bytes: Vec<u8>) -> Value {
+pub async fn import_at(base: &str, token: &str, bytes: Vec<u8>) -> Value {
     let upload = Upload {
         query: IMPORT,
         file_name: "clients.xlsx",
@@ -110,7 +120,7 @@ impl Drop for Instance {
 }
 
 /// An organization made by the command line on `url`: its token.
-fn new_org(url: &str) -> String {
+pub fn new_org(url: &str) -> String {
     let created = run(url, &["org", "create", "Déneigement Multi"]);
     field(&created, "token: ").to_owned()
 }
@@ -384,4 +394,37 @@ async fn undo_across_instances_restores_only_the_latest_committed_import() {
         .graphql(&token, "{ clients { totalCount } }")
         .await;
     assert_eq!(left["data"]["clients"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn an_instance_follows_a_run_that_another_executes() {
+    let Some((url, _schema)) = fresh_postgres_url().await else {
+        return; // PostgreSQL only (see the module's comment)
+    };
+    let mut first = Instance::start(&url, &[]);
+    let mut second = Instance::start(&url, &[]);
+    first.healthy().await.unwrap();
+    second.healthy().await.unwrap();
+    let token = new_org(&url);
+    let upload = Upload {
+        query: crate::jobs::JOB,
+        file_name: "clients.csv",
+        bytes: crate::jobs::big_csv(20_000),
+        variables: json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+        lang: None,
+    };
+    let queued: Value = upload
+        .send(&http_client(), &first.base, &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = &queued["data"]["importSpreadsheet"]["id"];
+    let parts = crate::jobs::subscribe_over_http(&second.base, &token, id).await;
+    let states: Vec<&Value> = parts.iter().map(|p| &p["data"]["importProgress"]).collect();
+    assert!(states.len() >= 2, "{parts:#?}");
+    assert_ne!(states[0]["status"], "FINISHED", "{parts:#?}");
+    let last = states.last().unwrap();
+    assert_eq!(last["status"], "FINISHED", "{parts:#?}");
+    assert_eq!(last["progress"]["percent"], 100.0);
 }

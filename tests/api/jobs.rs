@@ -15,6 +15,7 @@ use crate::fixtures::{header, pont_tenants, template_headers, xlsx};
 use crate::helpers::{
     GeocoderDouble, TestApp, error_reason, first_error, spawn_app, spawn_app_with,
 };
+use crate::instances::Instance;
 
 /// A template CSV of `rows` occupants, three to a client, none located.
 pub fn big_csv(rows: usize) -> Vec<u8> {
@@ -570,4 +571,101 @@ async fn the_retention_pass_purges_old_reports_and_keys_and_keeps_summaries() {
     )
     .await;
     assert_ne!(reused["id"], old["id"]);
+}
+
+/// Where a killed instance's files live, and the server's URL there: a
+/// PostgreSQL schema when `TEST_DATABASE_URL` is set, a SQLite file
+/// otherwise.
+async fn durable_database() -> (String, Box<dyn std::any::Any>) {
+    if let Some((url, guard)) = crate::helpers::fresh_postgres_url().await {
+        return (url, Box::new(guard));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("kill.db").display());
+    (url, Box::new(dir))
+}
+
+#[tokio::test]
+async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_as_before() {
+    let (url, _guard) = durable_database().await;
+    let env = [("IMPORT_LEASE", "2s")];
+    let mut first = Instance::start(&url, &env);
+    first.healthy().await.unwrap();
+    let token = crate::instances::new_org(&url);
+    let [ana, ben] = pont_tenants();
+    let seeded =
+        crate::instances::import_at(&first.base, &token, xlsx(&[header(), ana, ben])).await;
+    assert_eq!(
+        seeded["data"]["importSpreadsheet"]["committed"], true,
+        "{seeded:#}"
+    );
+
+    let upload = crate::helpers::Upload {
+        query: JOB,
+        file_name: "clients.csv",
+        bytes: big_csv(30_000),
+        variables: json!({"mode": "REPLACE_ALL", "wait": false}),
+        lang: None,
+    };
+    let queued: Value = upload
+        .send(&crate::helpers::http_client(), &first.base, &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = queued["data"]["importSpreadsheet"]["id"].clone();
+    // Killed once the file is read and the import is planning or writing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = first.graphql_with(&token, RUN, json!({"id": id})).await;
+        let run = &run["data"]["importRun"];
+        assert_eq!(
+            run["status"], "RUNNING",
+            "the import ended before the kill: {run:#}"
+        );
+        if ["PLANNING", "APPLYING"].contains(&run["progress"]["phase"].as_str().unwrap()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never planned: {run:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+
+    let mut second = Instance::start(&url, &env);
+    second.healthy().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let body = second.graphql_with(&token, RUN, json!({"id": id})).await;
+        let run = body["data"]["importRun"].clone();
+        if run["status"] == "FAILED" {
+            break run;
+        }
+        assert_eq!(run["status"], "RUNNING", "{run:#}");
+        assert!(
+            Instant::now() < deadline,
+            "never declared interrupted: {run:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(run["fileErrors"], json!([{"code": "INTERRUPTED"}]));
+    assert_eq!(run["committed"], false);
+    assert!(run["finishedAt"].is_string());
+    let clients = second
+        .graphql(
+            &token,
+            "{ clients { totalCount edges { node { externalId } } } }",
+        )
+        .await;
+    assert_eq!(clients["data"]["clients"]["totalCount"], 1, "{clients:#}");
+    assert_eq!(
+        clients["data"]["clients"]["edges"][0]["node"]["externalId"],
+        "IMM-100"
+    );
+    // The organization imports again: the dead instance's claim ran out.
+    let [ana, _] = pont_tenants();
+    let again = crate::instances::import_at(&second.base, &token, xlsx(&[header(), ana])).await;
+    assert_eq!(
+        again["data"]["importSpreadsheet"]["committed"], true,
+        "{again:#}"
+    );
 }

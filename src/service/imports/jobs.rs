@@ -247,33 +247,7 @@ async fn report(db: DatabaseConnection, run: Uuid, progress: Arc<Progress>, leas
         if written == Some(now) && renewed.elapsed() < lease / 3 {
             continue;
         }
-        let update = import_run::Entity::update_many()
-            .col_expr(import_run::Column::Phase, Expr::value(now.phase))
-            .col_expr(
-                import_run::Column::RowsRead,
-                Expr::value(clamp(now.rows_read)),
-            )
-            .col_expr(
-                import_run::Column::RowsTotal,
-                Expr::value(now.rows_total.map(clamp)),
-            )
-            .col_expr(
-                import_run::Column::AddressesToLocate,
-                Expr::value(clamp(now.to_locate)),
-            )
-            .col_expr(
-                import_run::Column::AddressesLocated,
-                Expr::value(clamp(now.located)),
-            )
-            .col_expr(import_run::Column::Percent, Expr::value(now.percent()))
-            .col_expr(
-                import_run::Column::ClaimedUntil,
-                Expr::value(until(Utc::now(), lease)),
-            )
-            .filter(import_run::Column::Id.eq(run))
-            .filter(import_run::Column::Status.eq(ImportStatus::Running))
-            .exec(&db)
-            .await;
+        let update = write_progress(&db, run, &now, lease).await;
         match update {
             Ok(_) => {
                 written = Some(now);
@@ -284,6 +258,44 @@ async fn report(db: DatabaseConnection, run: Uuid, progress: Arc<Progress>, leas
             Err(error) => tracing::debug!(%error, "import progress not written"),
         }
     }
+}
+
+/// Writes how far the run is, renewing its lease; nothing once it is
+/// settled.
+pub(super) async fn write_progress(
+    db: &impl ConnectionTrait,
+    run: Uuid,
+    now: &Snapshot,
+    lease: Duration,
+) -> Result<(), DbErr> {
+    import_run::Entity::update_many()
+        .col_expr(import_run::Column::Phase, Expr::value(now.phase))
+        .col_expr(
+            import_run::Column::RowsRead,
+            Expr::value(clamp(now.rows_read)),
+        )
+        .col_expr(
+            import_run::Column::RowsTotal,
+            Expr::value(now.rows_total.map(clamp)),
+        )
+        .col_expr(
+            import_run::Column::AddressesToLocate,
+            Expr::value(clamp(now.to_locate)),
+        )
+        .col_expr(
+            import_run::Column::AddressesLocated,
+            Expr::value(clamp(now.located)),
+        )
+        .col_expr(import_run::Column::Percent, Expr::value(now.percent()))
+        .col_expr(
+            import_run::Column::ClaimedUntil,
+            Expr::value(until(Utc::now(), lease)),
+        )
+        .filter(import_run::Column::Id.eq(run))
+        .filter(import_run::Column::Status.eq(ImportStatus::Running))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub(super) fn clamp(count: u64) -> i32 {

@@ -162,6 +162,9 @@ async fn run(
     timer.lap("geocode");
 
     progress.enter(Phase::Planning);
+    // Written now: from here the transaction may hold the database (SQLite
+    // has one writer), and the next tick's write would wait for it.
+    jobs::write_progress(db, run_id, &progress.snapshot(), importer.lease).await?;
     let tx = db.begin().await?;
     gate::lock_organization(&tx, org).await?;
     let existing = load_existing(&tx, org).await?;
@@ -340,6 +343,7 @@ async fn finish(
     if settled.rows_affected == 0 {
         return Err(ServiceError::RunInterrupted);
     }
+    run.progress.enter(Phase::Done);
     let (run_id, org) = (run.id, run.org.uuid());
     let to_row = |row: &RowResult| import_row::ActiveModel {
         import_run_id: Set(run_id),
