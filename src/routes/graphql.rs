@@ -1,30 +1,18 @@
 //! `POST /graphql`: a request body read within the limits, authenticated,
 //! executed in the caller's language, every error given a code. `GET` serves
-//! GraphiQL only, so a link or an image tag can never trigger a mutation.
+//! GraphiQL only (see [`super::graphiql`]), so a link or an image tag can
+//! never trigger a mutation.
 
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::http::MultipartOptions;
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 
 use super::{AppState, organization};
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
 use crate::graphql::Tenant;
-
-pub async fn graphiql(State(state): State<AppState>) -> Response {
-    if !state.config.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Flokon API")
-            .finish(),
-    )
-    .into_response()
-}
 
 pub async fn graphql(
     State(state): State<AppState>,
