@@ -4,43 +4,25 @@
 //! where Chromium is installed (`.ci/run` installs it) and say that they are
 //! skipped elsewhere.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{program_or_skip, run_program, spawn_app, spawn_app_with};
 
-/// `chromium` on the PATH, or Debian's `/usr/bin/chromium`.
-fn chromium() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("chromium"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.or_else(|| {
-        let debian = Path::new("/usr/bin/chromium");
-        debian.is_file().then(|| debian.to_owned())
-    })
-}
-
-/// Chromium, or a line on the terminal saying the test is skipped (written
-/// to stderr directly: the test harness hides what passing tests print).
+/// Chromium (`chromium` on the PATH or /usr/bin/chromium), or a line on the
+/// terminal saying that the test is skipped.
 fn chromium_or_skip(test: &str) -> Option<PathBuf> {
-    let found = chromium();
-    if found.is_none() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED browser::{test}: no chromium on the PATH nor /usr/bin/chromium \
-             (apt-get install chromium)"
-        );
-    }
-    found
+    program_or_skip(
+        "chromium",
+        &format!("browser::{test}"),
+        "apt-get install chromium",
+    )
 }
 
 /// What Chromium made of a page: the DOM once the page settled, and its
@@ -52,73 +34,32 @@ struct Dumped {
 
 /// Loads `url` in headless Chromium with a fresh profile and dumps the DOM
 /// after 10 s of virtual time (time the page spends waiting on the network
-/// is not counted). On a blocking thread: the server under test runs on the
-/// test's own runtime.
+/// is not counted, so a slow machine does not cut it short).
 async fn dump_dom(chromium: PathBuf, url: String) -> Dumped {
-    tokio::task::spawn_blocking(move || {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let child = Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                "--enable-logging=stderr",
-                "--log-level=0",
-                "--virtual-time-budget=10000",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("--dump-dom")
-            .arg(&url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chromium");
-        let output = wait_at_most(child, Duration::from_secs(90));
-        assert!(
-            output.status.success(),
-            "chromium failed on {url}: {output:?}"
-        );
-        Dumped {
-            dom: String::from_utf8_lossy(&output.stdout).into_owned(),
-            log: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    })
-    .await
-    .expect("chromium thread")
-}
-
-/// The child's output, or a panic (and the child killed) past `limit`.
-fn wait_at_most(mut child: std::process::Child, limit: Duration) -> std::process::Output {
-    let start = Instant::now();
-    // Drain stdout and stderr while waiting, so a full pipe cannot stall it.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut bytes).map(|_| bytes)
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut bytes).map(|_| bytes)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    std::process::Output {
-        status,
-        stdout: out.join().expect("stdout reader").expect("stdout"),
-        stderr: err.join().expect("stderr reader").expect("stderr"),
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut command = Command::new(chromium);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--log-level=0",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(&url);
+    let output = run_program(command, Duration::from_secs(90)).await;
+    assert!(
+        output.status.success(),
+        "chromium failed on {url}: {output:?}"
+    );
+    Dumped {
+        dom: String::from_utf8_lossy(&output.stdout).into_owned(),
+        log: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

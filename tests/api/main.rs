@@ -19,6 +19,7 @@ mod imports;
 mod instances;
 mod limits;
 mod occupants;
+mod ooxml;
 mod pagination;
 mod schema;
 mod sectors;
