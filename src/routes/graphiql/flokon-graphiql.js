@@ -20,9 +20,10 @@
   var headers = JSON.stringify({ Authorization: 'Bearer ...' }, null, 2);
 
   var query = [
-    '# API Flokon. Votre jeton : dans',
-    '# « Headers », plus bas, à la place',
-    '# de ... ; exécuter : Ctrl-Entrée.',
+    '# API Flokon',
+    '# Jeton : onglet Headers (plus',
+    '# bas), à la place de ...',
+    '# Exécuter : Ctrl-Entrée.',
     '{',
     '  clients(first: 10) {',
     '    totalCount',
