@@ -25,7 +25,7 @@ use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
 use crate::geocode;
 use crate::graphql::build_schema;
-use crate::routes::{AppState, graphql, health, spreadsheets};
+use crate::routes::{AppState, graphiql, graphql, health, spreadsheets};
 use crate::service::geocode_worker::{self, WorkerSettings};
 use crate::service::geocoding::Geocoding;
 use crate::service::imports::{self, Importer};
@@ -125,8 +125,9 @@ pub fn importer(config: &ServeConfig, db: &DatabaseConnection) -> std::io::Resul
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_upload_bytes;
     let routes = Router::new()
-        .route("/graphql", get(graphql::graphiql).post(graphql::graphql))
+        .route("/graphql", get(graphiql::page).post(graphql::graphql))
         .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/health", get(health::health))
         .route("/template.xlsx", get(spreadsheets::template))
         .route("/export.xlsx", get(spreadsheets::export))

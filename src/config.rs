@@ -130,7 +130,7 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub jobs: JobsConfig,
 
-    /// Serve GraphiQL at `GET /graphql`.
+    /// Serve GraphiQL at `GET /graphql` (its files under `/graphiql/`).
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 

@@ -1,9 +1,14 @@
 //! Writing spreadsheets: the import template and the organization's export,
 //! in the same columns, with rust_xlsxwriter. Pure: records in, bytes out.
+//! Both guide an Excel user the same way: a styled, frozen header row, text
+//! cells (a phone stays `4185550123`, never 4.19E+09), a drop-down for the
+//! alert type, and a message on the cells whose format matters.
 
 use std::collections::HashMap;
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    DataValidation, DataValidationErrorStyle, Format, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 
 use crate::domain::{ContactMethod, Field, GeocodeStatus, full_address};
 use crate::import::plan::Existing;
@@ -33,8 +38,16 @@ const EXPORT_EXTRA_COLUMNS: [&str; 7] = [
 ];
 
 const WIDTHS: [f64; 14] = [
-    16.0, 18.0, 16.0, 12.0, 44.0, 30.0, 24.0, 26.0, 30.0, 18.0, 10.0, 12.0, 12.0, 12.0,
+    16.0, 18.0, 16.0, 14.0, 44.0, 30.0, 24.0, 26.0, 30.0, 18.0, 10.0, 14.0, 12.0, 12.0,
 ];
+
+/// The last row (0-based) the validations cover: Excel rows 2 to 100,001,
+/// the import's default limit of 100,000 rows.
+const LAST_GUIDED_ROW: u32 = 100_000;
+
+/// The alert types the drop-down offers (the import also takes `texto`,
+/// `call`...: the list warns but does not refuse them).
+const CONTACT_METHODS: [&str; 2] = ["SMS", "Appel"];
 
 const EXPLANATIONS: [(&str, &str, &str); 7] = [
     ("Prénom", "Non", "Prénom de l'occupant."),
@@ -67,23 +80,65 @@ const EXPLANATIONS: [(&str, &str, &str); 7] = [
 ];
 
 fn header_format() -> Format {
-    Format::new().set_bold()
+    Format::new()
+        .set_bold()
+        .set_background_color("DDEBF7")
+        .set_border_bottom(FormatBorder::Thin)
+}
+
+/// The template's example row: grey italics, visibly not data (and text,
+/// like the column, should it be typed over).
+fn example_format() -> Format {
+    Format::new()
+        .set_italic()
+        .set_font_color("808080")
+        .set_num_format("@")
 }
 
 fn setup_columns(sheet: &mut Worksheet, headers: &[&str]) -> Result<(), XlsxError> {
-    let bold = header_format();
+    let header = header_format();
     // Text cells: a phone typed as digits stays text, never 4.18E+09.
     let text = Format::new().set_num_format("@");
-    for (i, header) in headers.iter().enumerate() {
+    for (i, title) in headers.iter().enumerate() {
         let column = i as u16;
-        sheet.write_string_with_format(0, column, *header, &bold)?;
+        sheet.write_string_with_format(0, column, *title, &header)?;
         sheet.set_column_width(column, WIDTHS.get(i).copied().unwrap_or(14.0))?;
-        if !header.starts_with("Latitude") && !header.starts_with("Longitude") {
+        if !title.starts_with("Latitude") && !title.starts_with("Longitude") {
             sheet.set_column_format(column, &text)?;
+        }
+        if let Some(validation) = guidance(title)? {
+            sheet.add_data_validation(1, column, LAST_GUIDED_ROW, column, &validation)?;
         }
     }
     sheet.set_freeze_panes(1, 0)?;
     Ok(())
+}
+
+/// What Excel shows or offers in a column's cells: an input message where
+/// the format matters, the drop-down for the alert type.
+fn guidance(header: &str) -> Result<Option<DataValidation>, XlsxError> {
+    let validation = match header {
+        "Téléphone*" => DataValidation::new()
+            .allow_any_value()
+            .set_input_title("Téléphone à alerter")?
+            .set_input_message(
+                "10 chiffres, ex. 418-555-0123 ou 4185550123 (ou 11 commençant par 1). \
+                 Sans poste. La cellule est du texte : les chiffres restent tels quels.",
+            )?,
+        "SMS/Appel*" => DataValidation::new()
+            .allow_list_strings(&CONTACT_METHODS)?
+            .set_input_title("Type d'alerte")?
+            .set_input_message("SMS ou Appel : choisissez dans la liste.")?
+            .set_error_style(DataValidationErrorStyle::Warning)
+            .set_error_title("Type d'alerte")?
+            .set_error_message("Choisissez SMS ou Appel dans la liste.")?,
+        "Code postal" => DataValidation::new()
+            .allow_any_value()
+            .set_input_title("Code postal")?
+            .set_input_message("Ex. G1P 0A0 (du texte).")?,
+        _ => return Ok(None),
+    };
+    Ok(Some(validation))
 }
 
 /// `GET /template.xlsx`: the headers, the example row, and a second sheet
@@ -94,9 +149,10 @@ pub fn template() -> Result<Vec<u8>, XlsxError> {
     sheet.set_name("Clients")?;
     let headers: Vec<&str> = TEMPLATE_COLUMNS.iter().map(|(h, _)| *h).collect();
     setup_columns(sheet, &headers)?;
+    let example = example_format();
     for (column, (_, field)) in TEMPLATE_COLUMNS.iter().enumerate() {
         if let Some((_, value)) = EXAMPLE_ROW.iter().find(|(f, _)| f == field) {
-            sheet.write_string(1, column as u16, *value)?;
+            sheet.write_string_with_format(1, column as u16, *value, &example)?;
         }
     }
 
@@ -114,7 +170,8 @@ pub fn template() -> Result<Vec<u8>, XlsxError> {
         help.write_string_with_format(row, 2, *text, &wrap)?;
     }
     let notes = [
-        "Une ligne par occupant. La première ligne de données de ce gabarit est un exemple : supprimez-la.",
+        "Une ligne par occupant. La première ligne de données de ce gabarit (en gris) est un exemple : supprimez-la.",
+        "Les cellules sont du texte : un téléphone garde ses chiffres. SMS/Appel propose une liste; Téléphone affiche son format.",
         "Les en-têtes peuvent être en français ou en anglais; l'ordre des colonnes n'a pas d'importance.",
         "Latitude et Longitude (facultatives, les deux ensemble) évitent la géolocalisation de l'adresse.",
     ];
@@ -163,7 +220,7 @@ pub fn export(data: &Existing) -> Result<Vec<u8>, XlsxError> {
         };
         row += 1;
         let method = match occupant.contact_method {
-            ContactMethod::Call => "appel",
+            ContactMethod::Call => "Appel",
             ContactMethod::Sms => "SMS",
         };
         let address = full_address(

@@ -1,12 +1,13 @@
 //! `POST /graphql`: a request body read within the limits, authenticated,
 //! executed in the caller's language, every error given a code. `GET` serves
-//! GraphiQL only, so a link or an image tag can never trigger a mutation.
+//! GraphiQL only (see [`super::graphiql`]), so a link or an image tag can
+//! never trigger a mutation.
 
 use std::time::Duration;
 
 use async_graphql::futures_util::StreamExt;
 use async_graphql::http::{
-    ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, MultipartOptions, create_multipart_mixed_stream,
+    ALL_WEBSOCKET_PROTOCOLS, MultipartOptions, create_multipart_mixed_stream,
     is_accept_multipart_mixed,
 };
 use async_graphql::{BatchRequest, BatchResponse, Data, Response as GqlResponse, ServerError};
@@ -14,26 +15,13 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 
 use super::{AppState, organization};
 use crate::auth::{authenticate, bearer_token};
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
 use crate::graphql::Tenant;
-
-pub async fn graphiql(State(state): State<AppState>) -> Response {
-    if !state.config.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Flokon API")
-            .finish(),
-    )
-    .into_response()
-}
 
 pub async fn graphql(
     State(state): State<AppState>,

@@ -2,6 +2,7 @@
 //! the schema, answer. Errors go out through [`ApiError`]'s `IntoResponse`,
 //! so every route speaks the same error shape and codes as GraphQL.
 
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod spreadsheets;

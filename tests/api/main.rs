@@ -3,6 +3,7 @@
 //! `TEST_DATABASE_URL` is set.
 
 mod auth;
+mod browser;
 mod cli;
 mod clients;
 mod concurrency;
@@ -11,6 +12,7 @@ mod dataloader;
 mod errors;
 mod fixtures;
 mod geocoding;
+mod graphiql;
 mod helpers;
 mod hostile;
 mod imports;
@@ -18,6 +20,7 @@ mod instances;
 mod jobs;
 mod limits;
 mod occupants;
+mod ooxml;
 mod pagination;
 mod schema;
 mod sectors;

@@ -1,13 +1,21 @@
 //! The spreadsheets the server writes: the template (headers, example row,
-//! explanations) and the export, which re-imports without a change.
+//! explanations, and what guides an Excel user: drop-down, input messages,
+//! text cells, a styled frozen header) and the export, which guides the
+//! same way and re-imports without a change, even once re-saved by
+//! LibreOffice.
 
 use std::io::Cursor;
+use std::process::Command;
+use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::fixtures::{EXAMPLE, header, occupant, pont_tenants, template_headers, xlsx};
-use crate::helpers::{all_counts, error_codes, keep, row_statuses, spawn_app};
+use crate::helpers::{
+    TestApp, all_counts, error_codes, keep, program_or_skip, row_statuses, run_program, spawn_app,
+};
+use crate::ooxml::{Sheet, Style};
 
 fn cells(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
     let mut workbook = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
@@ -62,8 +70,10 @@ async fn the_export_needs_a_token() {
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
 }
 
-#[tokio::test]
-async fn re_importing_the_export_changes_nothing() {
+/// A server holding imported and hand-made records: a name, a comma in the
+/// street, hand-given coordinates, and values a spreadsheet could take for
+/// formulas.
+async fn app_with_records() -> TestApp {
     let app = spawn_app().await;
     let [ana, ben] = pont_tenants();
     let rows = vec![
@@ -73,8 +83,6 @@ async fn re_importing_the_export_changes_nothing() {
         occupant("", "581-555-0104", "SMS", "12 boul. St-Joseph, Lévis", ""),
     ];
     app.import("base.xlsx", xlsx(&rows), keep()).await;
-    // Manual records: a name, a comma in the street, hand-given coordinates,
-    // and a note a spreadsheet could take for a formula.
     let client = app
         .create_client("=HYPERLINK(\"http://x\")", Some("Syndicat, Érables"))
         .await;
@@ -91,10 +99,31 @@ async fn re_importing_the_export_changes_nothing() {
         json!({"p": point}),
     )
     .await;
+    app
+}
 
+async fn export(app: &TestApp) -> Vec<u8> {
     let response = app.get_as(Some(&app.token), "/export.xlsx", &[]).await;
     assert_eq!(response.status, 200);
-    let bytes = response.body;
+    response.body
+}
+
+/// The import of `app_with_records`' export: committed, every row unchanged.
+fn assert_unchanged(run: &Value) {
+    assert_eq!(run["committed"], true, "{run:#}");
+    assert!(
+        row_statuses(run).iter().all(|(_, s)| s == "UNCHANGED"),
+        "{run:#}"
+    );
+    assert_eq!(all_counts(run), [[0, 0, 3, 0], [0, 0, 3, 0], [0, 0, 4, 0]]);
+}
+
+#[tokio::test]
+async fn re_importing_the_export_changes_nothing() {
+    let app = app_with_records().await;
+
+    let bytes = export(&app).await;
+
     let rows = cells(&bytes, "Clients");
     assert_eq!(rows.len(), 5);
     let mut headers = template_headers();
@@ -113,6 +142,7 @@ async fn re_importing_the_export_changes_nothing() {
         manual[6], "=HYPERLINK(\"http://x\")",
         "a formula-like value stays literal text"
     );
+    assert_eq!(manual[3], "Appel", "as the drop-down offers it");
     assert_eq!(
         (manual[12].as_str(), manual[13].as_str()),
         ("46.81", "-71.21")
@@ -121,10 +151,149 @@ async fn re_importing_the_export_changes_nothing() {
     assert_eq!((geocodable[12].as_str(), geocodable[13].as_str()), ("", ""));
 
     let run = app.import("export.xlsx", bytes, keep()).await;
-    assert_eq!(run["committed"], true, "{run:#}");
-    assert!(
-        row_statuses(&run).iter().all(|(_, s)| s == "UNCHANGED"),
-        "{run:#}"
-    );
-    assert_eq!(all_counts(&run), [[0, 0, 3, 0], [0, 0, 3, 0], [0, 0, 4, 0]]);
+    assert_unchanged(&run);
+}
+
+/// The last row the validations must cover: a header and the import's
+/// 100,000 rows.
+const LAST_ROW: &str = "100001";
+
+/// The header row of `sheet`, `columns` wide: bold on a solid fill, frozen.
+fn assert_header_styled_and_frozen(sheet: &Sheet, columns: u8) {
+    for column in b'A'..b'A' + columns {
+        let cell = format!("{}1", column as char);
+        let style = sheet.cell_style(&cell);
+        assert!(style.bold, "{cell}: {style:?}");
+        assert_eq!(style.fill.as_deref(), Some("FFDDEBF7"), "{cell}");
+    }
+    assert_eq!(sheet.frozen_rows(), 1);
+}
+
+/// The drop-down on `SMS/Appel*` (column D) and the messages on
+/// `Téléphone*` (column C), from row 2 down to `last_row`.
+fn assert_guided(sheet: &Sheet, last_row: &str) {
+    let method = sheet
+        .validation_of("D2")
+        .expect("a validation on SMS/Appel*");
+    assert_eq!(method.kind, "list");
+    assert_eq!(method.formula.as_deref(), Some("\"SMS,Appel\""));
+    assert_eq!(method.sqref, format!("D2:D{last_row}"));
+    assert!(method.prompt.unwrap().contains("SMS ou Appel"));
+    let phone = sheet.validation_of("C2").expect("a message on Téléphone*");
+    assert_eq!(phone.kind, "any", "a message, no restriction");
+    assert_eq!(phone.sqref, format!("C2:C{last_row}"));
+    assert_eq!(phone.prompt_title.as_deref(), Some("Téléphone à alerter"));
+    assert!(phone.prompt.unwrap().contains("418-555-0123"));
+}
+
+/// Column `column` (1 for A) is text and at least `width` wide.
+fn assert_text_column(sheet: &Sheet, column: u32, width: f64) {
+    let (style, actual) = sheet.column(column);
+    assert_eq!(style.number_format, "@", "column {column}");
+    assert!(actual >= width, "column {column}: {actual} < {width}");
+}
+
+#[tokio::test]
+async fn the_template_guides_excel_users() {
+    let app = spawn_app().await;
+
+    let sheet = Sheet::open(&app.get("/template.xlsx").await.body);
+
+    assert_header_styled_and_frozen(&sheet, 7);
+    assert_guided(&sheet, LAST_ROW);
+    assert_eq!(sheet.validations().len(), 2, "{:?}", sheet.validations());
+    // Every column is text, wide enough for its header and the example.
+    for (column, header) in template_headers().iter().enumerate() {
+        let example = EXAMPLE[column].chars().count();
+        let width = header.chars().count().max(example) as f64 + 1.0;
+        assert_text_column(&sheet, column as u32 + 1, width);
+    }
+    // The example row is visibly an example: grey italics (and text).
+    for column in b'A'..=b'G' {
+        let cell = format!("{}2", column as char);
+        let expected = Style {
+            bold: false,
+            italic: true,
+            color: Some("FF808080".to_owned()),
+            fill: None,
+            number_format: "@".to_owned(),
+        };
+        assert_eq!(sheet.cell_style(&cell), expected, "{cell}");
+    }
+}
+
+#[tokio::test]
+async fn the_export_guides_excel_users_like_the_template() {
+    let app = app_with_records().await;
+
+    let sheet = Sheet::open(&export(&app).await);
+
+    assert_header_styled_and_frozen(&sheet, 14);
+    assert_guided(&sheet, LAST_ROW);
+    let postal = sheet.validation_of("L2").expect("a message on Code postal");
+    assert_eq!(postal.sqref, format!("L2:L{LAST_ROW}"));
+    assert!(postal.prompt.unwrap().contains("G1P 0A0"));
+    assert_text_column(&sheet, 3, 12.0);
+    assert_text_column(&sheet, 12, 12.0);
+    let (latitude, _) = sheet.column(13);
+    assert_eq!(latitude.number_format, "General", "coordinates are numbers");
+    // Data rows are plain: no example styling.
+    let style = sheet.cell_style("C2");
+    assert!(!style.italic && style.color.is_none(), "{style:?}");
+}
+
+/// LibreOffice converts `file` to xlsx again (opens it and saves it as
+/// Excel 2007-365): the re-saved bytes.
+async fn resaved_by_libreoffice(soffice: std::path::PathBuf, bytes: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("export.xlsx");
+    std::fs::write(&input, bytes).expect("write export");
+    let out = dir.path().join("out");
+    let mut command = Command::new(soffice);
+    command
+        // A profile of its own: another LibreOffice running cannot lock it.
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            dir.path().join("profile").display()
+        ))
+        .args([
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+        ])
+        .arg(&out)
+        .arg(&input);
+    let output = run_program(command, Duration::from_secs(120)).await;
+    assert!(output.status.success(), "soffice failed: {output:?}");
+    std::fs::read(out.join("export.xlsx"))
+        .unwrap_or_else(|e| panic!("no converted file ({e}): {output:?}"))
+}
+
+#[tokio::test]
+async fn the_export_re_saved_by_libreoffice_re_imports_without_a_change() {
+    let test = "spreadsheets::the_export_re_saved_by_libreoffice_re_imports_without_a_change";
+    let Some(soffice) = program_or_skip(
+        "soffice",
+        test,
+        "apt-get install --no-install-recommends libreoffice-calc-nogui",
+    ) else {
+        return;
+    };
+    let app = app_with_records().await;
+    let exported = export(&app).await;
+
+    let resaved = resaved_by_libreoffice(soffice, &exported).await;
+
+    assert_ne!(resaved, exported, "LibreOffice wrote its own file");
+    let run = app.import("export.xlsx", resaved.clone(), keep()).await;
+    assert_unchanged(&run);
+    // The guidance survives, though LibreOffice stops the validations at
+    // row 1,002 and, headless, drops the frozen pane.
+    let sheet = Sheet::open(&resaved);
+    let method = sheet.validation_of("D2").expect("the drop-down");
+    assert_eq!(method.formula.as_deref(), Some("\"SMS,Appel\""));
+    assert!(sheet.validation_of("C2").unwrap().prompt.is_some());
+    assert_text_column(&sheet, 3, 12.0);
 }
