@@ -45,6 +45,17 @@ impl Drop for TestDatabase {
                     .ok()?;
                 runtime.block_on(async {
                     let admin = sea_orm::Database::connect(&url).await.ok()?;
+                    // The test's server may still be mid-transaction (its
+                    // workers), paused with the test's runtime, which waits
+                    // for this thread: end its connections first, or the
+                    // drop would wait for their locks forever.
+                    admin
+                        .execute_unprepared(&format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = '{schema}'"
+                        ))
+                        .await
+                        .ok()?;
                     admin
                         .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
                         .await
@@ -64,9 +75,18 @@ pub async fn fresh_postgres_url() -> Option<(String, impl Drop)> {
     let TestDatabase::Postgres { url, schema } = &database else {
         return None;
     };
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let url = format!(
+        "{}&options=-c%20search_path%3D{schema}",
+        with_application_name(url, schema)
+    );
     Some((url, database))
+}
+
+/// The URL with the schema as `application_name`, so that the schema's
+/// cleanup finds the connections to end.
+fn with_application_name(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={schema}")
 }
 
 async fn fresh_database() -> (ConnectOptions, TestDatabase) {
@@ -81,7 +101,7 @@ async fn fresh_database() -> (ConnectOptions, TestDatabase) {
                 .await
                 .expect("create schema");
             admin.close().await.expect("close admin connection");
-            let mut options = ConnectOptions::new(url.clone());
+            let mut options = ConnectOptions::new(with_application_name(&url, &schema));
             options
                 .set_schema_search_path(schema.clone())
                 .max_connections(5);
