@@ -167,7 +167,10 @@ async fn connection_init(
         .find_map(|name| payload.get(name)?.as_str())
         .and_then(bearer_token);
     let org = match token {
-        Some(token) => authenticate(&db, token).await.ok().flatten(),
+        Some(token) => authenticate(&db, token).await.unwrap_or_else(|error| {
+            crate::service::log_internal(&error);
+            None
+        }),
         None => None,
     };
     match org {

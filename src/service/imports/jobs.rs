@@ -14,7 +14,7 @@ use entity::{import_run, import_upload};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -367,6 +367,9 @@ impl WorkQueue for QueuedRuns {
         runs: &[import_run::Model],
         until: DateTime<Utc>,
     ) -> Result<(), DbErr> {
+        if runs.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
         import_run::Entity::update_many()
             .col_expr(
@@ -403,12 +406,25 @@ async fn pass(
     slots: &Arc<Semaphore>,
 ) -> Result<(), DbErr> {
     // A queued run's `claimed_until` is when it may be tried again, not a
-    // lease: only running ones run out.
-    let expired = Condition::all()
-        .add(import_run::Column::Status.eq(ImportStatus::Running))
-        .add(import_run::Column::ClaimedUntil.lt(Utc::now()));
-    let interrupted = settle_failed(db, expired).await?;
-    if interrupted > 0 {
+    // lease: only running ones run out. Read first: an idle pass writes
+    // nothing (SQLite has one writer).
+    let expired = || {
+        Condition::all()
+            .add(import_run::Column::Status.eq(ImportStatus::Running))
+            .add(import_run::Column::ClaimedUntil.lt(Utc::now()))
+    };
+    let dead: Vec<Uuid> = import_run::Entity::find()
+        .select_only()
+        .column(import_run::Column::Id)
+        .filter(expired())
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !dead.is_empty() {
+        // Still expired when written: a late renewal keeps its run.
+        let which = expired().add(import_run::Column::Id.is_in(dead.clone()));
+        let interrupted = settle_failed(db, which).await?;
+        drop_uploads(db, &dead).await?;
         tracing::warn!(
             runs = interrupted,
             "imports interrupted: their lease ran out"

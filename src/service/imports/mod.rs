@@ -130,7 +130,7 @@ async fn run(
         progress,
     };
     if !parsed.file_errors.is_empty() {
-        return Ok(finish(db, &run, &parsed, &Plan::default(), None).await?);
+        return finish(db, &run, &parsed, &Plan::default(), None).await;
     }
 
     let input = |now| PlanInput {
@@ -181,7 +181,7 @@ async fn run(
         !options.dry_run && valid_rows && (!plan.has_errors() || options.skip_invalid_rows);
     if !commit {
         tx.rollback().await?;
-        return Ok(finish(db, &run, &parsed, &plan, None).await?);
+        return finish(db, &run, &parsed, &plan, None).await;
     }
     progress.enter(Phase::Applying);
     let commit_seq = gate::next_commit_seq(&tx, org).await?;
