@@ -25,12 +25,14 @@ use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
 use crate::geocode;
 use crate::graphql::build_schema;
+use crate::graphql::webhook::WebhookPolicy;
 use crate::routes::{AppState, graphiql, graphql, health, spreadsheets};
 use crate::service::geocode_worker::{self, WorkerSettings};
 use crate::service::geocoding::Geocoding;
 use crate::service::imports::{self, Importer};
 use crate::service::rate_budget::DbRateBudget;
-use crate::service::retention;
+use crate::service::{retention, webhooks};
+use crate::webhook;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -43,7 +45,7 @@ pub struct Application {
 impl Application {
     /// Binds `config.bind_addr` (port 0 picks a free one) over a migrated
     /// database connection, and starts the background workers (geocoding,
-    /// queued imports, retention).
+    /// queued imports, retention, webhook deliveries).
     pub async fn build(
         config: ServeConfig,
         db: DatabaseConnection,
@@ -74,7 +76,22 @@ impl Application {
                 interval: config.jobs.import_retention_interval,
             },
         ));
-        let schema = build_schema(&config.limits, config.introspection, importer);
+        let hooks = &config.webhooks;
+        let sender = webhook::Sender::new(hooks.webhook_timeout, hooks.webhook_allow_private)
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(webhooks::worker(
+            db.clone(),
+            Arc::new(sender),
+            webhooks::DeliverySettings {
+                interval: hooks.webhook_worker_interval,
+                retry_delays: hooks.webhook_retry_delays.clone(),
+                batch: 20,
+            },
+        ));
+        let policy = WebhookPolicy {
+            allow_private: hooks.webhook_allow_private,
+        };
+        let schema = build_schema(&config.limits, config.introspection, importer, policy);
         let state = AppState {
             db,
             schema,

@@ -130,6 +130,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub jobs: JobsConfig,
 
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+
     /// Serve GraphiQL at `GET /graphql` (its files under `/graphiql/`).
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -182,6 +185,46 @@ impl Default for JobsConfig {
             import_workers: 2,
             import_retention_days: 90,
             import_retention_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Webhook deliveries.
+#[derive(Clone, Debug, Args)]
+pub struct WebhookConfig {
+    /// Allow endpoint URLs in http and on private, loopback or link-local
+    /// addresses (a receiver on your own network). Off: https to public
+    /// addresses only, checked at every connection.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_private: bool,
+    /// The waits before each retry of a failed delivery; past the last one
+    /// it is `FAILED` (about a day in all).
+    #[arg(long, env = "WEBHOOK_RETRY_DELAYS", value_delimiter = ',', default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = crate::domain::parse_duration, global = true)]
+    pub webhook_retry_delays: Vec<Duration>,
+    /// How long a receiver has to answer.
+    #[arg(long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
+    pub webhook_timeout: Duration,
+    /// How often each instance looks for deliveries due.
+    #[arg(long, env = "WEBHOOK_WORKER_INTERVAL", default_value = "250ms", value_parser = crate::domain::parse_duration, global = true)]
+    pub webhook_worker_interval: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> WebhookConfig {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        WebhookConfig {
+            webhook_allow_private: false,
+            webhook_retry_delays: vec![
+                Duration::from_secs(5),
+                minutes(5),
+                minutes(30),
+                minutes(120),
+                minutes(300),
+                minutes(600),
+                minutes(600),
+            ],
+            webhook_timeout: Duration::from_secs(10),
+            webhook_worker_interval: Duration::from_millis(250),
         }
     }
 }
@@ -268,6 +311,7 @@ impl Default for ServeConfig {
             limits: Limits::default(),
             geocoding: crate::geocode::GeocoderConfig::default(),
             jobs: JobsConfig::default(),
+            webhooks: WebhookConfig::default(),
             graphiql: true,
             introspection: true,
             cors_allowed_origins: Vec::new(),

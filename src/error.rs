@@ -118,11 +118,49 @@ impl From<ServiceError> for ApiError {
                 ),
             },
             error @ ServiceError::RunInterrupted => ApiError::internal(error),
+            ServiceError::WebhookUrl(refusal) => webhook_url_refused(refusal),
+            ServiceError::NoWebhookEvents => ApiError::Refused {
+                reason: "WEBHOOK_EVENTS_REQUIRED",
+                message: Message::new(
+                    "Choisissez au moins un événement.",
+                    "Choose at least one event.",
+                ),
+            },
             ServiceError::Undo(refusal) => ApiError::BadInput(undo_message(refusal)),
             ServiceError::Busy(db) => ApiError::Busy(Box::new(db)),
             ServiceError::Db(db) => ApiError::internal(db),
             ServiceError::Serde(serde) => ApiError::internal(serde),
         }
+    }
+}
+
+fn webhook_url_refused(refusal: crate::webhook::UrlRefusal) -> ApiError {
+    use crate::webhook::UrlRefusal;
+    let (reason, fr, en) = match refusal {
+        UrlRefusal::Malformed => (
+            "WEBHOOK_URL_INVALID",
+            "Adresse (URL) invalide : https://hote/chemin, sans identifiants.",
+            "Invalid URL: https://host/path, without credentials.",
+        ),
+        UrlRefusal::NotHttps => (
+            "WEBHOOK_URL_INVALID",
+            "Seules les adresses https:// sont acceptées.",
+            "Only https:// URLs are accepted.",
+        ),
+        UrlRefusal::Unresolved => (
+            "WEBHOOK_URL_INVALID",
+            "Ce nom d'hôte ne se résout pas.",
+            "This host name does not resolve.",
+        ),
+        UrlRefusal::Private => (
+            "WEBHOOK_URL_PRIVATE",
+            "Cette adresse mène à un réseau privé ou local : refusée.",
+            "This URL leads to a private or local network: refused.",
+        ),
+    };
+    ApiError::Refused {
+        reason,
+        message: Message::new(fr, en),
     }
 }
 

@@ -33,3 +33,5 @@ pub mod sector;
 pub mod service;
 /// The template and export spreadsheets.
 pub mod spreadsheet;
+/// Sending webhooks: signatures, and no request to private addresses.
+pub mod webhook;

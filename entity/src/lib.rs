@@ -17,4 +17,6 @@ pub mod sector_alert;
 pub mod sector_membership;
 pub mod service_point;
 pub mod values;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod worker_lease;

@@ -150,3 +150,46 @@ pub enum ImportPhase {
     #[sea_orm(string_value = "DONE")]
     Done,
 }
+
+/// What a webhook announces.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum WebhookEvent {
+    #[sea_orm(string_value = "import.finished")]
+    #[serde(rename = "import.finished")]
+    ImportFinished,
+    #[sea_orm(string_value = "import.failed")]
+    #[serde(rename = "import.failed")]
+    ImportFailed,
+    #[sea_orm(string_value = "sector.alert.started")]
+    #[serde(rename = "sector.alert.started")]
+    SectorAlertStarted,
+    #[sea_orm(string_value = "sector.alert.ended")]
+    #[serde(rename = "sector.alert.ended")]
+    SectorAlertEnded,
+    #[sea_orm(string_value = "geocoding.needs_attention")]
+    #[serde(rename = "geocoding.needs_attention")]
+    GeocodingNeedsAttention,
+    #[sea_orm(string_value = "test")]
+    #[serde(rename = "test")]
+    Test,
+}
+
+/// Where a webhook delivery stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatus {
+    /// Not sent yet, or to be tried again at `next_attempt_at`.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    /// Every attempt failed.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

@@ -9,6 +9,7 @@ mod m20261201_000001_import_claim;
 mod m20261201_000002_import_order;
 mod m20261201_000003_geocode_work;
 mod m20261202_000001_import_jobs;
+mod m20261202_000002_webhooks;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_import_order::Migration),
             Box::new(m20261201_000003_geocode_work::Migration),
             Box::new(m20261202_000001_import_jobs::Migration),
+            Box::new(m20261202_000002_webhooks::Migration),
         ]
     }
 }

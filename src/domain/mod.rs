@@ -6,6 +6,7 @@ mod address;
 mod contact;
 mod duration;
 mod error;
+pub mod global_id;
 mod lang;
 mod phone;
 mod postal;

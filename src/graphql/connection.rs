@@ -7,6 +7,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use super::id::{cursor, parse_cursor};
 use super::import::{ImportRun, RowReport};
 use super::object::{Client, ServicePoint};
+use super::webhook::WebhookDelivery;
 use crate::config::Limits;
 use crate::error::{ApiError, Message};
 use crate::service::{Page, PageRequest};
@@ -142,3 +143,8 @@ connection!(ClientConnection, ClientEdge, Client);
 connection!(ServicePointConnection, ServicePointEdge, ServicePoint);
 connection!(ImportRunConnection, ImportRunEdge, ImportRun);
 connection!(RowReportConnection, RowReportEdge, RowReport, row_cursor);
+connection!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery
+);

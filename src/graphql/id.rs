@@ -6,37 +6,10 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, Message};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Client,
-    ServicePoint,
-    Occupant,
-    Sector,
-    ImportRun,
-}
-
-impl Kind {
-    const ALL: [Kind; 5] = [
-        Kind::Client,
-        Kind::ServicePoint,
-        Kind::Occupant,
-        Kind::Sector,
-        Kind::ImportRun,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Client => "Client",
-            Kind::ServicePoint => "ServicePoint",
-            Kind::Occupant => "Occupant",
-            Kind::Sector => "Sector",
-            Kind::ImportRun => "ImportRun",
-        }
-    }
-}
+pub use crate::domain::global_id::Kind;
 
 pub fn encode(kind: Kind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.name(), id.simple())))
+    ID(crate::domain::global_id::encode(kind, id))
 }
 
 fn invalid_id() -> ApiError {
@@ -45,17 +18,7 @@ fn invalid_id() -> ApiError {
 
 /// Any global ID: a malformed one is bad input.
 pub fn decode_any(id: &ID) -> Result<(Kind, Uuid), ApiError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(id.as_str().trim())
-        .map_err(|_| invalid_id())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid_id())?;
-    let (name, uuid) = text.split_once(':').ok_or_else(invalid_id)?;
-    let kind = Kind::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(invalid_id)?;
-    let uuid = Uuid::parse_str(uuid).map_err(|_| invalid_id())?;
-    Ok((kind, uuid))
+    crate::domain::global_id::decode(id.as_str()).ok_or_else(invalid_id)
 }
 
 /// A global ID of the expected kind. An ID of another kind names nothing of

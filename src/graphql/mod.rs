@@ -9,6 +9,7 @@ pub mod mutation;
 pub mod object;
 pub mod query;
 pub mod sector;
+pub mod webhook;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use std::sync::Arc;
@@ -24,13 +25,19 @@ use crate::service::imports::Importer;
 use crate::service::{TenantEntity, get_owned};
 
 #[derive(MergedObject, Default)]
-pub struct Query(query::RecordQuery, import::ImportQuery, sector::SectorQuery);
+pub struct Query(
+    query::RecordQuery,
+    import::ImportQuery,
+    sector::SectorQuery,
+    webhook::WebhookQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::RecordMutation,
     import::ImportMutation,
     sector::SectorMutation,
+    webhook::WebhookMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -124,7 +131,12 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
     tenant(ctx)
 }
 
-pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer>) -> FlokonSchema {
+pub fn build_schema(
+    limits: &Limits,
+    introspection: bool,
+    importer: Arc<Importer>,
+    webhooks: webhook::WebhookPolicy,
+) -> FlokonSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -132,6 +144,7 @@ pub fn build_schema(limits: &Limits, introspection: bool, importer: Arc<Importer
     )
     .data(importer.geocoding.clone())
     .data(importer)
+    .data(webhooks)
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(16)
@@ -158,6 +171,7 @@ pub fn sdl() -> String {
             1,
             std::time::Duration::from_secs(60),
         )),
+        webhook::WebhookPolicy::default(),
     )
     .sdl()
 }

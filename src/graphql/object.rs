@@ -42,6 +42,8 @@ pub enum Node {
     Occupant(Occupant),
     ImportRun(super::import::ImportRun),
     Sector(super::sector::Sector),
+    WebhookEndpoint(super::webhook::WebhookEndpoint),
+    WebhookDelivery(super::webhook::WebhookDelivery),
 }
 
 /// A stored value that does not parse: corrupt data, an internal error.

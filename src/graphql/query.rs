@@ -11,10 +11,13 @@ use super::loader::prefetch;
 use super::object::service_point_connection;
 use super::object::{Client, GeocodeStatus, Node, Occupant, ServicePoint, loader};
 use super::sector::Sector;
+use super::webhook::{WebhookDelivery, WebhookEndpoint};
 use super::{record, record_by_id, tenant};
 use crate::error::ApiError;
 use crate::service::{self, clients, clients::ClientFilter, service_points::ServicePointFilter};
-use entity::{client, import_run, occupant, sector, service_point};
+use entity::{
+    client, import_run, occupant, sector, service_point, webhook_delivery, webhook_endpoint,
+};
 
 #[derive(Default)]
 pub struct RecordQuery;
@@ -38,6 +41,14 @@ impl RecordQuery {
                 record::<import_run::Entity, _>(ctx, uuid, |m| ImportRun(m).into()).await
             }
             Kind::Sector => record::<sector::Entity, _>(ctx, uuid, |m| Sector(m).into()).await,
+            Kind::WebhookEndpoint => {
+                record::<webhook_endpoint::Entity, _>(ctx, uuid, |m| WebhookEndpoint(m).into())
+                    .await
+            }
+            Kind::WebhookDelivery => {
+                record::<webhook_delivery::Entity, _>(ctx, uuid, |m| WebhookDelivery(m).into())
+                    .await
+            }
         }
     }
 

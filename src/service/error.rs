@@ -20,6 +20,10 @@ pub enum ServiceError {
     /// too slow to renew it, and it was declared interrupted): rolled back.
     #[error("import run interrupted")]
     RunInterrupted,
+    #[error("webhook URL refused")]
+    WebhookUrl(crate::webhook::UrlRefusal),
+    #[error("a webhook endpoint needs events")]
+    NoWebhookEvents,
     #[error("import cannot be undone")]
     Undo(UndoRefusal),
     /// A lock or a connection not had in time (`DB_LOCK_TIMEOUT`,

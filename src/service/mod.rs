@@ -19,11 +19,13 @@ pub mod rate_budget;
 pub mod retention;
 pub mod sectors;
 pub mod service_points;
+pub mod webhooks;
 
 use std::collections::HashMap;
 
 use entity::{
     client, import_run, import_snapshot, occupant, sector, sector_membership, service_point,
+    webhook_delivery, webhook_endpoint,
 };
 use sea_orm::sea_query::{
     Asterisk, Expr, ExprTrait, Func, IntoColumnRef, IntoCondition, Order, Query, WindowStatement,
@@ -67,7 +69,9 @@ tenant_entity!(
     occupant: Id,
     import_run: Id,
     sector: Id,
-    import_snapshot: ImportRunId
+    import_snapshot: ImportRunId,
+    webhook_endpoint: Id,
+    webhook_delivery: Id
 );
 
 impl TenantTable for sector_membership::Entity {

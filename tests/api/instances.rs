@@ -432,3 +432,43 @@ async fn an_instance_follows_a_run_that_another_executes() {
     assert_eq!(last["status"], "FINISHED", "{parts:#?}");
     assert_eq!(last["progress"]["percent"], 100.0);
 }
+
+#[tokio::test]
+async fn two_instances_deliver_each_webhook_once() {
+    let Some((url, _schema)) = fresh_postgres_url().await else {
+        return; // PostgreSQL only (see the module's comment)
+    };
+    let env = [
+        ("WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("WEBHOOK_WORKER_INTERVAL", "10ms"),
+    ];
+    let mut instances = [Instance::start(&url, &env), Instance::start(&url, &env)];
+    for instance in &mut instances {
+        instance.healthy().await.unwrap();
+    }
+    let token = new_org(&url);
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    let created = instances[0]
+        .graphql_with(
+            &token,
+            "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, events: [TEST]}) { endpoint { id } } }",
+            json!({"url": receiver.url}),
+        )
+        .await;
+    let endpoint = created["data"]["createWebhookEndpoint"]["endpoint"]["id"].clone();
+    for i in 0..30 {
+        let body = instances[i % 2]
+            .graphql_with(
+                &token,
+                "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+                json!({"id": endpoint}),
+            )
+            .await;
+        assert!(body["data"]["sendTestWebhook"]["id"].is_string(), "{body}");
+    }
+    receiver.wait_for(30).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let received = receiver.received();
+    let ids: std::collections::HashSet<String> = received.iter().map(|r| r.id()).collect();
+    assert_eq!((received.len(), ids.len()), (30, 30));
+}

@@ -588,10 +588,22 @@ async fn durable_database() -> (String, Box<dyn std::any::Any>) {
 #[tokio::test]
 async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_as_before() {
     let (url, _guard) = durable_database().await;
-    let env = [("IMPORT_LEASE", "2s")];
+    let env = [
+        ("IMPORT_LEASE", "2s"),
+        ("WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("WEBHOOK_WORKER_INTERVAL", "50ms"),
+    ];
     let mut first = Instance::start(&url, &env);
     first.healthy().await.unwrap();
     let token = crate::instances::new_org(&url);
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    first
+        .graphql_with(
+            &token,
+            "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, events: [IMPORT_FAILED]}) { secret } }",
+            json!({"url": receiver.url}),
+        )
+        .await;
     let [ana, ben] = pont_tenants();
     let seeded =
         crate::instances::import_at(&first.base, &token, xlsx(&[header(), ana, ben])).await;
@@ -619,8 +631,8 @@ async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_a
     loop {
         let run = first.graphql_with(&token, RUN, json!({"id": id})).await;
         let run = &run["data"]["importRun"];
-        assert_eq!(
-            run["status"], "RUNNING",
+        assert!(
+            run["status"] == "QUEUED" || run["status"] == "RUNNING",
             "the import ended before the kill: {run:#}"
         );
         if ["PLANNING", "APPLYING"].contains(&run["progress"]["phase"].as_str().unwrap()) {
@@ -648,6 +660,12 @@ async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_a
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(run["fileErrors"], json!([{"code": "INTERRUPTED"}]));
+    let announced = receiver.wait_for(1).await[0].json();
+    assert_eq!(announced["type"], "import.failed");
+    assert_eq!(
+        announced["data"],
+        json!({"importRunId": id, "mode": "REPLACE_ALL", "dryRun": false, "errors": ["INTERRUPTED"]})
+    );
     assert_eq!(run["committed"], false);
     assert!(run["finishedAt"].is_string());
     let clients = second

@@ -28,3 +28,4 @@ mod server;
 mod service_points;
 mod spreadsheets;
 mod tenancy;
+mod webhooks;

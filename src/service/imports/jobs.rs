@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::values::{ImportPhase, ImportStatus};
+use entity::values::{ImportPhase, ImportStatus, WebhookEvent};
 use entity::{import_run, import_upload};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -23,12 +24,13 @@ use uuid::Uuid;
 
 use super::{ImportOptions, Importer, issues_json};
 use crate::auth::OrgId;
+use crate::domain::global_id;
 use crate::import::error::FileError;
 use crate::import::headers::{self, Mapping};
 use crate::import::plan::Summary;
 use crate::import::progress::{Progress, Snapshot};
 use crate::service::claims::{self, WorkQueue};
-use crate::service::{ServiceError, locks, log_internal};
+use crate::service::{ServiceError, locks, log_internal, webhooks};
 
 /// An import as asked for.
 pub struct NewImport {
@@ -215,7 +217,7 @@ pub(super) async fn execute(
     )));
     let outcome = super::run(db, importer, org, run.id, request, &progress).await;
     if let Err(error) = outcome {
-        if let Err(marking) = fail(db, &[run.id]).await {
+        if let Err(marking) = fail(db, this(run.id)).await {
             log_internal(&marking);
         }
         return Err(error);
@@ -302,23 +304,16 @@ pub(super) fn clamp(count: u64) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
-/// Declares runs `FAILED` (`INTERRUPTED`, nothing committed) unless they
-/// are already settled, and drops their uploads.
-async fn fail(db: &impl ConnectionTrait, runs: &[Uuid]) -> Result<(), DbErr> {
-    if runs.is_empty() {
-        return Ok(());
-    }
-    settle_failed(
-        db,
-        Condition::all().add(import_run::Column::Id.is_in(runs.to_vec())),
-    )
-    .await?;
-    drop_uploads(db, runs).await
-}
-
-async fn settle_failed(db: &impl ConnectionTrait, which: Condition) -> Result<u64, DbErr> {
+/// Declares the runs `which` picks `FAILED` (`INTERRUPTED`, nothing
+/// committed) unless they are already settled, announces it
+/// (`import.failed`) and drops their uploads, in one transaction: how
+/// many.
+async fn fail(db: &DatabaseConnection, which: Condition) -> Result<usize, DbErr> {
     let errors = issues_json(&[FileError::Interrupted.issue()]);
-    let result = import_run::Entity::update_many()
+    let tx = db.begin().await?;
+    // One statement settles and says which: a run that finished meanwhile
+    // is neither failed nor announced.
+    let failed = import_run::Entity::update_many()
         .col_expr(
             import_run::Column::Status,
             Expr::value(ImportStatus::Failed),
@@ -331,9 +326,27 @@ async fn settle_failed(db: &impl ConnectionTrait, which: Condition) -> Result<u6
         )
         .filter(import_run::Column::Status.is_in([ImportStatus::Running, ImportStatus::Queued]))
         .filter(which)
-        .exec(db)
+        .exec_with_returning(&tx)
         .await?;
-    Ok(result.rows_affected)
+    for run in &failed {
+        let data = json!({
+            "importRunId": global_id::encode(global_id::Kind::ImportRun, run.id),
+            "mode": run.mode,
+            "dryRun": run.dry_run,
+            "errors": [FileError::Interrupted.issue().code],
+        });
+        let org = OrgId::new(run.organization_id);
+        webhooks::enqueue(&tx, org, WebhookEvent::ImportFailed, data).await?;
+    }
+    let ids: Vec<Uuid> = failed.iter().map(|run| run.id).collect();
+    drop_uploads(&tx, &ids).await?;
+    tx.commit().await?;
+    Ok(failed.len())
+}
+
+/// One run, by id.
+fn this(run: Uuid) -> Condition {
+    Condition::all().add(import_run::Column::Id.eq(run))
 }
 
 async fn drop_uploads(db: &impl ConnectionTrait, runs: &[Uuid]) -> Result<(), DbErr> {
@@ -422,9 +435,8 @@ async fn pass(
         .await?;
     if !dead.is_empty() {
         // Still expired when written: a late renewal keeps its run.
-        let which = expired().add(import_run::Column::Id.is_in(dead.clone()));
-        let interrupted = settle_failed(db, which).await?;
-        drop_uploads(db, &dead).await?;
+        let which = expired().add(import_run::Column::Id.is_in(dead));
+        let interrupted = fail(db, which).await?;
         tracing::warn!(
             runs = interrupted,
             "imports interrupted: their lease ran out"
@@ -460,7 +472,7 @@ async fn run_queued(
 ) -> Result<(), ServiceError> {
     let org = OrgId::new(run.organization_id);
     let Some(upload) = import_upload::Entity::find_by_id(run.id).one(db).await? else {
-        fail(db, &[run.id]).await?;
+        fail(db, this(run.id)).await?;
         return Ok(());
     };
     let request = NewImport {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use entity::values::ImportStatus;
+use entity::values::{GeocodeStatus, ImportStatus, WebhookEvent};
 use entity::{client, import_row, import_run, occupant, service_point};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::domain::ImportMode;
+use crate::domain::global_id;
 use crate::import::Parsed;
 use crate::import::error::Issue;
 use crate::import::headers::Mapping;
@@ -35,6 +36,7 @@ use crate::service::ServiceError;
 use crate::service::batch::insert_batched;
 use crate::service::geocoding;
 use crate::service::sectors::{self, Position};
+use crate::service::webhooks;
 
 pub use gate::Importer;
 use jobs::Created;
@@ -127,6 +129,7 @@ async fn run(
     let run = Outcome {
         id: run_id,
         org,
+        options: &options,
         progress,
     };
     if !parsed.file_errors.is_empty() {
@@ -267,11 +270,44 @@ pub async fn load_existing(db: &impl ConnectionTrait, org: OrgId) -> Result<Exis
 struct Outcome<'a> {
     id: Uuid,
     org: OrgId,
+    options: &'a ImportOptions,
     progress: &'a Progress,
 }
 
 pub(super) fn issues_json(issues: &[Issue]) -> serde_json::Value {
     serde_json::to_value(issues).unwrap_or_else(|_| json!([]))
+}
+
+/// The webhooks of a finished run, in its transaction: `import.finished`,
+/// and `geocoding.needs_attention` when it left addresses not found.
+async fn announce_finished(
+    db: &impl ConnectionTrait,
+    run: &Outcome<'_>,
+    summary: &Summary,
+    committed: bool,
+    plan: &Plan,
+) -> Result<(), ServiceError> {
+    let run_id = global_id::encode(global_id::Kind::ImportRun, run.id);
+    let data = json!({
+        "importRunId": run_id,
+        "mode": run.options.mode,
+        "dryRun": run.options.dry_run,
+        "committed": committed,
+        "summary": summary,
+    });
+    webhooks::enqueue(db, run.org, WebhookEvent::ImportFinished, data).await?;
+    let not_found = plan
+        .points
+        .create
+        .iter()
+        .chain(&plan.points.update)
+        .filter(|p| p.geocode_status == GeocodeStatus::NotFound)
+        .count();
+    if committed && not_found > 0 {
+        let data = json!({"importRunId": run_id, "notFound": not_found});
+        webhooks::enqueue(db, run.org, WebhookEvent::GeocodingNeedsAttention, data).await?;
+    }
+    Ok(())
 }
 
 /// Writes the run's final state (`FINISHED`, `DONE`, its summary) and its
@@ -344,6 +380,7 @@ async fn finish(
         return Err(ServiceError::RunInterrupted);
     }
     run.progress.enter(Phase::Done);
+    announce_finished(db, run, &summary, commit_seq.is_some(), plan).await?;
     let (run_id, org) = (run.id, run.org.uuid());
     let to_row = |row: &RowResult| import_row::ActiveModel {
         import_run_id: Set(run_id),

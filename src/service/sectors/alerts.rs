@@ -10,8 +10,11 @@ use uuid::Uuid;
 
 use super::reads::points_in;
 use crate::auth::OrgId;
+use crate::domain::global_id;
 use crate::service::locks::{self, Memberships};
-use crate::service::{ServiceError, require_owned_locked};
+use crate::service::{ServiceError, require_owned_locked, webhooks};
+use entity::values::WebhookEvent;
+use serde_json::json;
 
 /// Puts a sector in alert or ends its alert, keeping the history.
 pub async fn set_alert(
@@ -29,6 +32,8 @@ pub async fn set_alert(
         return Ok(current);
     }
     let now = Utc::now();
+    let sector_id = global_id::encode(global_id::Kind::Sector, id);
+    // Announced in this transaction: an alert rolled back announces nothing.
     if active {
         let recipients = occupant::Entity::find()
             .filter(occupant::Column::OrganizationId.eq(org.uuid()))
@@ -45,6 +50,9 @@ pub async fn set_alert(
         }
         .insert(&tx)
         .await?;
+        let data =
+            json!({"sectorId": sector_id, "name": current.name, "recipientsCount": recipients});
+        webhooks::enqueue(&tx, org, WebhookEvent::SectorAlertStarted, data).await?;
     } else {
         sector_alert::Entity::update_many()
             .col_expr(
@@ -59,6 +67,8 @@ pub async fn set_alert(
             )
             .exec(&tx)
             .await?;
+        let data = json!({"sectorId": sector_id, "name": current.name});
+        webhooks::enqueue(&tx, org, WebhookEvent::SectorAlertEnded, data).await?;
     }
     let mut model: sector::ActiveModel = current.into();
     model.alert_active = Set(active);
