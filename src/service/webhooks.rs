@@ -12,7 +12,8 @@ use entity::{webhook_delivery, webhook_endpoint};
 use sea_orm::sea_query::{Expr, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Select, Set,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    Select, Set,
 };
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -155,8 +156,11 @@ pub async fn send_test(
         crate::domain::global_id::Kind::WebhookEndpoint,
         endpoint.id,
     )});
-    let delivery = delivery(&endpoint, WebhookEvent::Test, &data, Utc::now());
-    Ok(delivery.insert(db).await?)
+    let delivery = delivery(&endpoint, WebhookEvent::Test, &data, Utc::now())
+        .insert(db)
+        .await?;
+    wake_workers(db).await?;
+    Ok(delivery)
 }
 
 /// An endpoint's deliveries, newest first, with one of `statuses` (any
@@ -244,7 +248,58 @@ pub async fn enqueue(
     webhook_delivery::Entity::insert_many(deliveries)
         .exec_without_returning(db)
         .await?;
+    wake_workers(db).await
+}
+
+/// PostgreSQL's channel for "deliveries are due".
+const CHANNEL: &str = "flokon_webhooks";
+
+/// Tells every instance's worker that deliveries are due. PostgreSQL
+/// delivers the notice when the caller's transaction commits, never for
+/// one rolled back; SQLite's single instance polls.
+async fn wake_workers(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("SELECT pg_notify('{CHANNEL}', '')"))
+            .await?;
+    }
     Ok(())
+}
+
+/// What a worker waits on between passes: the interval, or on PostgreSQL
+/// a notice from [`wake_workers`], whichever comes first.
+struct Wake(Option<sea_orm::sqlx::postgres::PgListener>);
+
+impl Wake {
+    async fn new(db: &DatabaseConnection) -> Wake {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Wake(None);
+        }
+        let pool = db.get_postgres_connection_pool();
+        let listener = async {
+            let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listener.await {
+            Ok(listener) => Wake(Some(listener)),
+            Err(error) => {
+                // Polling still delivers, only later.
+                log_internal(&error);
+                Wake(None)
+            }
+        }
+    }
+
+    async fn wait(&mut self, interval: Duration) {
+        let Some(listener) = &mut self.0 else {
+            return tokio::time::sleep(interval).await;
+        };
+        if let Ok(Err(error)) = tokio::time::timeout(interval, listener.recv()).await {
+            // The connection is being re-established: no busy loop.
+            tracing::debug!(%error, "webhook listener");
+            tokio::time::sleep(interval).await;
+        }
+    }
 }
 
 fn takes(endpoint: &webhook_endpoint::Model, event: WebhookEvent) -> bool {
@@ -308,6 +363,7 @@ impl WorkQueue for DueDeliveries {
 }
 
 pub async fn worker(db: DatabaseConnection, sender: Arc<Sender>, settings: DeliverySettings) {
+    let mut wake = Wake::new(&db).await;
     loop {
         match pass(&db, &sender, &settings).await {
             // A full batch: more may be due at once.
@@ -315,7 +371,7 @@ pub async fn worker(db: DatabaseConnection, sender: Arc<Sender>, settings: Deliv
             Ok(_) => {}
             Err(error) => log_internal(&error),
         }
-        tokio::time::sleep(settings.interval).await;
+        wake.wait(settings.interval).await;
     }
 }
 

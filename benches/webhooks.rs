@@ -1,0 +1,120 @@
+//! Webhook delivery latency on loopback: `cargo bench --bench webhooks`.
+//!
+//! The server in-process on SQLite (and on PostgreSQL with
+//! `BENCH_DATABASE_URL` or `TEST_DATABASE_URL`) with the default worker
+//! interval; a receiver on loopback; 40 `sendTestWebhook`s one after the
+//! other, each timed from the mutation's answer (the event committed) to
+//! its arrival at the receiver. (PostgreSQL wakes the worker with
+//! LISTEN/NOTIFY at commit; SQLite waits for the next poll.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use flokon_api::app::Application;
+use flokon_api::config::ServeConfig;
+use flokon_api::service::organizations;
+use sea_orm::ConnectOptions;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+const EVENTS: usize = 40;
+
+async fn run(label: &str, options: ConnectOptions) {
+    let db = flokon_api::db::connect_with(options, &Default::default())
+        .await
+        .unwrap();
+    flokon_api::db::migrate(&db).await.unwrap();
+    let (_, token) = organizations::create(&db, "Bench").await.unwrap();
+
+    let (arrived, mut arrivals) = mpsc::unbounded_channel::<Instant>();
+    let arrived = Arc::new(arrived);
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let arrived = arrived.clone();
+            async move {
+                let _ = arrived.send(Instant::now());
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let mut config = ServeConfig {
+        bind_addr: "127.0.0.1:0".into(),
+        ..ServeConfig::default()
+    };
+    config.webhooks.webhook_allow_private = true;
+    let app = Application::build(config, db.clone()).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    let graphql = |query: &str, variables: serde_json::Value| {
+        http.post(format!("{base}/graphql"))
+            .bearer_auth(&token.token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+    };
+    let created: serde_json::Value = graphql(
+        "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, events: [TEST]}) { endpoint { id } } }",
+        json!({"url": hook}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let endpoint = created["data"]["createWebhookEndpoint"]["endpoint"]["id"].clone();
+
+    let mut latencies = Vec::with_capacity(EVENTS);
+    for _ in 0..EVENTS {
+        let answer = graphql(
+            "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+            json!({"id": endpoint}),
+        )
+        .await
+        .unwrap();
+        assert!(answer.status().is_success());
+        let committed = Instant::now();
+        let at = tokio::time::timeout(Duration::from_secs(10), arrivals.recv())
+            .await
+            .expect("delivered within 10 s")
+            .unwrap();
+        latencies.push(at.saturating_duration_since(committed));
+    }
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label}: {EVENTS} deliveries, event committed -> received: min {:.1} ms, p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms (worker interval 250 ms)",
+        ms(latencies[0]),
+        ms(latencies[EVENTS / 2]),
+        ms(latencies[EVENTS * 9 / 10]),
+        ms(latencies[EVENTS - 1]),
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    flokon_api::geocode::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let mut options = ConnectOptions::new(sqlite);
+    options.max_connections(5);
+    run("SQLite", options).await;
+
+    let url = std::env::var("BENCH_DATABASE_URL")
+        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
+        .ok()
+        .filter(|url| !url.is_empty());
+    if let Some(url) = url {
+        let mut options = ConnectOptions::new(url);
+        options.max_connections(5);
+        run("PostgreSQL", options).await;
+    }
+}
