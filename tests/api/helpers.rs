@@ -186,6 +186,15 @@ impl TestApp {
             .token
     }
 
+    /// How many rows the table of `E` holds, every organization's.
+    pub async fn rows<E: sea_orm::EntityTrait>(&self) -> u64
+    where
+        E::Model: Sync,
+    {
+        use sea_orm::PaginatorTrait;
+        E::find().count(&self.db).await.expect("count")
+    }
+
     pub fn reset_statements(&self) {
         self.statements.lock().expect("statement log").clear();
     }

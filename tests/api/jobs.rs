@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -143,10 +143,7 @@ async fn wait_false_answers_with_the_queued_run_and_a_worker_finishes_it() {
     let clients = app.data("{ clients { totalCount } }", json!({})).await;
     assert_eq!(clients["clients"]["totalCount"], 3_334);
     // The stored upload went with the run.
-    let uploads = entity::import_upload::Entity::find()
-        .count(&app.db)
-        .await
-        .unwrap();
+    let uploads = app.rows::<entity::import_upload::Entity>().await;
     assert_eq!(uploads, 0);
 }
 
@@ -502,10 +499,7 @@ async fn two_destructive_imports_in_a_row_keep_one_snapshot() {
         first_error(&refused)["extensions"]["code"],
         "BAD_USER_INPUT"
     );
-    let snapshots = entity::import_snapshot::Entity::find()
-        .count(&app.db)
-        .await
-        .unwrap();
+    let snapshots = app.rows::<entity::import_snapshot::Entity>().await;
     assert_eq!(snapshots, 0);
 }
 

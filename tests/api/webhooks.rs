@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use standardwebhooks::Webhook;
 
@@ -144,15 +144,19 @@ async fn deliveries(app: &TestApp, endpoint: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn put_in_alert(app: &TestApp) -> Value {
+/// A sector named Centre: its id.
+async fn create_sector(app: &TestApp) -> Value {
     let square = json!({"type": "Polygon", "coordinates": [[[-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]]]});
-    let sector = app
-        .data(
-            "mutation($g: JSON!) { createSector(input: {name: \"Centre\", geometry: $g}) { id } }",
-            json!({"g": square}),
-        )
-        .await["createSector"]["id"]
-        .clone();
+    app.data(
+        "mutation($g: JSON!) { createSector(input: {name: \"Centre\", geometry: $g}) { id } }",
+        json!({"g": square}),
+    )
+    .await["createSector"]["id"]
+        .clone()
+}
+
+async fn put_in_alert(app: &TestApp) -> Value {
+    let sector = create_sector(app).await;
     app.graphql(
         "mutation($id: ID!) { setSectorAlert(id: $id, active: true) { alertActive } }",
         json!({"id": sector}),
@@ -319,14 +323,7 @@ async fn an_alert_rolled_back_announces_nothing() {
     };
     // The sector's row is written last in the alert's transaction, after
     // its announcement: failing it rolls the announcement back too.
-    let square = json!({"type": "Polygon", "coordinates": [[[-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]]]});
-    let sector = app
-        .data(
-            "mutation($g: JSON!) { createSector(input: {name: \"Centre\", geometry: $g}) { id } }",
-            json!({"g": square}),
-        )
-        .await["createSector"]["id"]
-        .clone();
+    let sector = create_sector(&app).await;
     for statement in refuse {
         app.db.execute_unprepared(statement).await.unwrap();
     }
@@ -341,10 +338,7 @@ async fn an_alert_rolled_back_announces_nothing() {
         "INTERNAL",
         "{body:#}"
     );
-    let outbox = entity::webhook_delivery::Entity::find()
-        .count(&app.db)
-        .await
-        .unwrap();
+    let outbox = app.rows::<entity::webhook_delivery::Entity>().await;
     assert_eq!(outbox, 0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.received().is_empty());
@@ -456,10 +450,9 @@ async fn a_disabled_endpoint_receives_nothing_and_a_deleted_one_stops() {
         )
         .await;
     assert_eq!(deleted["deleteWebhookEndpoint"], endpoint);
-    let outbox = entity::webhook_delivery::Entity::find()
-        .count(&slow_retries.db)
-        .await
-        .unwrap();
+    let outbox = slow_retries
+        .rows::<entity::webhook_delivery::Entity>()
+        .await;
     assert_eq!(outbox, 0);
 }
 
