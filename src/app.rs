@@ -53,43 +53,11 @@ impl Application {
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let importer = importer(&config, &db)?;
-        if importer.geocoding.enabled() {
-            let settings = WorkerSettings {
-                interval: Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1)),
-                batch: config.geocoding.geocoder_worker_batch.max(1),
-            };
-            tokio::spawn(geocode_worker::worker(
-                db.clone(),
-                importer.geocoding.clone(),
-                settings,
-            ));
+        if config.background_workers {
+            start_workers(&config, &db, &importer)?;
         }
-        tokio::spawn(imports::worker(
-            db.clone(),
-            importer.clone(),
-            config.jobs.import_workers,
-        ));
-        tokio::spawn(retention::worker(
-            db.clone(),
-            retention::Retention {
-                days: config.jobs.import_retention_days,
-                interval: config.jobs.import_retention_interval,
-            },
-        ));
-        let hooks = &config.webhooks;
-        let sender = webhook::Sender::new(hooks.webhook_timeout, hooks.webhook_allow_private)
-            .map_err(std::io::Error::other)?;
-        tokio::spawn(webhooks::worker(
-            db.clone(),
-            Arc::new(sender),
-            webhooks::DeliverySettings {
-                interval: hooks.webhook_worker_interval,
-                retry_delays: hooks.webhook_retry_delays.clone(),
-                batch: 20,
-            },
-        ));
         let policy = WebhookPolicy {
-            allow_private: hooks.webhook_allow_private,
+            allow_private: config.webhooks.webhook_allow_private,
         };
         let schema = build_schema(&config.limits, config.introspection, importer, policy);
         let state = AppState {
@@ -114,6 +82,51 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
+}
+
+/// The background workers of every instance: geocoding, queued imports,
+/// retention, webhook deliveries.
+fn start_workers(
+    config: &ServeConfig,
+    db: &DatabaseConnection,
+    importer: &Arc<Importer>,
+) -> std::io::Result<()> {
+    if importer.geocoding.enabled() {
+        let settings = WorkerSettings {
+            interval: Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1)),
+            batch: config.geocoding.geocoder_worker_batch.max(1),
+        };
+        tokio::spawn(geocode_worker::worker(
+            db.clone(),
+            importer.geocoding.clone(),
+            settings,
+        ));
+    }
+    tokio::spawn(imports::worker(
+        db.clone(),
+        importer.clone(),
+        config.jobs.import_workers,
+    ));
+    tokio::spawn(retention::worker(
+        db.clone(),
+        retention::Retention {
+            days: config.jobs.import_retention_days,
+            interval: config.jobs.import_retention_interval,
+        },
+    ));
+    let hooks = &config.webhooks;
+    let sender = webhook::Sender::new(hooks.webhook_timeout, hooks.webhook_allow_private)
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(webhooks::worker(
+        db.clone(),
+        Arc::new(sender),
+        webhooks::DeliverySettings {
+            interval: hooks.webhook_worker_interval,
+            retry_delays: hooks.webhook_retry_delays.clone(),
+            batch: 20,
+        },
+    ));
+    Ok(())
 }
 
 /// What runs imports, with the configured geocoder: the server's, and the

@@ -133,6 +133,12 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub webhooks: WebhookConfig,
 
+    /// Run the background workers (queued imports, retention, webhook
+    /// deliveries, geocoding). Not a flag: tests that count a request's
+    /// statements turn them off.
+    #[arg(skip = true)]
+    pub background_workers: bool,
+
     /// Serve GraphiQL at `GET /graphql` (its files under `/graphiql/`).
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -312,6 +318,7 @@ impl Default for ServeConfig {
             geocoding: crate::geocode::GeocoderConfig::default(),
             jobs: JobsConfig::default(),
             webhooks: WebhookConfig::default(),
+            background_workers: true,
             graphiql: true,
             introspection: true,
             cors_allowed_origins: Vec::new(),

@@ -14,7 +14,7 @@ use entity::values::ImportStatus;
 use entity::{import_row, import_run, import_upload, worker_lease};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -85,12 +85,14 @@ pub async fn take_turn(
     Ok(taken == 1)
 }
 
-/// Removes what has outlived its use at `now`.
+/// Removes what has outlived its use at `now`, in one transaction.
 pub async fn pass(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     retention: Retention,
     now: DateTime<Utc>,
 ) -> Result<Purged, DbErr> {
+    let tx = db.begin().await?;
+    let db = &tx;
     let cutoff = now - chrono::Duration::days(i64::from(retention.days));
     let key_cutoff = now - chrono::Duration::days(i64::from(Ord::max(retention.days, 1)));
     let old_runs = Query::select()
@@ -119,6 +121,7 @@ pub async fn pass(
         .exec(db)
         .await?
         .rows_affected;
+    tx.commit().await?;
     Ok(Purged {
         report_rows,
         uploads,

@@ -269,6 +269,12 @@ async fn report_rows_cost_the_same_statements_for_3_or_10_import_runs() {
     assert_eq!(for_10.len(), 5, "{for_10:#?}");
 }
 
+/// Big queries, and no background worker whose statements would mix
+/// with the request's.
 async fn spawn_app_with_big_queries() -> TestApp {
-    crate::helpers::spawn_app_with(|config| config.limits.max_query_bytes = 256 * 1024).await
+    crate::helpers::spawn_app_with(|config| {
+        config.limits.max_query_bytes = 256 * 1024;
+        config.background_workers = false;
+    })
+    .await
 }
