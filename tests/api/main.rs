@@ -27,5 +27,6 @@ mod sectors;
 mod server;
 mod service_points;
 mod spreadsheets;
+mod sweep;
 mod tenancy;
 mod webhooks;

@@ -17,7 +17,7 @@ use crate::helpers::{
 };
 use crate::ooxml::{Sheet, Style};
 
-fn cells(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
+pub fn cells(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
     let mut workbook = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
     let range = workbook.worksheet_range(sheet).unwrap();
     range
