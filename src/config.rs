@@ -260,6 +260,14 @@ pub struct Limits {
     /// Longest query text accepted, in bytes.
     #[arg(long, env = "MAX_QUERY_BYTES", default_value_t = 32 * 1024, global = true)]
     pub max_query_bytes: usize,
+    /// Aliased fields a request may hold (aliases multiply the work of one
+    /// field; OWASP's advice is about 100).
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 100, global = true)]
+    pub max_aliases: usize,
+    /// How long a websocket may stay silent before its first message
+    /// (`connection_init`), then it is closed.
+    #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
+    pub ws_init_timeout: Duration,
     /// Largest request body (and so upload) accepted, in bytes.
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
@@ -288,6 +296,8 @@ impl Default for Limits {
             default_page_size: 100,
             max_batch: 1,
             max_query_bytes: 32 * 1024,
+            max_aliases: 100,
+            ws_init_timeout: Duration::from_secs(10),
             max_upload_bytes: 20 * 1024 * 1024,
             max_import_rows: 100_000,
             max_uncompressed_bytes: 200 * 1024 * 1024,

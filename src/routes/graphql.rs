@@ -3,6 +3,8 @@
 //! GraphiQL only (see [`super::graphiql`]), so a link or an image tag can
 //! never trigger a mutation.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_graphql::futures_util::StreamExt;
@@ -72,6 +74,17 @@ pub async fn graphql(
         )));
     }
 
+    if batch
+        .iter()
+        .any(|request| aliases(&request.query) > limits.max_aliases)
+    {
+        let max = limits.max_aliases;
+        return Err(ApiError::LimitExceeded(Message::new(
+            format!("Trop d'alias dans la requête : {max} au plus."),
+            format!("Too many aliases in the query: {max} at most."),
+        )));
+    }
+
     let org = organization(&state.db, &headers).await?;
     let attach = |request| match org {
         Some(org) => Tenant {
@@ -102,6 +115,38 @@ pub async fn graphql(
     Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
 }
 
+/// Aliased fields in a query, every operation and fragment counted; 0 when
+/// it does not parse (execution then says why).
+fn aliases(query: &str) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn count(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    usize::from(field.node.alias.is_some()) + count(&field.node.selection_set.node)
+                }
+                Selection::InlineFragment(inline) => count(&inline.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return 0;
+    };
+    let operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, operation)| count(&operation.node.selection_set.node))
+        .sum();
+    let fragments: usize = document
+        .fragments
+        .values()
+        .map(|fragment| count(&fragment.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
 /// An operation answered over HTTP as `multipart/mixed`, one part per
 /// result: how a subscription streams without a websocket.
 fn multipart_mixed(state: &AppState, request: async_graphql::Request) -> Response {
@@ -130,13 +175,30 @@ pub async fn websocket(
         .into_response();
     }
     let (schema, db) = (state.schema.clone(), state.db.clone());
+    let init_timeout = state.config.limits.ws_init_timeout;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
+        .on_upgrade(move |socket| async move {
+            // Closed if silent past `init_timeout` before its first message
+            // (a connection that never says `connection_init` holds a
+            // socket for nothing); after that, as long as the client likes.
+            let spoke = Arc::new(AtomicBool::new(false));
+            let heard = spoke.clone();
+            let (sink, stream) = socket.split();
+            let stream = stream.inspect(move |_| heard.store(true, Ordering::Relaxed));
+            let serve = GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
                 .on_connection_init(move |payload| connection_init(db, payload))
-                .keepalive_timeout(Duration::from_secs(60))
-                .serve()
+                .serve();
+            let silent = async {
+                tokio::time::sleep(init_timeout).await;
+                if spoke.load(Ordering::Relaxed) {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = serve => {}
+                _ = silent => {}
+            }
         })
 }
 
@@ -218,6 +280,7 @@ fn is_limit_message(message: &str) -> bool {
     message.contains("nested too deep")
         || message.contains("too complex")
         || message.contains("Too many directives")
+        || message.contains("number of directives")
 }
 
 fn set_extension(error: &mut ServerError, name: &str, value: &str) {

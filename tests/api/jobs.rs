@@ -691,3 +691,26 @@ async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_a
         "{again:#}"
     );
 }
+
+#[tokio::test]
+async fn a_websocket_that_never_says_connection_init_is_closed() {
+    let app = spawn_app_with(|config| {
+        config.limits.ws_init_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    let started = Instant::now();
+    // Nothing sent: the server hangs up after the timeout.
+    assert_eq!(receive(&mut socket).await, json!({"close": null}));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+
+    // One that says it in time stays open past the timeout, silent or not.
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", app.token)}});
+    send(&mut socket, init).await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    send(&mut socket, json!({"type": "ping"})).await;
+    assert_eq!(receive(&mut socket).await["type"], "pong");
+}

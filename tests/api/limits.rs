@@ -120,3 +120,47 @@ async fn an_unreadable_body_is_bad_input() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
 }
+
+/// `{ a0: clients(first: 1) { totalCount } a1: ... }` with `n` aliases.
+fn aliased(n: usize) -> String {
+    let fields: Vec<String> = (0..n)
+        .map(|i| format!("a{i}: clients(first: 1) {{ totalCount }}"))
+        .collect();
+    format!("{{ {} }}", fields.join(" "))
+}
+
+#[tokio::test]
+async fn an_alias_flood_is_refused_before_anything_runs() {
+    let app = spawn_app_with(|config| {
+        config.limits.max_query_bytes = 64 * 1024;
+        config.background_workers = false;
+    })
+    .await;
+    app.reset_statements();
+    let body = app.graphql(&aliased(1_000), json!({})).await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    assert!(
+        crate::helpers::error_message(&body).contains("100"),
+        "{body:#}"
+    );
+    // Refused before the token was even looked up.
+    assert_eq!(app.statements(), Vec::<String>::new());
+
+    // Aliases hidden in a fragment count too; 100 in all pass.
+    let fragment = format!("query {{ ...F }} fragment F on Query {}", aliased(101));
+    let body = app.graphql(&fragment, json!({})).await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    let body = app.graphql(&aliased(100), json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert_eq!(body["data"]["a99"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn a_directive_flood_is_refused() {
+    let app = spawn_app().await;
+    let directives = " @skip(if: false)".repeat(100);
+    let body = app
+        .graphql(&format!("{{ __typename{directives} }}"), json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+}
