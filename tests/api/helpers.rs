@@ -29,7 +29,7 @@ pub struct TestApp {
 }
 
 enum TestDatabase {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(tempfile::TempDir),
     Postgres { url: String, schema: String },
 }
 
@@ -184,6 +184,33 @@ impl TestApp {
             .expect("create org")
             .1
             .token
+    }
+
+    /// PostgreSQL: ends every connection of this test's server, as a
+    /// database restart would; `false` on SQLite.
+    pub async fn cut_database_connections(&self) -> bool {
+        let TestDatabase::Postgres { url, schema } = &self._database else {
+            return false;
+        };
+        let admin = sea_orm::Database::connect(url).await.expect("admin");
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = '{schema}'"
+            ))
+            .await
+            .expect("terminate");
+        admin.close().await.ok();
+        true
+    }
+
+    /// SQLite: the database file's URL, for a connection of the test's
+    /// own; `None` on PostgreSQL.
+    pub fn sqlite_url(&self) -> Option<String> {
+        let TestDatabase::Sqlite(dir) = &self._database else {
+            return None;
+        };
+        Some(format!("sqlite://{}", dir.path().join("test.db").display()))
     }
 
     /// How many rows the table of `E` holds, every organization's.

@@ -66,6 +66,25 @@ impl Instance {
         break_with_log("no answer".to_owned(), &self.log)
     }
 
+    /// SIGTERM: the server stops taking requests and finishes those in
+    /// flight.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to end by itself (30 s at most).
+    pub fn wait_exit(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().expect("try_wait").is_none() {
+            assert!(Instant::now() < deadline, "still running");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// SIGKILL: no chance to clean anything up.
     pub fn kill(&mut self) {
         self.child.kill().expect("kill");

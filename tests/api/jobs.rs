@@ -570,7 +570,7 @@ async fn the_retention_pass_purges_old_reports_and_keys_and_keeps_summaries() {
 /// Where a killed instance's files live, and the server's URL there: a
 /// PostgreSQL schema when `TEST_DATABASE_URL` is set, a SQLite file
 /// otherwise.
-async fn durable_database() -> (String, Box<dyn std::any::Any>) {
+pub async fn durable_database() -> (String, Box<dyn std::any::Any>) {
     if let Some((url, guard)) = crate::helpers::fresh_postgres_url().await {
         return (url, Box::new(guard));
     }

@@ -10,6 +10,7 @@ mod concurrency;
 mod cors;
 mod dataloader;
 mod errors;
+mod faults;
 mod fixtures;
 mod geocoding;
 mod graphiql;
