@@ -88,6 +88,12 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
+/// What `totalCount` weighs in a query's complexity (a field weighs 1): a
+/// count scans the organization's rows, so aliasing it cheaply is refused.
+pub const TOTAL_COUNT_COST: usize = 10;
+/// What a `search` argument adds: a scan on folded text.
+pub const SEARCH_COST: usize = 50;
+
 /// A node's id, for its cursor.
 pub trait Cursor {
     fn uuid(&self) -> uuid::Uuid;
@@ -112,6 +118,9 @@ macro_rules! connection {
         pub struct $connection {
             pub edges: Vec<$edge>,
             pub page_info: PageInfo,
+            /// Counted only when asked for: a scan, so it weighs
+            /// `TOTAL_COUNT_COST` in the query's complexity.
+            #[graphql(complexity = "TOTAL_COUNT_COST")]
             pub total_count: i64,
         }
 

@@ -4,7 +4,9 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
-use super::connection::{ClientConnection, ServicePointConnection, page_request, wants_total};
+use super::connection::{
+    ClientConnection, SEARCH_COST, ServicePointConnection, page_request, wants_total,
+};
 use super::id::{Kind, decode, decode_any};
 use super::import::ImportRun;
 use super::loader::prefetch;
@@ -58,6 +60,7 @@ impl RecordQuery {
 
     /// The organization's clients in creation order; `search` matches part of
     /// the external id or the name, case and accents ignored.
+    #[graphql(complexity = "1 + child_complexity + search.as_ref().map_or(0, |_| SEARCH_COST)")]
     async fn clients(
         &self,
         ctx: &Context<'_>,

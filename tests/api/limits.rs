@@ -164,3 +164,31 @@ async fn a_directive_flood_is_refused() {
         .await;
     assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
 }
+
+#[tokio::test]
+async fn counts_and_searches_weigh_what_they_cost() {
+    let app = spawn_app_with(|config| config.background_workers = false).await;
+    // 100 aliases pass the alias cap, but 100 searches with a count each
+    // weigh 100 × (1 + 10 + 50) = 6,100 > 5,000: refused before any runs.
+    let searches: Vec<String> = (0..100)
+        .map(|i| format!("s{i}: clients(first: 1, search: \"Érable\") {{ totalCount }}"))
+        .collect();
+    app.reset_statements();
+    let body = app
+        .graphql(&format!("{{ {} }}", searches.join(" ")), json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    let ran: Vec<String> = app.statements();
+    assert!(
+        ran.iter().all(|sql| !sql.contains("\"client\"")),
+        "a resolver ran: {ran:#?}"
+    );
+    // Without the search, the same 100 counts pass (100 × 11).
+    let counts: Vec<String> = (0..100)
+        .map(|i| format!("c{i}: clients(first: 1) {{ totalCount }}"))
+        .collect();
+    let body = app
+        .graphql(&format!("{{ {} }}", counts.join(" ")), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
