@@ -264,6 +264,10 @@ pub struct Limits {
     /// field; OWASP's advice is about 100).
     #[arg(long, env = "MAX_ALIASES", default_value_t = 100, global = true)]
     pub max_aliases: usize,
+    /// Live subscriptions an organization may hold at once (each polls
+    /// the database); past it, `LIMIT_EXCEEDED`.
+    #[arg(long, env = "MAX_SUBSCRIPTIONS", default_value_t = 50, global = true)]
+    pub max_subscriptions: usize,
     /// How long a websocket may stay silent before its first message
     /// (`connection_init`), then it is closed.
     #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
@@ -297,6 +301,7 @@ impl Default for Limits {
             max_batch: 1,
             max_query_bytes: 32 * 1024,
             max_aliases: 100,
+            max_subscriptions: 50,
             ws_init_timeout: Duration::from_secs(10),
             max_upload_bytes: 20 * 1024 * 1024,
             max_import_rows: 100_000,

@@ -145,6 +145,7 @@ pub fn build_schema(
     .data(importer.geocoding.clone())
     .data(importer)
     .data(webhooks)
+    .data(import::SubscriptionSlots::new(limits.max_subscriptions))
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(16)

@@ -173,9 +173,17 @@ async fn wait_true_records_the_finished_runs_status_and_progress() {
 /// A server whose geocoder answers after `delay`, so that an import stays
 /// a while in LOCATING.
 async fn app_with_slow_geocoder(delay: Duration) -> (TestApp, wiremock::MockServer) {
+    app_with_slow_geocoder_and(delay, |_| {}).await
+}
+
+async fn app_with_slow_geocoder_and(
+    delay: Duration,
+    configure: impl FnOnce(&mut flokon_api::config::ServeConfig),
+) -> (TestApp, wiremock::MockServer) {
     let server = GeocoderDouble::nominatim().delayed(delay).start().await;
     let url = server.uri();
     let app = spawn_app_with(move |config| {
+        configure(config);
         config.geocoding = flokon_api::geocode::GeocoderConfig {
             geocoder: flokon_api::geocode::ProviderName::Nominatim,
             geocoder_url: Some(url),
@@ -713,4 +721,45 @@ async fn a_websocket_that_never_says_connection_init_is_closed() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     send(&mut socket, json!({"type": "ping"})).await;
     assert_eq!(receive(&mut socket).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn an_organization_holds_a_bounded_number_of_subscriptions() {
+    let (app, _geocoder) = app_with_slow_geocoder_and(Duration::from_secs(3), |config| {
+        config.limits.max_subscriptions = 2;
+    })
+    .await;
+    let queued = job(
+        &app,
+        xlsx(&[header(), pont_tenants()[0].clone()]),
+        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+    )
+    .await;
+    let id = queued["id"].clone();
+    let following: Vec<_> = (0..2)
+        .map(|_| {
+            let (base, token, id) = (app.address.clone(), app.token.clone(), id.clone());
+            tokio::spawn(async move { subscribe_over_http(&base, &token, &id).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let third = subscribe_over_http(&app.address, &app.token, &id).await;
+    assert_eq!(third.len(), 1, "{third:#?}");
+    assert_eq!(
+        third[0]["errors"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    for follower in following {
+        let parts = follower.await.unwrap();
+        assert_eq!(
+            parts.last().unwrap()["data"]["importProgress"]["status"],
+            "FINISHED"
+        );
+    }
+    // Their places are given back when they end.
+    let again = subscribe_over_http(&app.address, &app.token, &id).await;
+    assert_eq!(
+        again[0]["data"]["importProgress"]["status"], "FINISHED",
+        "{again:#?}"
+    );
 }
