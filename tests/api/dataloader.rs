@@ -274,6 +274,7 @@ async fn report_rows_cost_the_same_statements_for_3_or_10_import_runs() {
 async fn spawn_app_with_big_queries() -> TestApp {
     crate::helpers::spawn_app_with(|config| {
         config.limits.max_query_bytes = 256 * 1024;
+        config.limits.max_aliases = 1_000;
         config.background_workers = false;
     })
     .await

@@ -349,7 +349,7 @@ fn this(run: Uuid) -> Condition {
     Condition::all().add(import_run::Column::Id.eq(run))
 }
 
-async fn drop_uploads(db: &impl ConnectionTrait, runs: &[Uuid]) -> Result<(), DbErr> {
+pub(super) async fn drop_uploads(db: &impl ConnectionTrait, runs: &[Uuid]) -> Result<(), DbErr> {
     import_upload::Entity::delete_many()
         .filter(import_upload::Column::ImportRunId.is_in(runs.to_vec()))
         .exec(db)
@@ -506,9 +506,7 @@ async fn run_queued(
                 .await?;
             Ok(())
         }
-        outcome => {
-            drop_uploads(db, &[run.id]).await?;
-            outcome.map(|_| ())
-        }
+        // Its upload went with its final state (`finish` or `fail`).
+        outcome => outcome.map(|_| ()),
     }
 }

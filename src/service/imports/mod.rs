@@ -380,6 +380,8 @@ async fn finish(
         return Err(ServiceError::RunInterrupted);
     }
     run.progress.enter(Phase::Done);
+    // A queued run's stored file goes with its final state.
+    jobs::drop_uploads(db, &[run.id]).await?;
     announce_finished(db, run, &summary, commit_seq.is_some(), plan).await?;
     let (run_id, org) = (run.id, run.org.uuid());
     let to_row = |row: &RowResult| import_row::ActiveModel {
