@@ -264,6 +264,24 @@ pub struct Limits {
     /// field; OWASP's advice is about 100).
     #[arg(long, env = "MAX_ALIASES", default_value_t = 100, global = true)]
     pub max_aliases: usize,
+    /// From this complexity on, an operation is expensive: an organization
+    /// runs `MAX_EXPENSIVE_PER_ORG` of those at a time.
+    #[arg(
+        long,
+        env = "EXPENSIVE_COMPLEXITY",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub expensive_complexity: usize,
+    /// Expensive operations an organization may run at once; past it,
+    /// `LIMIT_EXCEEDED` at once (try again in a moment).
+    #[arg(
+        long,
+        env = "MAX_EXPENSIVE_PER_ORG",
+        default_value_t = 4,
+        global = true
+    )]
+    pub max_expensive_per_org: usize,
     /// Live subscriptions an organization may hold at once (each polls
     /// the database); past it, `LIMIT_EXCEEDED`.
     #[arg(long, env = "MAX_SUBSCRIPTIONS", default_value_t = 50, global = true)]
@@ -302,6 +320,8 @@ impl Default for Limits {
             max_query_bytes: 32 * 1024,
             max_aliases: 100,
             max_subscriptions: 50,
+            expensive_complexity: 1_000,
+            max_expensive_per_org: 4,
             ws_init_timeout: Duration::from_secs(10),
             max_upload_bytes: 20 * 1024 * 1024,
             max_import_rows: 100_000,

@@ -1,15 +1,14 @@
 //! The import part of the schema: `importSpreadsheet`, `undoImport`,
 //! `importRun(s)` and the report types.
 
-use std::collections::HashMap;
 use std::io::Read;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::futures_util::{Stream, StreamExt};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription, Upload};
 use chrono::{DateTime, Utc};
 use entity::{import_row, import_run};
 
+use super::admission::SubscriptionSlots;
 use super::connection::{
     Cursor, ImportRunConnection, RowReportConnection, page_request, row_page_request, wants_total,
 };
@@ -17,7 +16,6 @@ use super::id::{Kind, decode_existing, encode};
 use super::loader::{ClientKey, OccupantKey, PointKey, RowCountOfRun, RowsOfRun, prefetch};
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
 use super::{importer, record_by_id, tenant, writer};
-use crate::auth::OrgId;
 use crate::domain::Field;
 use crate::error::{ApiError, current_lang};
 use crate::import::error::Issue;
@@ -478,63 +476,8 @@ impl ImportQuery {
     }
 }
 
-/// How many subscriptions each organization holds, within a cap: each
-/// polls the database as long as it lives.
-pub struct SubscriptionSlots {
-    max: usize,
-    held: Mutex<HashMap<uuid::Uuid, usize>>,
-}
-
-impl SubscriptionSlots {
-    pub fn new(max: usize) -> Arc<SubscriptionSlots> {
-        Arc::new(SubscriptionSlots {
-            max,
-            held: Mutex::default(),
-        })
-    }
-
-    fn take(self: &Arc<Self>, org: OrgId) -> Result<Slot, ApiError> {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = held.entry(org.uuid()).or_default();
-        if *count >= self.max {
-            let max = self.max;
-            return Err(ApiError::LimitExceeded(crate::error::Message::new(
-                format!("Trop d'abonnements ouverts pour cette organisation : {max} au plus."),
-                format!("Too many open subscriptions for this organization: {max} at most."),
-            )));
-        }
-        *count += 1;
-        Ok(Slot {
-            slots: self.clone(),
-            org: org.uuid(),
-        })
-    }
-}
-
-/// One subscription's place, given back when dropped.
-struct Slot {
-    slots: Arc<SubscriptionSlots>,
-    org: uuid::Uuid,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut held = self
-            .slots
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = held.get_mut(&self.org) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                held.remove(&self.org);
-            }
-        }
-    }
-}
-
-fn subscription_slots<'a>(ctx: &'a Context<'_>) -> Result<&'a Arc<SubscriptionSlots>, ApiError> {
-    ctx.data::<Arc<SubscriptionSlots>>()
+fn subscription_slots<'a>(ctx: &'a Context<'_>) -> Result<&'a SubscriptionSlots, ApiError> {
+    ctx.data::<SubscriptionSlots>()
         .map_err(|_| ApiError::internal(super::connection::MissingData("SubscriptionSlots")))
 }
 
@@ -553,7 +496,12 @@ impl ImportSubscription {
     ) -> Result<impl Stream<Item = async_graphql::Result<ImportRun>> + use<>, ApiError> {
         let t = tenant(ctx)?;
         let uuid = decode_existing(&id, Kind::ImportRun)?;
-        let slot = subscription_slots(ctx)?.take(t.org)?;
+        let slot = subscription_slots(ctx)?.take(t.org, |max| {
+            crate::error::Message::new(
+                format!("Trop d'abonnements ouverts pour cette organisation : {max} au plus."),
+                format!("Too many open subscriptions for this organization: {max} at most."),
+            )
+        })?;
         let runs = import_reports::follow(t.db.clone(), t.org, uuid).await?;
         Ok(runs.map(move |run| {
             // Held as long as the stream lives.

@@ -1,6 +1,7 @@
 //! The schema layer: resolvers read the context, call a service, wrap the
 //! result. Nothing else lives here.
 
+pub mod admission;
 pub mod connection;
 pub mod id;
 pub mod import;
@@ -145,7 +146,13 @@ pub fn build_schema(
     .data(importer.geocoding.clone())
     .data(importer)
     .data(webhooks)
-    .data(import::SubscriptionSlots::new(limits.max_subscriptions))
+    .data(admission::SubscriptionSlots(admission::Slots::new(
+        limits.max_subscriptions,
+    )))
+    .extension(admission::ExpensiveOperations {
+        slots: admission::Slots::new(limits.max_expensive_per_org),
+        threshold: limits.expensive_complexity,
+    })
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(16)

@@ -763,3 +763,45 @@ async fn an_organization_holds_a_bounded_number_of_subscriptions() {
         "{again:#?}"
     );
 }
+
+#[tokio::test]
+async fn an_organization_runs_a_bounded_number_of_expensive_operations_at_once() {
+    let (app, _geocoder) = app_with_slow_geocoder_and(Duration::from_secs(3), |config| {
+        config.limits.expensive_complexity = 5;
+        config.limits.max_expensive_per_org = 1;
+    })
+    .await;
+    let queued = job(
+        &app,
+        xlsx(&[header(), pont_tenants()[0].clone()]),
+        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
+    )
+    .await;
+    // A subscription over the limit's complexity holds the place while it
+    // lives...
+    let following = {
+        let (base, token, id) = (app.address.clone(), app.token.clone(), queued["id"].clone());
+        tokio::spawn(async move { subscribe_over_http(&base, &token, &id).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let expensive = "{ clients { totalCount edges { node { id name } } } }";
+    let body = app.graphql(expensive, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{body:#}"
+    );
+    // ...not cheap operations, nor another organization's.
+    let cheap = app.graphql("{ __typename }", json!({})).await;
+    assert!(cheap.get("errors").is_none(), "{cheap:#}");
+    let other = app.new_org("Autre").await;
+    let theirs = app.graphql_as(Some(&other), expensive, json!({})).await;
+    assert!(theirs.get("errors").is_none(), "{theirs:#}");
+
+    let parts = following.await.unwrap();
+    assert_eq!(
+        parts.last().unwrap()["data"]["importProgress"]["status"],
+        "FINISHED"
+    );
+    let body = app.graphql(expensive, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
