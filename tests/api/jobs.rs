@@ -723,25 +723,27 @@ async fn a_websocket_that_never_says_connection_init_is_closed() {
     assert_eq!(receive(&mut socket).await["type"], "pong");
 }
 
+/// A one-row import queued: its run's id.
+async fn queue_one_row(app: &TestApp) -> Value {
+    let file = xlsx(&[header(), pont_tenants()[0].clone()]);
+    let vars = json!({"mode": "MERGE_KEEP_MISSING", "wait": false});
+    job(app, file, vars).await["id"].clone()
+}
+
+/// The run followed over HTTP in a task of its own: its parts.
+fn follow_in_background(app: &TestApp, id: &Value) -> tokio::task::JoinHandle<Vec<Value>> {
+    let (base, token, id) = (app.address.clone(), app.token.clone(), id.clone());
+    tokio::spawn(async move { subscribe_over_http(&base, &token, &id).await })
+}
+
 #[tokio::test]
 async fn an_organization_holds_a_bounded_number_of_subscriptions() {
     let (app, _geocoder) = app_with_slow_geocoder_and(Duration::from_secs(3), |config| {
         config.limits.max_subscriptions = 2;
     })
     .await;
-    let queued = job(
-        &app,
-        xlsx(&[header(), pont_tenants()[0].clone()]),
-        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
-    )
-    .await;
-    let id = queued["id"].clone();
-    let following: Vec<_> = (0..2)
-        .map(|_| {
-            let (base, token, id) = (app.address.clone(), app.token.clone(), id.clone());
-            tokio::spawn(async move { subscribe_over_http(&base, &token, &id).await })
-        })
-        .collect();
+    let id = queue_one_row(&app).await;
+    let following: Vec<_> = (0..2).map(|_| follow_in_background(&app, &id)).collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let third = subscribe_over_http(&app.address, &app.token, &id).await;
     assert_eq!(third.len(), 1, "{third:#?}");
@@ -771,18 +773,10 @@ async fn an_organization_runs_a_bounded_number_of_expensive_operations_at_once()
         config.limits.max_expensive_per_org = 1;
     })
     .await;
-    let queued = job(
-        &app,
-        xlsx(&[header(), pont_tenants()[0].clone()]),
-        json!({"mode": "MERGE_KEEP_MISSING", "wait": false}),
-    )
-    .await;
+    let id = queue_one_row(&app).await;
     // A subscription over the limit's complexity holds the place while it
     // lives...
-    let following = {
-        let (base, token, id) = (app.address.clone(), app.token.clone(), queued["id"].clone());
-        tokio::spawn(async move { subscribe_over_http(&base, &token, &id).await })
-    };
+    let following = follow_in_background(&app, &id);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let expensive = "{ clients { totalCount edges { node { id name } } } }";
     let body = app.graphql(expensive, json!({})).await;
