@@ -6,10 +6,13 @@
 # the errors (any non-200 or GraphQL error counts), and the server's RSS
 # before and after. Loopback only; stops by itself (about a minute, plus
 # the release build when it is not cached).
-#   bench/load.sh [seconds]        needs wrk (apt-get install wrk)
+#   bench/load.sh [seconds] [rounds]   needs wrk (apt-get install wrk)
+# With several rounds the same load and import run again (the import then
+# changes nothing): the RSS after each round tells a plateau from a leak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
+rounds="${2:-1}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flokon-api/release}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
@@ -70,21 +73,24 @@ done = function(summary, latency, requests)
 end
 LUA
 
-# The background import, queued when the load starts.
-( sleep 2; upload "$work/background.csv" false >"$work/background.json" ) &
-wrk -t2 -c4 -d"${seconds}s" --latency "$base/health" >"$work/health.txt" &
-health=$!
-echo "== mixed reads (nested 100 clients / flat 10 clients), 28 connections, ${seconds} s"
-wrk -t2 -c28 -d"${seconds}s" --latency -s "$work/reads.lua" "$base/graphql"
-wait "$health"
-echo "== /health, 4 connections at the same time"
-cat "$work/health.txt"
-run=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$work/background.json")
-for _ in $(seq 600); do
-	state=$(curl -sf "$base/graphql" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-		-d "{\"query\":\"{ importRun(id: \\\"$run\\\") { status committed summary { occupants { created } } } }\"}")
-	case "$state" in *FINISHED* | *FAILED*) break ;; esac
-	sleep 0.5
+for round in $(seq "$rounds"); do
+	echo "==== round $round of $rounds"
+	# The background import, queued when the load starts.
+	( sleep 2; upload "$work/background.csv" false >"$work/background.json" ) &
+	wrk -t2 -c4 -d"${seconds}s" --latency "$base/health" >"$work/health.txt" &
+	health=$!
+	echo "== mixed reads (nested 100 clients / flat 10 clients), 28 connections, ${seconds} s"
+	wrk -t2 -c28 -d"${seconds}s" --latency -s "$work/reads.lua" "$base/graphql"
+	wait "$health"
+	echo "== /health, 4 connections at the same time"
+	cat "$work/health.txt"
+	run=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$work/background.json")
+	for _ in $(seq 600); do
+		state=$(curl -sf "$base/graphql" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+			-d "{\"query\":\"{ importRun(id: \\\"$run\\\") { status committed summary { occupants { created unchanged } } } }\"}")
+		case "$state" in *FINISHED* | *FAILED*) break ;; esac
+		sleep 0.5
+	done
+	echo "background import: $state"
+	echo "server RSS after round $round: $(rss)"
 done
-echo "background import: $state"
-echo "server RSS after: $(rss)"
