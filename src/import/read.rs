@@ -55,6 +55,10 @@ const MAX_COMPRESSION_RATIO: u64 = 200;
 /// 64 MB a copy, room for 65,536 rows × 30 columns. Without it a 6 KB
 /// `.xls` with cells in A1 and IV65536 asks for 0.5 GB (see the tests).
 const MAX_SPANNED_CELLS: u64 = 2_000_000;
+/// Text that calamine may copy into those cells: a shared string (`.xls`)
+/// or a repeated cell (`.ods`) is copied into each cell that shows it, so
+/// a small file can name one long string millions of times.
+const MAX_EXPANDED_TEXT: u64 = 64 * 1024 * 1024;
 
 /// Runs a calamine call, turning its panics into `Unreadable`: on
 /// malformed input calamine 0.38 indexes past the end of its buffers (a
@@ -157,6 +161,10 @@ struct RowBuilder<'a> {
     limits: &'a ReadLimits,
     rows: Vec<RawRow>,
     current: Option<RawRow>,
+    /// Bytes of text kept: an xlsx shared string is copied into each cell
+    /// that shows it, so a small sheet can name one long string millions
+    /// of times; past the uncompressed size limit the file is refused.
+    text: u64,
 }
 
 impl<'a> RowBuilder<'a> {
@@ -165,6 +173,7 @@ impl<'a> RowBuilder<'a> {
             limits,
             rows: Vec::new(),
             current: None,
+            text: 0,
         }
     }
 
@@ -178,6 +187,14 @@ impl<'a> RowBuilder<'a> {
                 row: row + 1,
                 max: self.limits.max_cell_chars,
             });
+        }
+        if let Cell::Text(text) | Cell::Error(text) = &cell {
+            self.text += text.len() as u64;
+            if self.text > self.limits.max_uncompressed_bytes {
+                return Err(FileError::Uncompressed {
+                    max_bytes: self.limits.max_uncompressed_bytes,
+                });
+            }
         }
         let number = row + 1;
         if self.current.as_ref().is_none_or(|r| r.number != number) {
@@ -278,12 +295,12 @@ pub fn read_sheets<T>(
             // Both are read whole when opened: measured first.
             let mut workbook = match format {
                 Format::Xls => {
-                    xls_bounds::check(bytes, MAX_SPANNED_CELLS)?;
+                    xls_bounds::check(bytes, MAX_SPANNED_CELLS, MAX_EXPANDED_TEXT)?;
                     calamine::Sheets::Xls(guarded(|| calamine::Xls::new(Cursor::new(bytes)))?)
                 }
                 _ => {
                     prescan_archive(bytes, limits)?;
-                    ods_bounds::check(bytes, limits, MAX_SPANNED_CELLS)?;
+                    ods_bounds::check(bytes, limits, MAX_SPANNED_CELLS, MAX_EXPANDED_TEXT)?;
                     calamine::Sheets::Ods(guarded(|| calamine::Ods::new(Cursor::new(bytes)))?)
                 }
             };
@@ -632,6 +649,15 @@ mod tests {
         assert_eq!(
             read_csv(long.as_bytes(), &limits()),
             Err(FileError::CellTooLong { row: 2, max: 50 })
+        );
+        let wide = format!("{}\n", vec!["x".repeat(40); 10].join(",")).repeat(30);
+        let small = ReadLimits {
+            max_uncompressed_bytes: 10_000,
+            ..limits()
+        };
+        assert_eq!(
+            read_csv(wide.as_bytes(), &small),
+            Err(FileError::Uncompressed { max_bytes: 10_000 })
         );
         let many = "a\n".repeat(101);
         assert_eq!(

@@ -193,6 +193,31 @@ async fn far_apart_cells_in_an_xls_or_ods_are_refused_before_they_are_laid_out()
 }
 
 #[tokio::test]
+async fn a_shared_string_shown_in_many_cells_is_bounded() {
+    let app = spawn_app_with(|config| config.limits.max_uncompressed_bytes = 8 << 20).await;
+    // One 2,000-character string in 5,000 × 10 cells: a shared string in
+    // the xlsx (a 2 MB sheet), 100 MB once copied into each cell.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (column, value) in ["Téléphone", "SMS/Appel", "Adresse"].iter().enumerate() {
+        sheet.write_string(0, column as u16, *value).unwrap();
+    }
+    let long = "x".repeat(2_000);
+    for row in 1..=5_000 {
+        for column in 3..13 {
+            sheet.write_string(row, column, &long).unwrap();
+        }
+    }
+    let bytes = workbook.save_to_buffer().unwrap();
+    assert!(bytes.len() < 1 << 20, "{}", bytes.len());
+    assert_eq!(
+        file_error(&app, "shared.xlsx", bytes).await,
+        "LIMIT_EXCEEDED"
+    );
+    assert_healthy(&app).await;
+}
+
+#[tokio::test]
 async fn too_many_rows_are_refused_whole() {
     let app = spawn_app_with(|config| config.limits.max_import_rows = 3).await;
     let mut rows = vec![header()];

@@ -23,9 +23,6 @@ use super::{FileError, ReadLimits};
 /// calamine's caps on an ods table.
 const MAX_ROWS: usize = 1_048_576;
 const MAX_COLUMNS: usize = 16_384;
-/// Text that the cells may hold once repeats are expanded (calamine copies
-/// a repeated cell's text into each copy).
-const MAX_EXPANDED_TEXT: u64 = 64 * 1024 * 1024;
 
 fn attribute(element: &BytesStart<'_>, name: &str) -> Result<Option<String>, FileError> {
     for attribute in element.attributes().with_checks(false) {
@@ -225,8 +222,13 @@ fn measure(content: Vec<u8>, max_cells: u64, max_text: u64) -> Result<(), FileEr
 }
 
 /// Refuses an `.ods` that calamine would expand past `max_cells` cells, or
-/// past `MAX_EXPANDED_TEXT` bytes of text.
-pub(super) fn check(bytes: &[u8], limits: &ReadLimits, max_cells: u64) -> Result<(), FileError> {
+/// past `max_text` bytes of text.
+pub(super) fn check(
+    bytes: &[u8],
+    limits: &ReadLimits,
+    max_cells: u64,
+    max_text: u64,
+) -> Result<(), FileError> {
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| FileError::Unreadable)?;
     let mut content = Vec::new();
@@ -241,5 +243,5 @@ pub(super) fn check(bytes: &[u8], limits: &ReadLimits, max_cells: u64) -> Result
             .read_to_end(&mut content)
             .map_err(|_| FileError::Unreadable)?;
     }
-    measure(content, max_cells, MAX_EXPANDED_TEXT)
+    measure(content, max_cells, max_text)
 }

@@ -224,25 +224,151 @@ fn workbook_stream(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
     stream("Workbook").or_else(|_| stream("Book"))
 }
 
-/// calamine's BIFF records (type, data); `Continue` records come as records
-/// of their own, which changes nothing for the fields read here.
-fn records(stream: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), FileError>> {
+/// A BIFF record as calamine's `RecordIter` gives it: type, data, and the
+/// `Continue` records that follow it.
+struct Record<'a> {
+    kind: u16,
+    data: &'a [u8],
+    continues: Vec<&'a [u8]>,
+}
+
+/// Splits one record (type, length, data) off the front of `rest`.
+fn split<'a>(rest: &mut &'a [u8]) -> Result<(u16, &'a [u8]), FileError> {
+    let kind = u16_at(rest, 0).ok_or(FileError::Unreadable)?;
+    let length = u16_at(rest, 2).ok_or(FileError::Unreadable)? as usize;
+    let data = rest.get(4..4 + length).ok_or(FileError::Unreadable)?;
+    *rest = &rest[4 + length..];
+    Ok((kind, data))
+}
+
+fn records(stream: &[u8]) -> impl Iterator<Item = Result<Record<'_>, FileError>> {
     let mut rest = stream;
+    let mut failed = false;
     std::iter::from_fn(move || {
-        if rest.is_empty() {
+        if rest.is_empty() || failed {
             return None;
         }
-        let (Some(kind), Some(length)) = (u16_at(rest, 0), u16_at(rest, 2)) else {
-            rest = &[];
-            return Some(Err(FileError::Unreadable));
-        };
-        let Some(data) = rest.get(4..4 + length as usize) else {
-            rest = &[];
-            return Some(Err(FileError::Unreadable));
-        };
-        rest = &rest[4 + length as usize..];
-        Some(Ok((kind, data)))
+        let record = split(&mut rest).and_then(|(kind, data)| {
+            let mut continues = Vec::new();
+            while rest.len() > 4 && u16_at(rest, 0) == Some(0x003C) {
+                continues.push(split(&mut rest)?.1);
+            }
+            Ok(Record {
+                kind,
+                data,
+                continues,
+            })
+        });
+        failed = record.is_err();
+        Some(record)
     })
+}
+
+/// The UTF-8 length of decoded string bytes, at most. With the UTF-16
+/// code page: Latin-1 characters without high bytes, UTF-16LE units with
+/// (unless the chunk starts with a UTF-8 or big-endian byte order mark,
+/// which `encoding_rs` follows). Otherwise any byte may become three, and
+/// calamine adds a NUL after each byte without high bytes.
+fn decoded_length(chunk: &[u8], high_byte: bool, utf16: bool) -> u64 {
+    let sniffed = chunk.starts_with(&[0xEF, 0xBB, 0xBF]) || chunk.starts_with(&[0xFE, 0xFF]);
+    match (utf16, high_byte) {
+        (true, false) => chunk.iter().map(|b| if *b < 0x80 { 1 } else { 2 }).sum(),
+        (true, true) if !sniffed => chunk
+            .chunks(2)
+            .map(
+                |unit| match u16::from_le_bytes([unit[0], *unit.get(1).unwrap_or(&0)]) {
+                    0..0x80 => 1,
+                    0x80..0x800 => 2,
+                    _ => 3,
+                },
+            )
+            .sum(),
+        (_, high) => 3 * chunk.len() as u64 * if high { 1 } else { 2 },
+    }
+}
+
+/// A record's data read across its `Continue` records.
+struct Reading<'a, 'r> {
+    data: &'a [u8],
+    continues: std::slice::Iter<'r, &'a [u8]>,
+}
+
+impl Reading<'_, '_> {
+    /// On to the next `Continue` record, if any.
+    fn next(&mut self) -> bool {
+        self.continues.next().map(|next| self.data = next).is_some()
+    }
+
+    fn skip(&mut self, mut n: usize) -> Result<(), FileError> {
+        while n > 0 {
+            if self.data.is_empty() && !self.next() {
+                return Err(FileError::Unreadable);
+            }
+            let step = n.min(self.data.len());
+            self.data = &self.data[step..];
+            n -= step;
+        }
+        Ok(())
+    }
+}
+
+/// The decoded length of each shared string, read as calamine's
+/// `parse_sst` reads them (across `Continue` records).
+fn shared_string_lengths(sst: &Record<'_>, utf16: bool) -> Result<Vec<u64>, FileError> {
+    let mut r = Reading {
+        data: sst.data.get(8..).ok_or(FileError::Unreadable)?,
+        continues: sst.continues.iter(),
+    };
+    let mut lengths = Vec::new();
+    while !r.data.is_empty() || r.next() {
+        if r.data.is_empty() {
+            lengths.push(0);
+            continue;
+        }
+        let (Some(count), Some(&flags)) = (u16_at(r.data, 0), r.data.get(2)) else {
+            return Err(FileError::Unreadable);
+        };
+        r.data = &r.data[3..];
+        let mut runs = 0;
+        if flags & 0x8 != 0 {
+            runs = u16_at(r.data, 0).ok_or(FileError::Unreadable)? as usize;
+            r.data = &r.data[2..];
+        }
+        let mut extension = 0;
+        if flags & 0x4 != 0 {
+            let bytes = r.data.get(..4).ok_or(FileError::Unreadable)?;
+            extension = i32::from_le_bytes(bytes.try_into().unwrap_or([0; 4])) as usize;
+            r.data = &r.data[4..];
+        }
+        let (mut left, mut high_byte, mut length) = (count as usize, flags & 0x1 != 0, 0u64);
+        while left > 0 {
+            let characters = if high_byte {
+                r.data.len() / 2
+            } else {
+                r.data.len()
+            }
+            .min(left);
+            let bytes = if high_byte {
+                2 * characters
+            } else {
+                characters
+            };
+            length += decoded_length(&r.data[..bytes], high_byte, utf16);
+            r.data = &r.data[bytes..];
+            left -= characters;
+            if left > 0 {
+                if !r.next() {
+                    return Err(FileError::Unreadable);
+                }
+                high_byte = r.data.first().ok_or(FileError::Unreadable)? & 0x1 != 0;
+                r.data = &r.data[1..];
+            }
+        }
+        r.skip(runs * 4)?;
+        r.skip(extension)?;
+        lengths.push(length);
+    }
+    Ok(lengths)
 }
 
 /// The smallest rectangle holding some cells.
@@ -262,25 +388,33 @@ impl Span {
     }
 }
 
-/// The cells calamine's dense ranges would hold for the whole workbook
-/// (values and formulas, or each sheet's declared `DIMENSIONS` when larger:
-/// it reserves that much up front).
-fn spanned_cells(stream: &[u8]) -> Result<u64, FileError> {
+/// What calamine's sheets would hold for the whole workbook: cells in
+/// dense ranges (values and formulas, or each sheet's declared
+/// `DIMENSIONS` when larger: it reserves that much up front), and the bytes
+/// of shared strings copied into their cells.
+fn measure(stream: &[u8]) -> Result<(u64, u64), FileError> {
     let mut sheets = Vec::new();
+    let mut utf16 = true; // calamine's default code page, 1200
+    let mut strings = Vec::new();
     for record in records(stream) {
-        match record? {
-            (0x000A, _) => break,
+        let record = record?;
+        match record.kind {
+            0x000A => break,
+            // CodePage: 1200 is UTF-16 (little-endian).
+            0x0042 => utf16 = u16_at(record.data, 0) == Some(1200),
+            // SST: the shared strings.
+            0x00FC => strings = shared_string_lengths(&record, utf16)?,
             // BoundSheet8: where the sheet's records start.
-            (0x0085, data) => {
-                if data.len() < 6 {
+            0x0085 => {
+                if record.data.len() < 6 {
                     return Err(FileError::Unreadable);
                 }
-                sheets.push(u32_at(data, 0).unwrap_or(0) as usize);
+                sheets.push(u32_at(record.data, 0).unwrap_or(0) as usize);
             }
             _ => {}
         }
     }
-    let mut total = 0u64;
+    let (mut cells, mut text) = (0u64, 0u64);
     for start in sheets {
         let sheet = stream.get(start..).ok_or(FileError::Unreadable)?;
         let (mut values, mut formulas) = (Span::default(), Span::default());
@@ -288,7 +422,7 @@ fn spanned_cells(stream: &[u8]) -> Result<u64, FileError> {
         let mut formula_position = (0, 0);
         let (mut seen_bof, mut depth) = (false, 0usize);
         for record in records(sheet) {
-            let (kind, data) = record?;
+            let Record { kind, data, .. } = record?;
             if depth > 0 {
                 match kind {
                     0x0809 => depth += 1,
@@ -337,8 +471,15 @@ fn spanned_cells(stream: &[u8]) -> Result<u64, FileError> {
                             .max(u64::from(last_row - first_row) * u64::from(last_col - first_col));
                     }
                 }
-                // Number, Label, RString, BoolErr, Rk, LabelSst.
-                0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD => {
+                // LabelSst: a copy of a shared string.
+                0x00FD => {
+                    let (row, column) = position()?;
+                    values.add(row, column);
+                    let index = u32_at(data, 6).ok_or(FileError::Unreadable)? as usize;
+                    text = text.saturating_add(strings.get(index).copied().unwrap_or(0));
+                }
+                // Number, Label, RString, BoolErr, Rk.
+                0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E => {
                     let (row, column) = position()?;
                     values.add(row, column);
                 }
@@ -363,19 +504,78 @@ fn spanned_cells(stream: &[u8]) -> Result<u64, FileError> {
         }
         // The declared size is reserved for the values' list, then the
         // values are copied into their dense range: whichever is larger.
-        total = total
+        cells = cells
             .saturating_add(declared.max(values.cells()))
             .saturating_add(formulas.cells());
     }
-    Ok(total)
+    Ok((cells, text))
 }
 
-/// Refuses an `.xls` that calamine would expand past `max_cells`, or whose
-/// structure would make it loop or allocate without bound.
-pub(super) fn check(bytes: &[u8], max_cells: u64) -> Result<(), FileError> {
-    let cells = spanned_cells(&workbook_stream(bytes)?)?;
+/// Refuses an `.xls` that calamine would expand past `max_cells` cells or
+/// `max_text` bytes of shared strings copied into cells, or whose structure
+/// would make it loop or allocate without bound.
+pub(super) fn check(bytes: &[u8], max_cells: u64, max_text: u64) -> Result<(), FileError> {
+    let (cells, text) = measure(&workbook_stream(bytes)?)?;
     if cells > max_cells {
         return Err(FileError::TooManyCells { max: max_cells });
     }
+    if text > max_text {
+        return Err(FileError::Uncompressed {
+            max_bytes: max_text,
+        });
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut bytes = kind.to_le_bytes().to_vec();
+        bytes.extend((data.len() as u16).to_le_bytes());
+        bytes.extend(data);
+        bytes
+    }
+
+    #[test]
+    fn measures_the_fixture() {
+        let stream =
+            workbook_stream(include_bytes!("../../../tests/fixtures/clients.xls")).unwrap();
+        let (cells, text) = measure(&stream).unwrap();
+        // A1 to E5, and the shared strings shown (ASCII and accents).
+        assert_eq!(cells, 25);
+        assert!((150..300).contains(&text), "{text}");
+    }
+
+    #[test]
+    fn counts_a_shared_string_once_per_cell_that_shows_it() {
+        // One 8,000-character string, its second half in a Continue record
+        // (which starts with its own high-byte flag), and a sheet of 10,000
+        // cells showing it: 80 MB of copies from a 140 KB stream.
+        let mut sst = vec![1, 0, 0, 0, 1, 0, 0, 0];
+        sst.extend(8000u16.to_le_bytes());
+        sst.push(0);
+        sst.extend([b'x'; 4000]);
+        let mut continued = vec![0];
+        continued.extend([b'y'; 4000]);
+        let mut sheet = record(0x0809, &[0; 16]);
+        for row in 0..10_000u16 {
+            let mut cell = row.to_le_bytes().to_vec();
+            cell.extend([0, 0, 0x11, 0, 0, 0, 0, 0]);
+            sheet.extend(record(0x00FD, &cell));
+        }
+        sheet.extend(record(0x000A, &[]));
+        let mut globals = record(0x0809, &[0; 16]);
+        globals.extend(record(0x00FC, &sst));
+        globals.extend(record(0x003C, &continued));
+        let sheet_at = globals.len() + 4 + 6 + 4;
+        let mut bound = (sheet_at as u32).to_le_bytes().to_vec();
+        bound.extend([0, 0]);
+        globals.extend(record(0x0085, &bound));
+        globals.extend(record(0x000A, &[]));
+        assert_eq!(globals.len(), sheet_at);
+        let stream = [globals, sheet].concat();
+        assert_eq!(measure(&stream), Ok((10_000, 80_000_000)));
+    }
 }
