@@ -91,16 +91,22 @@ impl Address {
     /// and spacing folded, usual abbreviations expanded, the postal code
     /// without its space. The province is left out: it follows from the rest.
     pub fn key(&self) -> String {
-        let mut key = normalize_words(&self.line1);
-        if let Some(city) = &self.city {
-            key.push(' ');
-            key.push_str(&normalize_words(city));
-        }
-        if let Some(postal) = &self.postal_code {
-            key.push(' ');
-            key.push_str(&postal.compact().to_lowercase());
-        }
-        key
+        // A part that folds to nothing (`-`) adds no space: the key stays
+        // normalized (`-, G0J 0G0` and `G0J 0G0` share `g0j0g0`), found by
+        // tests/properties.rs.
+        let parts = [
+            Some(normalize_words(&self.line1)),
+            self.city.as_deref().map(normalize_words),
+            self.postal_code
+                .as_ref()
+                .map(|p| p.compact().to_lowercase()),
+        ];
+        parts
+            .into_iter()
+            .flatten()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// A key for an address that does not validate: its folded words, so

@@ -62,6 +62,10 @@ pub enum FileError {
     Uncompressed { max_bytes: u64 },
     #[error("cell too long")]
     CellTooLong { row: u32, max: usize },
+    /// An `.xls` or `.ods` whose sheets span more cells (first to last
+    /// filled, repeats expanded) than can be read safely.
+    #[error("too many cells")]
+    TooManyCells { max: u64 },
     #[error("no header row")]
     NoHeaders,
     #[error("missing column")]
@@ -115,6 +119,16 @@ impl FileError {
                 None,
                 format!("Une cellule de la ligne {row} dépasse {max} caractères."),
                 format!("A cell of row {row} exceeds {max} characters."),
+            ),
+            FileError::TooManyCells { max } => Issue::new(
+                "LIMIT_EXCEEDED",
+                None,
+                format!(
+                    "Les feuilles du fichier s'étendent sur plus de {max} cellules (de la première à la dernière remplie) : supprimez les cellules éloignées ou enregistrez le fichier en .xlsx."
+                ),
+                format!(
+                    "The file's sheets span more than {max} cells (first to last filled): delete the far-away cells or save the file as .xlsx."
+                ),
             ),
             FileError::NoHeaders => Issue::new(
                 "HEADERS_NOT_FOUND",

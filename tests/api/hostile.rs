@@ -145,6 +145,79 @@ async fn a_huge_declared_dimension_allocates_nothing() {
 }
 
 #[tokio::test]
+async fn far_apart_cells_in_an_xls_or_ods_are_refused_before_they_are_laid_out() {
+    let app = spawn_app().await;
+    // clients.xls with its last cell (E5, an Rk record) moved to IV65536:
+    // calamine would lay out 65,536 × 256 cells (0.5 GB) on opening it.
+    let mut xls = fixture("clients.xls");
+    let mut at = 512; // xlwt writes the workbook stream as one run of sectors
+    while at + 4 <= xls.len() {
+        let kind = u16::from_le_bytes([xls[at], xls[at + 1]]);
+        let length = u16::from_le_bytes([xls[at + 2], xls[at + 3]]) as usize;
+        if kind == 0x027E && xls[at + 4..at + 8] == [4, 0, 4, 0] {
+            xls[at + 4..at + 8].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x00]);
+        }
+        if kind == 0 && length == 0 {
+            break;
+        }
+        at += 4 + length;
+    }
+    assert_ne!(xls, fixture("clients.xls"));
+    assert_eq!(file_error(&app, "far.xls", xls).await, "LIMIT_EXCEEDED");
+    // An ods row of three numbers repeated a million times.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(fixture("clients.ods"))).unwrap();
+    let mut ods = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).unwrap();
+        if entry.name().is_ok_and(|n| n == "content.xml") {
+            drop(entry);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            ods.start_file("content.xml", options).unwrap();
+            let cell = r#"<table:table-cell office:value-type="float" office:value="1"/>"#;
+            write!(
+                ods,
+                r#"<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"><office:body><office:spreadsheet><table:table table:name="Clients"><table:table-row table:number-rows-repeated="1000000">{cell}{cell}{cell}</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#
+            )
+            .unwrap();
+        } else {
+            ods.raw_copy_file(entry).unwrap();
+        }
+    }
+    let ods = ods.finish().unwrap().into_inner();
+    assert_eq!(
+        file_error(&app, "repeated.ods", ods).await,
+        "LIMIT_EXCEEDED"
+    );
+    assert_healthy(&app).await;
+}
+
+#[tokio::test]
+async fn a_shared_string_shown_in_many_cells_is_bounded() {
+    let app = spawn_app_with(|config| config.limits.max_uncompressed_bytes = 8 << 20).await;
+    // One 2,000-character string in 5,000 × 10 cells: a shared string in
+    // the xlsx (a 2 MB sheet), 100 MB once copied into each cell.
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (column, value) in ["Téléphone", "SMS/Appel", "Adresse"].iter().enumerate() {
+        sheet.write_string(0, column as u16, *value).unwrap();
+    }
+    let long = "x".repeat(2_000);
+    for row in 1..=5_000 {
+        for column in 3..13 {
+            sheet.write_string(row, column, &long).unwrap();
+        }
+    }
+    let bytes = workbook.save_to_buffer().unwrap();
+    assert!(bytes.len() < 1 << 20, "{}", bytes.len());
+    assert_eq!(
+        file_error(&app, "shared.xlsx", bytes).await,
+        "LIMIT_EXCEEDED"
+    );
+    assert_healthy(&app).await;
+}
+
+#[tokio::test]
 async fn too_many_rows_are_refused_whole() {
     let app = spawn_app_with(|config| config.limits.max_import_rows = 3).await;
     let mut rows = vec![header()];
