@@ -52,7 +52,7 @@ for target in "${targets[@]}"; do
 	fi
 	runs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')
 	speed=$(grep -oE '^stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')
-	coverage=$(grep -oE '^#[0-9]+ .*cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || echo '?')
+	coverage=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || echo '?')
 	echo "$target: $status, $runs executions, $speed exec/s, $coverage (log: $log)"
 	if [ "$status" = FAILED ]; then
 		grep -E 'ERROR: libFuzzer|SUMMARY|panicked at|Test unit written to' "$log" | head -5

@@ -621,6 +621,14 @@ mod tests {
             r#"<table:table-row><table:table-cell office:value-type="string"><office:annotation><text:p>note"#,
         );
         assert_eq!(read(&open_annotation), Err(FileError::Unreadable));
+        // The cell closed, but not its annotation.
+        let annotation_holding_the_cell_end = ods_table(
+            r#"<table:table-row><table:table-cell office:value-type="string"><office:annotation><text:p>note</text:p></table:table-cell></table:table-row>"#,
+        );
+        assert_eq!(
+            read(&annotation_holding_the_cell_end),
+            Err(FileError::Unreadable)
+        );
     }
 
     /// What the fuzzers found (tests/fixtures/fuzz, one file each, named
