@@ -49,7 +49,7 @@ pub async fn claim<Q: WorkQueue>(
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let items = due.all(&tx).await?;
-    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    let until = after(now, lease);
     Q::mark(&tx, &items, until).await?;
     tx.commit().await?;
     Ok(items)
@@ -65,7 +65,12 @@ pub fn next_attempt(
 ) -> DateTime<Utc> {
     let doublings = (attempts - 1).clamp(0, 20) as u32;
     let delay = base.saturating_mul(2u32.saturating_pow(doublings)).min(max);
-    now + chrono::Duration::from_std(delay).unwrap_or_default()
+    after(now, delay)
+}
+
+/// `now` plus a configured duration (one too long for chrono adds nothing).
+pub fn after(now: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(duration).unwrap_or_default()
 }
 
 #[cfg(test)]

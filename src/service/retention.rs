@@ -18,6 +18,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::service::claims::after;
 use crate::service::log_internal;
 
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +68,7 @@ pub async fn take_turn(
     let lease = worker_lease::ActiveModel {
         name: Set(name.to_owned()),
         holder: Set(holder),
-        claimed_until: Set(now + chrono::Duration::from_std(interval).unwrap_or_default()),
+        claimed_until: Set(after(now, interval)),
     };
     let when_lapsed = OnConflict::column(worker_lease::Column::Name)
         .update_columns([

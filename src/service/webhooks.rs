@@ -423,10 +423,7 @@ async fn deliver(
         (DeliveryStatus::Succeeded, None)
     } else {
         match delays.get(delivery.attempts as usize) {
-            Some(delay) => (
-                DeliveryStatus::Pending,
-                Some(now + chrono::Duration::from_std(*delay).unwrap_or_default()),
-            ),
+            Some(delay) => (DeliveryStatus::Pending, Some(claims::after(now, *delay))),
             None => (DeliveryStatus::Failed, None),
         }
     };

@@ -15,7 +15,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
-    TransactionTrait,
+    TransactionTrait, UpdateMany,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -150,7 +150,7 @@ pub(super) async fn create(
         addresses_located: Set(0),
         percent: Set(0.0),
         finished_at: Set(None),
-        claimed_until: Set(running.then(|| until(now, lease))),
+        claimed_until: Set(running.then(|| claims::after(now, lease))),
         idempotency_key: Set(request.idempotency_key.clone()),
         request_hash: Set(Some(hash.to_owned())),
     }
@@ -190,10 +190,6 @@ async fn active_run(tx: &DatabaseTransaction, org: OrgId) -> Result<bool, DbErr>
         .one(tx)
         .await?;
     Ok(found.is_some())
-}
-
-fn until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(lease).unwrap_or_default()
 }
 
 /// Runs a created run's import, its progress and lease kept current in the
@@ -270,7 +266,25 @@ pub(super) async fn write_progress(
     now: &Snapshot,
     lease: Duration,
 ) -> Result<(), DbErr> {
-    import_run::Entity::update_many()
+    with_progress(import_run::Entity::update_many(), now)
+        .col_expr(
+            import_run::Column::ClaimedUntil,
+            Expr::value(claims::after(Utc::now(), lease)),
+        )
+        .filter(import_run::Column::Id.eq(run))
+        .filter(import_run::Column::Status.eq(ImportStatus::Running))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// `update` setting the run's progress columns to `now`.
+pub(super) fn with_progress(
+    update: UpdateMany<import_run::Entity>,
+    now: &Snapshot,
+) -> UpdateMany<import_run::Entity> {
+    let clamp = |count: u64| i32::try_from(count).unwrap_or(i32::MAX);
+    update
         .col_expr(import_run::Column::Phase, Expr::value(now.phase))
         .col_expr(
             import_run::Column::RowsRead,
@@ -289,19 +303,6 @@ pub(super) async fn write_progress(
             Expr::value(clamp(now.located)),
         )
         .col_expr(import_run::Column::Percent, Expr::value(now.percent()))
-        .col_expr(
-            import_run::Column::ClaimedUntil,
-            Expr::value(until(Utc::now(), lease)),
-        )
-        .filter(import_run::Column::Id.eq(run))
-        .filter(import_run::Column::Status.eq(ImportStatus::Running))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-pub(super) fn clamp(count: u64) -> i32 {
-    i32::try_from(count).unwrap_or(i32::MAX)
 }
 
 /// Declares the runs `which` picks `FAILED` (`INTERRUPTED`, nothing
@@ -498,7 +499,7 @@ async fn run_queued(
                 )
                 .col_expr(
                     import_run::Column::ClaimedUntil,
-                    Expr::value(until(Utc::now(), BUSY_RETRY)),
+                    Expr::value(claims::after(Utc::now(), BUSY_RETRY)),
                 )
                 .filter(import_run::Column::Id.eq(run.id))
                 .filter(import_run::Column::Status.eq(ImportStatus::Running))

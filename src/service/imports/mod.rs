@@ -30,7 +30,7 @@ use crate::import::Parsed;
 use crate::import::error::Issue;
 use crate::import::headers::Mapping;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
-use crate::import::progress::{Phase, Progress};
+use crate::import::progress::{Phase, Progress, Snapshot};
 use crate::import::rows::RowOutcome;
 use crate::service::ServiceError;
 use crate::service::batch::insert_batched;
@@ -321,30 +321,16 @@ async fn finish(
     commit_seq: Option<i64>,
 ) -> Result<(), ServiceError> {
     let summary: Summary = plan.summary;
-    let progress = run.progress.snapshot();
+    // The final state: `DONE` (and so 100 %) with the counters reached.
+    let done = Snapshot {
+        phase: Phase::Done,
+        ..run.progress.snapshot()
+    };
     let json = |value: Result<serde_json::Value, serde_json::Error>| value.unwrap_or(json!({}));
-    let settled = import_run::Entity::update_many()
+    let settled = jobs::with_progress(import_run::Entity::update_many(), &done)
         .col_expr(
             import_run::Column::Status,
             Expr::value(ImportStatus::Finished),
-        )
-        .col_expr(import_run::Column::Phase, Expr::value(Phase::Done))
-        .col_expr(import_run::Column::Percent, Expr::value(100.0))
-        .col_expr(
-            import_run::Column::RowsRead,
-            Expr::value(jobs::clamp(progress.rows_read)),
-        )
-        .col_expr(
-            import_run::Column::RowsTotal,
-            Expr::value(progress.rows_total.map(jobs::clamp)),
-        )
-        .col_expr(
-            import_run::Column::AddressesToLocate,
-            Expr::value(jobs::clamp(progress.to_locate)),
-        )
-        .col_expr(
-            import_run::Column::AddressesLocated,
-            Expr::value(jobs::clamp(progress.located)),
         )
         .col_expr(import_run::Column::FinishedAt, Expr::value(Utc::now()))
         .col_expr(
