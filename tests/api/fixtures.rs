@@ -1,7 +1,7 @@
 //! Spreadsheets built by the tests themselves, messy on purpose: the import
 //! is proved on files whose every cell the test chose.
 
-use rust_xlsxwriter::Workbook;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
 /// A cell to write: text, a number (as Excel stores phone numbers typed
 /// without dashes), or nothing.
@@ -44,6 +44,10 @@ pub fn xlsx(rows: &[Vec<V>]) -> Vec<u8> {
 /// caller's to include).
 pub fn xlsx_at(rows: &[Vec<V>], offset: u32) -> Vec<u8> {
     let mut workbook = Workbook::new();
+    // A fixed creation time: the same rows give the same bytes (idempotency
+    // keys compare a file's hash, and a second boundary must not flip it).
+    let created = ExcelDateTime::from_ymd(2026, 1, 1).unwrap();
+    workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let sheet = workbook.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
         for (c, value) in row.iter().enumerate() {
