@@ -172,22 +172,47 @@ fn measure(content: Vec<u8>, max_cells: u64, max_text: u64) -> Result<(), FileEr
                     // Any value, value type or formula may make a cell
                     // non-empty: counted as such.
                     let mut has_value = false;
-                    let mut reads_content = false;
                     let mut length = 0u64;
+                    // Whether calamine reads the cell's content (its text)
+                    // or skips to its end tag, counting nested cells: the
+                    // same rule as its `get_datatype`, attribute by
+                    // attribute (found by fuzzing: a float cell holding a
+                    // cell's start tag swallowed the table's end).
+                    let (mut value_set, mut is_string, mut is_error) = (false, false, false);
+                    let mut empty_string_value = false;
                     for attribute in cell.attributes().with_checks(false) {
                         let attribute = attribute.map_err(|_| FileError::Unreadable)?;
-                        match attribute.key.as_ref() {
-                            "office:value-type" | "calcext:value-type" => {
-                                has_value = true;
-                                reads_content = true;
+                        let key = attribute.key.as_ref();
+                        match key {
+                            "office:value"
+                            | "office:string-value"
+                            | "office:date-value"
+                            | "office:time-value"
+                            | "office:boolean-value"
+                                if !value_set =>
+                            {
+                                value_set = true;
+                                empty_string_value =
+                                    key == "office:string-value" && attribute.value.is_empty();
                             }
-                            key if key.starts_with("office:") || key == "table:formula" => {
-                                has_value = true;
-                                length = length.saturating_add(attribute.value.len() as u64);
+                            "office:value-type" if !value_set => {
+                                is_string = &*attribute.value == "string";
+                            }
+                            "calcext:value-type" => {
+                                is_error = &*attribute.value == "error";
                             }
                             _ => {}
                         }
+                        if key.starts_with("office:")
+                            || key == "calcext:value-type"
+                            || key == "table:formula"
+                        {
+                            has_value = true;
+                            length = length.saturating_add(attribute.value.len() as u64);
+                        }
                     }
+                    let reads_content =
+                        (!value_set && is_string) || (is_error && empty_string_value);
                     if reads_content {
                         length = length.saturating_add(cell_text(&mut reader, &mut inner)?);
                     } else {
