@@ -194,69 +194,94 @@ fn risky(text: &str) -> bool {
     text.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
-/// `GET /export.xlsx`: one row per occupant in the template's columns, then
-/// the client's name, the split address, and coordinates for `MANUAL`
-/// points only (so a re-import never turns geocoded points into manual ones).
-pub fn export(data: &Existing) -> Result<Vec<u8>, XlsxError> {
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Clients")?;
-    let mut headers: Vec<&str> = TEMPLATE_COLUMNS.iter().map(|(h, _)| *h).collect();
-    headers.extend(EXPORT_EXTRA_COLUMNS);
-    setup_columns(sheet, &headers)?;
-    // A leading = + - @ is written as literal text (quote prefix): the value
-    // is kept exactly, and no spreadsheet program evaluates it.
-    let literal = Format::new().set_quote_prefix().set_num_format("@");
+/// `GET /export.xlsx`, written page by page: one row per occupant in the
+/// template's columns, then the client's name, the split address, and
+/// coordinates for `MANUAL` points only (so a re-import never turns geocoded
+/// points into manual ones). The worksheet streams its finished rows to a
+/// temporary file (rust_xlsxwriter's constant-memory mode, strings inline),
+/// so memory holds one page of records and the zipped result, whatever the
+/// number of occupants.
+pub struct ExportWriter {
+    workbook: Workbook,
+    row: u32,
+    /// A leading = + - @ is written as literal text (quote prefix): the
+    /// value is kept exactly, and no spreadsheet program evaluates it.
+    literal: Format,
+}
 
-    let clients: HashMap<_, _> = data.clients.iter().map(|c| (c.id, c)).collect();
-    let points: HashMap<_, _> = data.points.iter().map(|p| (p.id, p)).collect();
-    let mut row = 0u32;
-    for occupant in &data.occupants {
-        let Some(point) = points.get(&occupant.service_point_id) else {
-            continue;
-        };
-        let Some(client) = clients.get(&point.client_id) else {
-            continue;
-        };
-        row += 1;
-        let method = match occupant.contact_method {
-            ContactMethod::Call => "Appel",
-            ContactMethod::Sms => "SMS",
-        };
-        let address = full_address(
-            &point.address_line1,
-            point.city.as_deref(),
-            point.province.as_deref(),
-            point.postal_code.as_deref(),
-        );
-        let texts: [Option<&str>; 12] = [
-            occupant.first_name.as_deref(),
-            occupant.last_name.as_deref(),
-            Some(&occupant.phone),
-            Some(method),
-            Some(&address),
-            occupant.notes.as_deref(),
-            Some(&client.external_id),
-            client.name.as_deref(),
-            Some(&point.address_line1),
-            point.city.as_deref(),
-            point.province.as_deref(),
-            point.postal_code.as_deref(),
-        ];
-        for (column, text) in texts.iter().enumerate() {
-            let Some(text) = text else { continue };
-            if risky(text) {
-                sheet.write_string_with_format(row, column as u16, *text, &literal)?;
-            } else {
-                sheet.write_string(row, column as u16, *text)?;
+impl ExportWriter {
+    pub fn new() -> Result<ExportWriter, XlsxError> {
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name("Clients")?;
+        let mut headers: Vec<&str> = TEMPLATE_COLUMNS.iter().map(|(h, _)| *h).collect();
+        headers.extend(EXPORT_EXTRA_COLUMNS);
+        setup_columns(sheet, &headers)?;
+        Ok(ExportWriter {
+            workbook,
+            row: 0,
+            literal: Format::new().set_quote_prefix().set_num_format("@"),
+        })
+    }
+
+    /// Writes the page's occupants in its order; an occupant whose point or
+    /// client is not in the page is skipped.
+    pub fn write(&mut self, page: &Existing) -> Result<(), XlsxError> {
+        let sheet = self.workbook.worksheet_from_index(0)?;
+        let clients: HashMap<_, _> = page.clients.iter().map(|c| (c.id, c)).collect();
+        let points: HashMap<_, _> = page.points.iter().map(|p| (p.id, p)).collect();
+        for occupant in &page.occupants {
+            let Some(point) = points.get(&occupant.service_point_id) else {
+                continue;
+            };
+            let Some(client) = clients.get(&point.client_id) else {
+                continue;
+            };
+            self.row += 1;
+            let row = self.row;
+            let method = match occupant.contact_method {
+                ContactMethod::Call => "Appel",
+                ContactMethod::Sms => "SMS",
+            };
+            let address = full_address(
+                &point.address_line1,
+                point.city.as_deref(),
+                point.province.as_deref(),
+                point.postal_code.as_deref(),
+            );
+            let texts: [Option<&str>; 12] = [
+                occupant.first_name.as_deref(),
+                occupant.last_name.as_deref(),
+                Some(&occupant.phone),
+                Some(method),
+                Some(&address),
+                occupant.notes.as_deref(),
+                Some(&client.external_id),
+                client.name.as_deref(),
+                Some(&point.address_line1),
+                point.city.as_deref(),
+                point.province.as_deref(),
+                point.postal_code.as_deref(),
+            ];
+            for (column, text) in texts.iter().enumerate() {
+                let Some(text) = text else { continue };
+                if risky(text) {
+                    sheet.write_string_with_format(row, column as u16, *text, &self.literal)?;
+                } else {
+                    sheet.write_string(row, column as u16, *text)?;
+                }
+            }
+            if point.geocode_status == GeocodeStatus::Manual
+                && let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude)
+            {
+                sheet.write_number(row, 12, latitude)?;
+                sheet.write_number(row, 13, longitude)?;
             }
         }
-        if point.geocode_status == GeocodeStatus::Manual
-            && let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude)
-        {
-            sheet.write_number(row, 12, latitude)?;
-            sheet.write_number(row, 13, longitude)?;
-        }
+        Ok(())
     }
-    workbook.save_to_buffer()
+
+    pub fn finish(mut self) -> Result<Vec<u8>, XlsxError> {
+        self.workbook.save_to_buffer()
+    }
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{AppState, organization};
 use crate::error::ApiError;
-use crate::service::imports::load_existing;
+use crate::service;
 use crate::spreadsheet;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -36,10 +36,6 @@ pub async fn export(
     let org = organization(&state.db, &headers)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    let data = load_existing(&state.db, org).await?;
-    let bytes = tokio::task::spawn_blocking(move || spreadsheet::export(&data))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let bytes = service::export::export(&state.db, org).await?;
     Ok(xlsx_response(bytes, "export-flokon.xlsx"))
 }

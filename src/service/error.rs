@@ -37,6 +37,10 @@ pub enum ServiceError {
     /// that does not serialize: a bug or a damaged row, not a user error.
     #[error("stored data unreadable")]
     Serde(#[from] serde_json::Error),
+    /// The export's spreadsheet could not be written (its temporary file,
+    /// or the writing task).
+    #[error("spreadsheet not written")]
+    Spreadsheet(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<DbErr> for ServiceError {

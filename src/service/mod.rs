@@ -8,6 +8,7 @@ pub mod batch;
 pub mod claims;
 pub mod clients;
 mod error;
+pub mod export;
 pub mod geocode_worker;
 pub mod geocoding;
 pub mod import_reports;

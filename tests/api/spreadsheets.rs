@@ -297,3 +297,34 @@ async fn the_export_re_saved_by_libreoffice_re_imports_without_a_change() {
     assert!(sheet.validation_of("C2").unwrap().prompt.is_some());
     assert_text_column(&sheet, 3, 12.0);
 }
+
+#[tokio::test]
+async fn the_export_writes_every_occupant_across_pages() {
+    let app = spawn_app().await;
+    // One more occupant than a page of the export (5,000).
+    let rows = 5_001;
+    let csv = crate::jobs::big_csv(rows);
+    let run = app.import("grand.csv", csv, keep()).await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    // Another organization's occupant never shows.
+    let other = app.new_org("Autre").await;
+    let theirs = xlsx(&[header(), pont_tenants()[0].clone()]);
+    let theirs = crate::jobs::send_job(&app, &other, theirs, keep()).await;
+    assert_eq!(
+        theirs["data"]["importSpreadsheet"]["committed"], true,
+        "{theirs:#}"
+    );
+
+    let exported = cells(&export(&app).await, "Clients");
+    assert_eq!(exported.len(), rows + 1);
+    let mut first_names: Vec<&str> = exported[1..].iter().map(|r| r[0].as_str()).collect();
+    first_names.sort_unstable();
+    first_names.dedup();
+    assert_eq!(first_names.len(), rows);
+    let last = exported
+        .iter()
+        .find(|r| r[0] == "P5000")
+        .expect("the last occupant");
+    assert_eq!(last[6], "C-1666");
+    assert_eq!(last[8], "5001 rue du Test");
+}
