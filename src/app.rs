@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Authenticator;
 use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
@@ -60,8 +61,10 @@ impl Application {
             allow_private: config.webhooks.webhook_allow_private,
         };
         let schema = build_schema(&config.limits, config.introspection, importer, policy);
+        let auth = Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl));
         let state = AppState {
             db,
+            auth,
             schema,
             config: Arc::new(config),
         };

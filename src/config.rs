@@ -157,6 +157,12 @@ pub struct ServeConfig {
         global = true
     )]
     pub cors_allowed_origins: Vec<String>,
+
+    /// How long a valid token is trusted before the database is asked
+    /// again (each instance keeps its own): a revoked token stops working
+    /// within this delay. 0 asks on every request.
+    #[arg(long, env = "AUTH_CACHE_TTL", default_value = "5s", value_parser = crate::domain::parse_duration, global = true)]
+    pub auth_cache_ttl: Duration,
 }
 
 /// Imports run as jobs, and what is kept of them.
@@ -357,6 +363,7 @@ impl Default for ServeConfig {
             graphiql: true,
             introspection: true,
             cors_allowed_origins: Vec::new(),
+            auth_cache_ttl: Duration::from_secs(5),
         }
     }
 }

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 
 use super::{AppState, organization};
-use crate::auth::{authenticate, bearer_token};
+use crate::auth::{Authenticator, bearer_token};
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
 use crate::graphql::Tenant;
 
@@ -85,7 +85,7 @@ pub async fn graphql(
         )));
     }
 
-    let org = organization(&state.db, &headers).await?;
+    let org = organization(&state.auth, &headers).await?;
     let attach = |request| match org {
         Some(org) => Tenant {
             db: state.db.clone(),
@@ -174,7 +174,7 @@ pub async fn websocket(
         ))
         .into_response();
     }
-    let (schema, db) = (state.schema.clone(), state.db.clone());
+    let (schema, db, auth) = (state.schema.clone(), state.db.clone(), state.auth.clone());
     let init_timeout = state.config.limits.ws_init_timeout;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -187,7 +187,7 @@ pub async fn websocket(
             let (sink, stream) = socket.split();
             let stream = stream.inspect(move |_| heard.store(true, Ordering::Relaxed));
             let serve = GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
-                .on_connection_init(move |payload| connection_init(db, payload))
+                .on_connection_init(move |payload| connection_init(db, auth, payload))
                 .serve();
             let silent = async {
                 tokio::time::sleep(init_timeout).await;
@@ -222,6 +222,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 /// choice) with the reason.
 async fn connection_init(
     db: DatabaseConnection,
+    auth: Arc<Authenticator>,
     payload: serde_json::Value,
 ) -> async_graphql::Result<Data> {
     let token = ["Authorization", "authorization"]
@@ -229,7 +230,7 @@ async fn connection_init(
         .find_map(|name| payload.get(name)?.as_str())
         .and_then(bearer_token);
     let org = match token {
-        Some(token) => authenticate(&db, token).await.unwrap_or_else(|error| {
+        Some(token) => auth.organization(token).await.unwrap_or_else(|error| {
             crate::service::log_internal(&error);
             None
         }),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, header};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{OrgId, authenticate, bearer_token};
+use crate::auth::{Authenticator, OrgId, bearer_token};
 use crate::config::ServeConfig;
 use crate::error::ApiError;
 use crate::graphql::FlokonSchema;
@@ -20,6 +20,7 @@ use crate::graphql::FlokonSchema;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    pub auth: Arc<Authenticator>,
     pub schema: FlokonSchema,
     pub config: Arc<ServeConfig>,
 }
@@ -27,7 +28,7 @@ pub struct AppState {
 /// The organization of the request's bearer token; `None` without a valid
 /// one (GraphQL lets such requests introspect, REST routes refuse them).
 pub async fn organization(
-    db: &DatabaseConnection,
+    auth: &Authenticator,
     headers: &HeaderMap,
 ) -> Result<Option<OrgId>, ApiError> {
     let token = headers
@@ -35,7 +36,7 @@ pub async fn organization(
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token);
     match token {
-        Some(token) => Ok(authenticate(db, token).await?),
+        Some(token) => Ok(auth.organization(token).await?),
         None => Ok(None),
     }
 }

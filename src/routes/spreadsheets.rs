@@ -33,7 +33,7 @@ pub async fn export(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let org = organization(&state.db, &headers)
+    let org = organization(&state.auth, &headers)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let bytes = service::export::export(&state.db, org).await?;

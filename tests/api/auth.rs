@@ -1,9 +1,11 @@
 //! Every request but introspection needs a valid, unrevoked token; without
 //! one the answer is UNAUTHENTICATED, in the caller's language.
 
+use std::time::Duration;
+
 use serde_json::json;
 
-use crate::helpers::{error_codes, error_message, spawn_app};
+use crate::helpers::{TestApp, error_codes, error_message, spawn_app, spawn_app_with};
 
 const CLIENTS: &str = "{ clients { totalCount } }";
 
@@ -43,16 +45,66 @@ async fn a_mutation_without_token_is_refused_and_changes_nothing() {
     assert_eq!(data["clients"]["totalCount"], 0);
 }
 
+async fn app_trusting_tokens_for(ttl: Duration) -> TestApp {
+    spawn_app_with(move |config| {
+        config.auth_cache_ttl = ttl;
+        config.background_workers = false;
+    })
+    .await
+}
+
+/// The token lookups among the statements run since the last reset.
+fn token_lookups(app: &TestApp) -> usize {
+    let statements = app.statements();
+    statements
+        .iter()
+        .filter(|sql| sql.contains("api_token"))
+        .count()
+}
+
 #[tokio::test]
-async fn a_revoked_token_is_unauthenticated() {
-    let app = spawn_app().await;
-    let body = app.graphql(CLIENTS, json!({})).await;
-    assert_eq!(body["data"]["clients"]["totalCount"], 0);
+async fn a_revoked_token_is_unauthenticated_at_once_without_a_cache() {
+    let app = app_trusting_tokens_for(Duration::ZERO).await;
+    app.reset_statements();
+    for _ in 0..2 {
+        let body = app.graphql(CLIENTS, json!({})).await;
+        assert_eq!(body["data"]["clients"]["totalCount"], 0);
+    }
+    assert_eq!(token_lookups(&app), 2);
 
     flokon_api::service::organizations::revoke_token(&app.db, &app.token)
         .await
         .unwrap();
 
+    let body = app.graphql(CLIENTS, json!({})).await;
+    assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+}
+
+#[tokio::test]
+async fn a_valid_token_is_looked_up_once_per_ttl_and_a_revoked_one_refused_after_it() {
+    let ttl = Duration::from_millis(400);
+    let app = app_trusting_tokens_for(ttl).await;
+    app.reset_statements();
+    for _ in 0..3 {
+        let body = app.graphql(CLIENTS, json!({})).await;
+        assert_eq!(body["data"]["clients"]["totalCount"], 0);
+    }
+    assert_eq!(token_lookups(&app), 1);
+    // An unknown token is never trusted: asked each time.
+    for _ in 0..2 {
+        let body = app
+            .graphql_as(Some("flk_unknown"), CLIENTS, json!({}))
+            .await;
+        assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+    }
+    assert_eq!(token_lookups(&app), 3);
+
+    // Revoked elsewhere (the CLI, another instance): refused once the
+    // entry is older than the ttl.
+    flokon_api::service::organizations::revoke_token(&app.db, &app.token)
+        .await
+        .unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     let body = app.graphql(CLIENTS, json!({})).await;
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
 }
