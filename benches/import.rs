@@ -5,7 +5,8 @@
 //! - calamine alone reading it (the parsing floor),
 //! - the whole import through HTTP against the release server binary, on
 //!   SQLite and (with `BENCH_DATABASE_URL` or `TEST_DATABASE_URL`) on
-//!   PostgreSQL, with the server's peak RSS,
+//!   PostgreSQL: first import, unchanged re-import, REPLACE_ALL, then the
+//!   export of every occupant, each with the server's own peak RSS,
 //! - PostgreSQL `COPY` of the same records into the same tables (the
 //!   physical limit).
 
@@ -110,6 +111,7 @@ fn file(records: &[Record]) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
+/// The process's peak RSS since the last `reset_peak_rss`.
 fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -117,6 +119,12 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Starts a new peak (Linux: "5" resets VmHWM to the current RSS), so each
+/// step's peak is its own.
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
 fn free_port() -> u16 {
@@ -214,6 +222,8 @@ async fn import(
 async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration {
     let token = org_token(database_url);
     let (mut child, base) = start(database_url).await;
+    let pid = child.id();
+    reset_peak_rss(pid);
     let (elapsed, body) = import(&base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await;
     let summary = &body["data"]["importSpreadsheet"]["summary"];
     assert_eq!(
@@ -221,25 +231,44 @@ async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration
         "{body:#}"
     );
     assert_eq!(summary["occupants"]["created"], ROWS, "{body:#}");
-    let first_rss = peak_rss_mib(child.id());
+    let first_rss = peak_rss_mib(pid);
     // The same file again: the merge path, every row unchanged.
+    reset_peak_rss(pid);
     let (merge, body) = import(&base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await;
     assert_eq!(
         body["data"]["importSpreadsheet"]["summary"]["occupants"]["created"], 0,
         "{body:#}"
     );
-    let merge_rss = peak_rss_mib(child.id());
+    let merge_rss = peak_rss_mib(pid);
     // And once more starting over: snapshot for undo, delete all, insert all.
+    reset_peak_rss(pid);
     let (replace, _) = import(&base, &token, bytes.to_vec(), "REPLACE_ALL").await;
-    let replace_rss = peak_rss_mib(child.id());
+    let replace_rss = peak_rss_mib(pid);
+    // The export of every occupant.
+    reset_peak_rss(pid);
+    let start = Instant::now();
+    let exported = reqwest::Client::new()
+        .get(format!("{base}/export.xlsx"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let export = start.elapsed();
+    let export_rss = peak_rss_mib(pid);
     println!(
         "{label}: first import {:.2} s ({:.0} rows/s, peak RSS {first_rss:.0} MiB); \
          unchanged re-import {:.2} s (peak RSS {merge_rss:.0} MiB); \
-         REPLACE_ALL over it {:.2} s (peak RSS {replace_rss:.0} MiB)",
+         REPLACE_ALL over it {:.2} s (peak RSS {replace_rss:.0} MiB); \
+         export {:.2} s ({:.1} MiB, peak RSS {export_rss:.0} MiB)",
         elapsed.as_secs_f64(),
         ROWS as f64 / elapsed.as_secs_f64(),
         merge.as_secs_f64(),
         replace.as_secs_f64(),
+        export.as_secs_f64(),
+        exported.len() as f64 / 1048576.0,
     );
     let _ = child.kill();
     let _ = child.wait();
