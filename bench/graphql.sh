@@ -148,17 +148,21 @@ capture() { # name, query: that request's statements, one per line, parameters i
 			$last->{sql} =~ s/\$(\d+)/exists $p{$1} ? $p{$1} : "\$$1"/ge;
 		}
 		END {
-			my %open;
+			my (%open, %since);
 			for my $s (@s) {
 				my $pid = $s->{pid};
-				$open{$pid} = [] if $s->{sql} =~ /^BEGIN/i;
-				if ($open{$pid}) { push @{ $open{$pid} }, $s } else { $s->{block} = [$s] }
-				if ($s->{sql} =~ /^(COMMIT|ROLLBACK)/i && $open{$pid}) { $_->{block} = $open{$pid} for @{ $open{$pid} }; delete $open{$pid} }
+				if ($s->{sql} =~ /^BEGIN/i) { $open{$pid} = []; delete $since{$pid} }
+				push @{ $open{$pid} || ($since{$pid} ||= []) }, $s;
+				next unless $s->{sql} =~ /^(COMMIT|ROLLBACK)/i;
+				if ($open{$pid}) { my $t = delete $open{$pid}; $_->{tx} = $t for @$t }
+				# Begun before the window: not this request, nor what ran before on that connection.
+				else { $_->{drop} = 1 for @{ delete $since{$pid} } }
 			}
+			for my $t (values %open) { $_->{tx} = $t for @$t }
 			for my $s (@s) {
-				my $block = join "\n", map { $_->{sql} } @{ $s->{block} || [$s] };
-				next if $block =~ /pg_advisory_xact_lock|"(import_run|webhook_delivery)"/;
-				print "$s->{sql};\n";
+				next if $s->{drop};
+				my $text = join "\n", map { $_->{sql} } @{ $s->{tx} || [$s] };
+				print "$s->{sql};\n" unless $text =~ /pg_advisory_xact_lock|"(import_run|webhook_delivery)"/;
 			}
 		}
 	' "$db" "$work/$1.log" >"$work/$1.sql"
