@@ -131,16 +131,19 @@ capture() { # name, query: that request's statements, one per line, parameters i
 	sleep 0.5
 	psql -Atd postgres -c "SELECT pg_read_file('$logfile', $from, $(logsize) - $from)" >"$work/$1.log"
 	# Only this database's lines; a statement is logged as "statement: SQL"
-	# (simple protocol) or "execute NAME: SQL" followed by its parameters.
-	# The server's background passes (import worker every second, webhook
+	# (simple protocol) or "execute NAME: SQL" followed by its parameters;
+	# a statement on several lines is joined into one. The server's background passes (import worker every second, webhook
 	# poller) share the window: their transactions take an advisory lock
 	# and they read import_run or webhook_delivery, which neither query
 	# touches; those are left out, per connection (pid).
 	perl -ne '
 		BEGIN { $db = shift; @s = () }
-		next unless /\[(\d+)\] .*\@\Q$db\E /;
+		# A line without a message prefix continues the last message.
+		unless (/\[(\d+)\] (?:\S*\@\S* )?[A-Z]+:  /) { chomp; $cur->{sql} .= " $_" =~ s/\s+/ /gr if $cur; next }
+		undef $cur;
+		next unless /\[(\d+)\] \S*\@\Q$db\E /;
 		my $pid = $1;
-		if (/LOG:  (?:statement|execute [^:]*): (.*)$/) { push @s, { pid => $pid, sql => $1 }; next }
+		if (/LOG:  (?:statement|execute [^:]*): (.*)$/) { push @s, $cur = { pid => $pid, sql => $1 }; next }
 		if (@s && /DETAIL:  parameters: (.*)$/) {
 			my ($list, %p) = ($1);
 			$p{$1} = $2 while $list =~ /\$(\d+) = (NULL|\x27(?:[^\x27]|\x27\x27)*\x27)/g;
@@ -202,7 +205,8 @@ counts_theirs=$(jq -c '.data.allClients.nodes | [length, ([.[].servicePointsByCl
 echo "nested: clients, addresses, occupants on both: $(jq -c '.[0:3]' <<<"$counts_ours"); flat: 10 same clients"
 
 # One wrk script per (server, query). done() prints one line: req/s, p50,
-# p99 in ms, non-200 answers, answers carrying "errors", socket errors.
+# p99 in ms, non-200 answers, answers carrying "errors", socket errors
+# (connect, read, write, timeout).
 wrk_script() { # file, query, [token]
 	local auth=""
 	[ -z "${3:-}" ] || auth="wrk.headers[\"Authorization\"] = \"Bearer $3\""
@@ -221,8 +225,8 @@ done = function(summary, latency, requests)
   local n, g = 0, 0
   for _, t in ipairs(threads) do n = n + t:get("non200"); g = g + t:get("gqlerrors") end
   local e = summary.errors
-  io.write(string.format("RESULT %.1f %.2f %.2f %d %d %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, n, g, e.connect + e.read + e.write + e.timeout))
+  io.write(string.format("RESULT %.1f %.2f %.2f %d %d %d %d %d %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, n, g, e.connect, e.read, e.write, e.timeout))
 end
 LUA
 }
@@ -242,10 +246,11 @@ for q in nested flat; do
 			base=$([ $s = ours ] && echo "$ours" || echo "$theirs")
 			name=$([ $s = ours ] && echo flokon-api || echo PostGraphile)
 			line=$(wrk -t2 -c16 -d"${seconds}s" -s "$work/${s}_$q.lua" "$base/graphql" | grep '^RESULT')
-			read -r _ rps p50 p99 non200 gql sock <<<"$line"
+			read -r _ rps p50 p99 non200 gql connect read write timeout <<<"$line"
+			sock=$((connect + read + write + timeout))
 			printf '%-7s %-13s %5s %10s %9s %9s %7s\n' "$q" "$name" "$r" "$rps" "$p50" "$p99" "$((non200 + gql + sock))"
 			echo "$rps" >>"$work/rps_${s}_$q"
-			[ $((non200 + gql + sock)) -eq 0 ] || echo "   ($non200 non-200, $gql with errors, $sock socket errors)"
+			[ $((non200 + gql + sock)) -eq 0 ] || echo "   ($non200 non-200, $gql with errors; sockets: $connect connect, $read read, $write write, $timeout timeout (wrk's 2 s))"
 		done
 	done
 done
