@@ -3,7 +3,7 @@
 # server issues, on one PostgreSQL database holding the import benchmark's
 # 100,000 occupants (30,000 clients, 40,000 addresses) loaded through the
 # release server's own import.
-#   bench/graphql.sh        ROUNDS=3 SECONDS=10 by default (env)
+#   bench/graphql.sh [seconds] [rounds]   10 s, 3 rounds by default
 # Two queries, the same data asked of both servers: "nested" (100 clients,
 # their addresses, their occupants) and "flat" (10 clients, two fields).
 # Each is driven by wrk (2 threads, 16 connections), servers alternating
@@ -17,11 +17,8 @@
 # Loopback only; about 4 minutes with the defaults after the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# SECONDS is bash's clock: read what the caller exported before it ticks,
-# and default when the caller exported nothing.
-seconds=$(printenv SECONDS || true)
-seconds="${seconds:-10}"
-rounds="${ROUNDS:-3}"
+seconds="${1:-10}"
+rounds="${2:-3}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flokon-api/release}"
 
