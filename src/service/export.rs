@@ -33,13 +33,17 @@ pub async fn export(db: &DatabaseConnection, org: OrgId) -> Result<Vec<u8>, Serv
         writer.finish()
     });
 
-    // SQLite ignores the isolation level: its read transaction is a
-    // snapshot already (WAL).
-    let isolation = (db.get_database_backend() == sea_orm::DbBackend::Postgres)
-        .then_some(IsolationLevel::RepeatableRead);
-    let txn = db
-        .begin_with_config(isolation, Some(AccessMode::ReadOnly))
-        .await?;
+    // On SQLite a read transaction is a snapshot already (WAL), and the
+    // driver takes neither setting.
+    let txn = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?
+    } else {
+        db.begin().await?
+    };
     let mut after: Option<Uuid> = None;
     loop {
         let mut occupants = occupant::Entity::find()
