@@ -6,7 +6,8 @@
 //! - the whole import through HTTP against the release server binary, on
 //!   SQLite and (with `BENCH_DATABASE_URL` or `TEST_DATABASE_URL`) on
 //!   PostgreSQL: first import, unchanged re-import, REPLACE_ALL, then the
-//!   export of every occupant, each with the server's own peak RSS,
+//!   export of every occupant, each in a server started for it (its own
+//!   peak RSS),
 //! - PostgreSQL `COPY` of the same records into the same tables (the
 //!   physical limit).
 
@@ -111,7 +112,7 @@ fn file(records: &[Record]) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
-/// The process's peak RSS since the last `reset_peak_rss`.
+/// The process's peak RSS.
 fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -119,12 +120,6 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Starts a new peak (Linux: "5" resets VmHWM to the current RSS), so each
-/// step's peak is its own.
-fn reset_peak_rss(pid: u32) {
-    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
 fn free_port() -> u16 {
@@ -219,45 +214,61 @@ async fn import(
     (start.elapsed(), body)
 }
 
+/// Runs `step` against a server started for it alone, and returns the
+/// step's result with the server's peak RSS: each mode's own peak, not
+/// what an earlier step left allocated.
+async fn in_fresh_server<T>(database_url: &str, step: impl AsyncFnOnce(&str) -> T) -> (T, f64) {
+    let (mut child, base) = start(database_url).await;
+    let result = step(&base).await;
+    let peak = peak_rss_mib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    (result, peak)
+}
+
 async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration {
     let token = org_token(database_url);
-    let (mut child, base) = start(database_url).await;
-    let pid = child.id();
-    reset_peak_rss(pid);
-    let (elapsed, body) = import(&base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await;
+    let import_as = |mode: &'static str| {
+        let token = token.clone();
+        async move |base: &str| import(base, &token, bytes.to_vec(), mode).await
+    };
+    let ((elapsed, body), first_rss) =
+        in_fresh_server(database_url, import_as("MERGE_KEEP_MISSING")).await;
     let summary = &body["data"]["importSpreadsheet"]["summary"];
     assert_eq!(
         body["data"]["importSpreadsheet"]["committed"], true,
         "{body:#}"
     );
     assert_eq!(summary["occupants"]["created"], ROWS, "{body:#}");
-    let first_rss = peak_rss_mib(pid);
     // The same file again: the merge path, every row unchanged.
-    reset_peak_rss(pid);
-    let (merge, body) = import(&base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await;
+    let ((merge, body), merge_rss) =
+        in_fresh_server(database_url, import_as("MERGE_KEEP_MISSING")).await;
     assert_eq!(
         body["data"]["importSpreadsheet"]["summary"]["occupants"]["created"], 0,
         "{body:#}"
     );
-    let merge_rss = peak_rss_mib(pid);
     // And once more starting over: snapshot for undo, delete all, insert all.
-    reset_peak_rss(pid);
-    let (replace, _) = import(&base, &token, bytes.to_vec(), "REPLACE_ALL").await;
-    let replace_rss = peak_rss_mib(pid);
+    let ((replace, body), replace_rss) =
+        in_fresh_server(database_url, import_as("REPLACE_ALL")).await;
+    assert_eq!(
+        body["data"]["importSpreadsheet"]["committed"], true,
+        "{body:#}"
+    );
     // The export of every occupant.
-    reset_peak_rss(pid);
-    let start = Instant::now();
-    let exported = reqwest::Client::new()
-        .get(format!("{base}/export.xlsx"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let export = start.elapsed();
-    let export_rss = peak_rss_mib(pid);
+    let ((export, size), export_rss) = in_fresh_server(database_url, async |base: &str| {
+        let start = Instant::now();
+        let exported = reqwest::Client::new()
+            .get(format!("{base}/export.xlsx"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        (start.elapsed(), exported.len())
+    })
+    .await;
     println!(
         "{label}: first import {:.2} s ({:.0} rows/s, peak RSS {first_rss:.0} MiB); \
          unchanged re-import {:.2} s (peak RSS {merge_rss:.0} MiB); \
@@ -268,10 +279,8 @@ async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration
         merge.as_secs_f64(),
         replace.as_secs_f64(),
         export.as_secs_f64(),
-        exported.len() as f64 / 1048576.0,
+        size as f64 / 1048576.0,
     );
-    let _ = child.kill();
-    let _ = child.wait();
     elapsed
 }
 

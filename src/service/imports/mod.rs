@@ -18,7 +18,7 @@ use entity::{client, import_row, import_run, occupant, service_point};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    Select, Set, StreamTrait, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -246,24 +246,46 @@ impl std::fmt::Display for PhaseTimer {
     }
 }
 
-pub async fn load_existing(db: &impl ConnectionTrait, org: OrgId) -> Result<Existing, DbErr> {
+/// The organization's records, read row by row: collected whole, the
+/// driver's rows (several times the records' size on SQLite) would all be
+/// held beside the records they become.
+pub async fn load_existing<C>(db: &C, org: OrgId) -> Result<Existing, DbErr>
+where
+    C: ConnectionTrait + StreamTrait,
+{
     Ok(Existing {
-        clients: client::Entity::find()
-            .filter(client::Column::OrganizationId.eq(org.uuid()))
-            .order_by_asc(client::Column::Id)
-            .all(db)
-            .await?,
-        points: service_point::Entity::find()
-            .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-            .order_by_asc(service_point::Column::Id)
-            .all(db)
-            .await?,
-        occupants: occupant::Entity::find()
-            .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-            .order_by_asc(occupant::Column::Id)
-            .all(db)
-            .await?,
+        clients: streamed(
+            db,
+            client::Entity::find()
+                .filter(client::Column::OrganizationId.eq(org.uuid()))
+                .order_by_asc(client::Column::Id),
+        )
+        .await?,
+        points: streamed(
+            db,
+            service_point::Entity::find()
+                .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+                .order_by_asc(service_point::Column::Id),
+        )
+        .await?,
+        occupants: streamed(
+            db,
+            occupant::Entity::find()
+                .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+                .order_by_asc(occupant::Column::Id),
+        )
+        .await?,
     })
+}
+
+async fn streamed<C, E>(db: &C, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
+where
+    C: ConnectionTrait + StreamTrait,
+    E: EntityTrait,
+    E::Model: Send,
+{
+    use futures_util::TryStreamExt;
+    select.stream(db).await?.try_collect().await
 }
 
 /// The run being settled, and how far it went.
