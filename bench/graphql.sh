@@ -4,6 +4,7 @@
 # 100,000 occupants (30,000 clients, 40,000 addresses) loaded through the
 # release server's own import.
 #   bench/graphql.sh [seconds] [rounds]   10 s, 3 rounds by default
+#   PERF=1 bench/graphql.sh ...           then profiles our server (perf)
 # Two queries, the same data asked of both servers: "nested" (100 clients,
 # their addresses, their occupants) and "flat" (10 clients, two fields).
 # Each is driven by wrk (2 threads, 16 connections), servers alternating
@@ -269,3 +270,20 @@ for q in nested flat; do
 		'BEGIN { printf "%-7s %12s %12s %7.2f %12.1f %14s %12.2f\n", q, mo, mt, mo / mt, tps, lat, mo / tps }'
 	[ "${failed:-0}" -eq 0 ] || echo "   pgbench: $failed failed transactions"
 done
+
+# --- Where our server's time goes (PERF=1): perf samples the server, call
+# graphs included, through one more nested round; the top symbols, by the
+# time spent in them and below them.
+if [ -n "${PERF:-}" ]; then
+	command -v perf >/dev/null || { echo "PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2; }
+	perf record -q -F 499 --call-graph dwarf -p "$server" -o "$work/perf.data" -- sleep "$seconds" 2>/dev/null &
+	recorder=$!
+	wrk -t2 -c16 -d"${seconds}s" -s "$work/ours_nested.lua" "$ours/graphql" >/dev/null
+	wait "$recorder" || true
+	for view in --no-children --children; do
+		echo
+		echo "== perf report $view (nested query, our server)"
+		perf report -i "$work/perf.data" $view --stdio --sort dso,symbol --percent-limit 1.5 -g none 2>/dev/null |
+			grep -E '^ +[0-9]' | head -40
+	done
+fi
