@@ -126,7 +126,44 @@ pub struct PlanInput<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// How many records an organization has, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCounts {
+    pub clients: u32,
+    pub points: u32,
+    pub occupants: u32,
+}
+
+impl Existing {
+    pub fn counts(&self) -> RecordCounts {
+        RecordCounts {
+            clients: self.clients.len() as u32,
+            points: self.points.len() as u32,
+            occupants: self.occupants.len() as u32,
+        }
+    }
+}
+
 pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
+    match input.mode {
+        ImportMode::ReplaceAll => plan_replacing(input, existing.counts()),
+        _ => plan_against(input, existing),
+    }
+}
+
+/// `REPLACE_ALL`'s plan: it matches nothing (repartir à neuf), so it needs
+/// only how many records it replaces, not the records themselves.
+pub fn plan_replacing(input: PlanInput<'_>, replaced: RecordCounts) -> Plan {
+    let mut plan = plan_against(input, &Existing::default());
+    plan.replace_all = true;
+    plan.summary.clients.deleted = replaced.clients;
+    plan.summary.service_points.deleted = replaced.points;
+    plan.summary.occupants.deleted = replaced.occupants;
+    plan
+}
+
+/// The rows matched against `existing`, and what the mode deletes of it.
+fn plan_against(input: PlanInput<'_>, existing: &Existing) -> Plan {
     let PlanInput {
         organization_id,
         mode,
@@ -134,13 +171,7 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
         rows,
         now,
     } = input;
-    // Repartir à neuf: nothing is matched, everything is replaced.
-    let empty = Existing::default();
-    let matchable = match mode {
-        ImportMode::ReplaceAll => &empty,
-        _ => existing,
-    };
-    let mut grouping = Grouping::new(matchable, organization_id, present, now, rows.len());
+    let mut grouping = Grouping::new(existing, organization_id, present, now, rows.len());
     for outcome in rows {
         grouping.add(outcome);
     }
@@ -155,7 +186,6 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
     } = grouping;
 
     let mut plan = Plan {
-        replace_all: mode == ImportMode::ReplaceAll,
         rows,
         ..Plan::default()
     };
@@ -173,22 +203,14 @@ pub fn plan(input: PlanInput<'_>, existing: &Existing) -> Plan {
         |m, t| m.updated_at = t,
     );
 
-    match mode {
-        ImportMode::ReplaceAll => {
-            summary.clients.deleted = existing.clients.len() as u32;
-            summary.service_points.deleted = existing.points.len() as u32;
-            summary.occupants.deleted = existing.occupants.len() as u32;
-        }
-        ImportMode::MergeDeleteMissing => {
-            let deletions = deletions::deletions(existing, &plan.rows, &named);
-            summary.clients.deleted = deletions.clients.len() as u32;
-            summary.service_points.deleted = deletions.points_deleted;
-            summary.occupants.deleted = deletions.occupants_deleted;
-            plan.clients.delete = deletions.clients;
-            plan.points.delete = deletions.points;
-            plan.occupants.delete = deletions.occupants;
-        }
-        ImportMode::MergeKeepMissing => {}
+    if mode == ImportMode::MergeDeleteMissing {
+        let deletions = deletions::deletions(existing, &plan.rows, &named);
+        summary.clients.deleted = deletions.clients.len() as u32;
+        summary.service_points.deleted = deletions.points_deleted;
+        summary.occupants.deleted = deletions.occupants_deleted;
+        plan.clients.delete = deletions.clients;
+        plan.points.delete = deletions.points;
+        plan.occupants.delete = deletions.occupants;
     }
     plan.summary = summary;
     plan

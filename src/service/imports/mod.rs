@@ -172,7 +172,22 @@ async fn run(
     gate::lock_organization(&tx, org).await?;
     let existing = load_existing(&tx, org).await?;
     timer.lap("load");
-    let mut plan = plan::plan(input(Utc::now()), &existing);
+    // Destructive imports keep the records for undo: packed now (a tenth
+    // of their size), so the records go as soon as the plan is made, and
+    // before it for REPLACE_ALL, which matches nothing.
+    let packed = if options.mode.destructive() && !options.dry_run {
+        Some(undo::pack(&existing)?)
+    } else {
+        None
+    };
+    timer.lap("snapshot");
+    let mut plan = if options.mode == ImportMode::ReplaceAll {
+        let replaced = existing.counts();
+        drop(existing);
+        plan::plan_replacing(input(Utc::now()), replaced)
+    } else {
+        plan::plan(input(Utc::now()), &existing)
+    };
     if geocoding.enabled() {
         locate::locate_planned(&mut plan, &located, geocoding);
     }
@@ -194,11 +209,9 @@ async fn run(
     // Only the latest committed import can be undone: earlier snapshots
     // (residents' names and phones) serve nothing from now on.
     undo::drop_snapshots(&tx, org).await?;
-    if options.mode.destructive() {
-        undo::snapshot(&tx, org, run_id, &existing).await?;
-        timer.lap("snapshot");
+    if let Some(packed) = packed {
+        undo::snapshot(&tx, org, run_id, packed).await?;
     }
-    drop(existing);
     apply::apply(&tx, org, &plan).await?;
     let moved: Vec<Position> = plan
         .points

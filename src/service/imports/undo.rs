@@ -23,12 +23,12 @@ pub(super) async fn snapshot(
     tx: &impl ConnectionTrait,
     org: OrgId,
     run_id: Uuid,
-    existing: &Existing,
+    packed: String,
 ) -> Result<(), ServiceError> {
     let model = import_snapshot::ActiveModel {
         import_run_id: Set(run_id),
         organization_id: Set(org.uuid()),
-        data: Set(pack(existing)?),
+        data: Set(packed),
         created_at: Set(Utc::now()),
     };
     // Not `insert`: its RETURNING would read the whole snapshot back.
@@ -44,7 +44,7 @@ const PACKED: &str = "deflate+base64:";
 /// The records as deflated JSON in base64, written as they serialize: a
 /// 100,000-occupant organization is 64 MB of JSON but about 10 MB packed,
 /// and the JSON is never whole in memory.
-fn pack(existing: &Existing) -> Result<String, serde_json::Error> {
+pub(super) fn pack(existing: &Existing) -> Result<String, serde_json::Error> {
     use std::io::Write;
     let mut encoder = flate2::write::DeflateEncoder::new(
         base64::write::EncoderStringWriter::from_consumer(
