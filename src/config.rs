@@ -241,6 +241,10 @@ impl Default for WebhookConfig {
     }
 }
 
+/// `DEFAULT_PAGE_SIZE`'s default; query complexity counts an omitted
+/// `first` as this many rows whatever the setting.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
 #[derive(Clone, Debug, Args)]
 pub struct Limits {
     /// Deepest query accepted (GraphiQL's introspection needs 13).
@@ -258,7 +262,7 @@ pub struct Limits {
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 500, global = true)]
     pub max_page_size: u64,
     /// `first` when a query does not say.
-    #[arg(long, env = "DEFAULT_PAGE_SIZE", default_value_t = 100, global = true)]
+    #[arg(long, env = "DEFAULT_PAGE_SIZE", default_value_t = DEFAULT_PAGE_SIZE as u64, global = true)]
     pub default_page_size: u64,
     /// Operations per request: 1 turns batching off.
     #[arg(long, env = "MAX_BATCH", default_value_t = 1, global = true)]
@@ -321,7 +325,7 @@ impl Default for Limits {
             max_depth: 16,
             max_complexity: 5_000,
             max_page_size: 500,
-            default_page_size: 100,
+            default_page_size: DEFAULT_PAGE_SIZE as u64,
             max_batch: 1,
             max_query_bytes: 32 * 1024,
             max_aliases: 100,

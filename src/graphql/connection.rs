@@ -94,6 +94,17 @@ pub const TOTAL_COUNT_COST: usize = 10;
 /// What a `search` argument adds: a scan on folded text.
 pub const SEARCH_COST: usize = 50;
 
+/// A top-level list's weight: its selection once per 10 rows asked for
+/// (`first`, or `DEFAULT_PAGE_SIZE`'s default when omitted), so that a
+/// query asking for many rows of a deep selection weighs what it costs.
+/// Lists nested under a record are bounded by that record's data (a
+/// client's few addresses) and weigh their selection once.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    const ROWS_PER_UNIT: usize = 10;
+    let rows = first.map_or(crate::config::DEFAULT_PAGE_SIZE, |n| n.max(0) as usize);
+    1 + child_complexity * rows.div_ceil(ROWS_PER_UNIT).max(1)
+}
+
 /// A node's id, for its cursor.
 pub trait Cursor {
     fn uuid(&self) -> uuid::Uuid;

@@ -192,3 +192,41 @@ async fn counts_and_searches_weigh_what_they_cost() {
         .await;
     assert!(body.get("errors").is_none(), "{body:#}");
 }
+
+#[tokio::test]
+async fn a_list_weighs_its_selection_once_per_ten_rows_asked_for() {
+    let app = spawn_app_with(|config| config.background_workers = false).await;
+    let nested = |first: u32, alias: usize| {
+        format!(
+            "n{alias}: clients(first: {first}) {{ edges {{ node {{ externalId
+                servicePoints {{ edges {{ node {{ occupants {{ phone }} }} }} }} }} }} }}"
+        )
+    };
+    // One list of 500 clients with their addresses and occupants weighs
+    // 1 + 50 × 8 = 401: accepted.
+    let body = app
+        .graphql(&format!("{{ {} }}", nested(500, 0)), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert_eq!(body["data"]["n0"]["edges"], json!([]));
+
+    // Twenty of them weigh 8,020 > 5,000: refused before any runs.
+    let many: Vec<String> = (0..20).map(|i| nested(500, i)).collect();
+    app.reset_statements();
+    let body = app
+        .graphql(&format!("{{ {} }}", many.join(" ")), json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    let ran = app.statements();
+    assert!(
+        ran.iter().all(|sql| !sql.contains("\"client\"")),
+        "a resolver ran: {ran:#?}"
+    );
+
+    // The same twenty asking for 10 clients each weigh 20 × 9 = 180.
+    let few: Vec<String> = (0..20).map(|i| nested(10, i)).collect();
+    let body = app
+        .graphql(&format!("{{ {} }}", few.join(" ")), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
