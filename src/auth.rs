@@ -7,7 +7,6 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::api_token;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
-
 use uuid::Uuid;
 
 /// The organization a request acts for. Every data-access function takes
