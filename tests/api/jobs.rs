@@ -617,7 +617,7 @@ async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_a
     let upload = crate::helpers::Upload {
         query: JOB,
         file_name: "clients.csv",
-        bytes: big_csv(30_000),
+        bytes: big_csv(100_000),
         variables: json!({"mode": "REPLACE_ALL", "wait": false}),
         lang: None,
     };
