@@ -7,14 +7,14 @@ use std::collections::BTreeSet;
 
 use entity::{client, occupant, service_point};
 use sea_orm::{
-    AccessMode, ColumnTrait, DatabaseConnection, EntityTrait, IsolationLevel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    AccessMode, ColumnTrait, DatabaseConnection, IsolationLevel, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
-use crate::service::ServiceError;
+use crate::service::{ServiceError, get_many_owned, owned};
 use crate::spreadsheet::ExportWriter;
 
 /// Occupants per page: a few MB of records, and far below SQLite's and
@@ -46,8 +46,7 @@ pub async fn export(db: &DatabaseConnection, org: OrgId) -> Result<Vec<u8>, Serv
     };
     let mut after: Option<Uuid> = None;
     loop {
-        let mut occupants = occupant::Entity::find()
-            .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+        let mut occupants = owned::<occupant::Entity>(org)
             .order_by_asc(occupant::Column::Id)
             .limit(PAGE);
         if let Some(after) = after {
@@ -56,18 +55,10 @@ pub async fn export(db: &DatabaseConnection, org: OrgId) -> Result<Vec<u8>, Serv
         let occupants = occupants.all(&txn).await?;
         let Some(last) = occupants.last() else { break };
         after = Some(last.id);
-        let point_ids: BTreeSet<Uuid> = occupants.iter().map(|o| o.service_point_id).collect();
-        let points = service_point::Entity::find()
-            .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-            .filter(service_point::Column::Id.is_in(point_ids))
-            .all(&txn)
-            .await?;
-        let client_ids: BTreeSet<Uuid> = points.iter().map(|p| p.client_id).collect();
-        let clients = client::Entity::find()
-            .filter(client::Column::OrganizationId.eq(org.uuid()))
-            .filter(client::Column::Id.is_in(client_ids))
-            .all(&txn)
-            .await?;
+        let point_ids = distinct(occupants.iter().map(|o| o.service_point_id));
+        let points = get_many_owned::<service_point::Entity>(&txn, org, &point_ids).await?;
+        let client_ids = distinct(points.iter().map(|p| p.client_id));
+        let clients = get_many_owned::<client::Entity>(&txn, org, &client_ids).await?;
         let full = occupants.len() as u64 == PAGE;
         let page = Existing {
             clients,
@@ -85,4 +76,8 @@ pub async fn export(db: &DatabaseConnection, org: OrgId) -> Result<Vec<u8>, Serv
         .await
         .map_err(|e| ServiceError::Spreadsheet(Box::new(e)))?
         .map_err(|e| ServiceError::Spreadsheet(Box::new(e)))
+}
+
+fn distinct(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    ids.collect::<BTreeSet<_>>().into_iter().collect()
 }

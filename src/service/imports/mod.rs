@@ -18,7 +18,7 @@ use entity::{client, import_row, import_run, occupant, service_point};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Select, Set, StreamTrait, TransactionTrait,
+    Set, StreamTrait, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -32,11 +32,11 @@ use crate::import::headers::Mapping;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
 use crate::import::progress::{Phase, Progress, Snapshot};
 use crate::import::rows::RowOutcome;
-use crate::service::ServiceError;
 use crate::service::batch::insert_batched;
 use crate::service::geocoding;
 use crate::service::sectors::{self, Position};
 use crate::service::webhooks;
+use crate::service::{ServiceError, TenantEntity, owned};
 
 pub use gate::Importer;
 use jobs::Created;
@@ -267,38 +267,26 @@ where
     C: ConnectionTrait + StreamTrait,
 {
     Ok(Existing {
-        clients: streamed(
-            db,
-            client::Entity::find()
-                .filter(client::Column::OrganizationId.eq(org.uuid()))
-                .order_by_asc(client::Column::Id),
-        )
-        .await?,
-        points: streamed(
-            db,
-            service_point::Entity::find()
-                .filter(service_point::Column::OrganizationId.eq(org.uuid()))
-                .order_by_asc(service_point::Column::Id),
-        )
-        .await?,
-        occupants: streamed(
-            db,
-            occupant::Entity::find()
-                .filter(occupant::Column::OrganizationId.eq(org.uuid()))
-                .order_by_asc(occupant::Column::Id),
-        )
-        .await?,
+        clients: all_owned_streamed::<client::Entity, _>(db, org).await?,
+        points: all_owned_streamed::<service_point::Entity, _>(db, org).await?,
+        occupants: all_owned_streamed::<occupant::Entity, _>(db, org).await?,
     })
 }
 
-async fn streamed<C, E>(db: &C, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
+/// Every row of `E` the organization owns, in id order, row by row.
+async fn all_owned_streamed<E, C>(db: &C, org: OrgId) -> Result<Vec<E::Model>, DbErr>
 where
-    C: ConnectionTrait + StreamTrait,
-    E: EntityTrait,
+    E: TenantEntity,
     E::Model: Send,
+    C: ConnectionTrait + StreamTrait,
 {
     use futures_util::TryStreamExt;
-    select.stream(db).await?.try_collect().await
+    owned::<E>(org)
+        .order_by_asc(E::ID)
+        .stream(db)
+        .await?
+        .try_collect()
+        .await
 }
 
 /// The run being settled, and how far it went.
