@@ -10,34 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-200}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flokon-api/release}"
 
-cargo build --release --quiet
-bin="$CARGO_TARGET_DIR/release/flokon-api"
-work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-export DATABASE_URL="${LOAD_DATABASE_URL:-sqlite://$work/hostile.db?mode=rwc}"
-export BIND_ADDR="127.0.0.1:$port" GEOCODER=none RUST_LOG=warn
-base="http://127.0.0.1:$port"
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-token=$("$bin" org create "Hostile" | sed -n 's/^token: //p')
-"$bin" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
-rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server/status"; }
-
-{
-	echo "Prénom,Nom,Téléphone*,SMS/Appel*,Adresse*,Notes,Identifiant du client"
-	for ((i = 0; i < 10000; i++)); do
-		printf 'P%d,Hostile,418555%04d,SMS,"%d rue Erable, Québec, QC, G1P 0A0",,C-%d\n' "$i" "$i" "$((i + 1))" "$((i / 3))"
-	done
-} >"$work/data.csv"
-curl -sf "$base/graphql" -H "Authorization: Bearer $token" \
-	-F operations='{"query":"mutation($file: Upload!) { importSpreadsheet(file: $file, mode: MERGE_KEEP_MISSING) { committed } }","variables":{"file":null}}' \
-	-F map='{"0":["variables.file"]}' -F "0=@$work/data.csv" | jq -e '.data.importSpreadsheet.committed' >/dev/null
+. bench/server.sh
+start_server "Hostile"
+csv Hostile >"$work/data.csv"
+upload "$work/data.csv" true | jq -e '.data.importSpreadsheet.committed' >/dev/null
 
 # One body file per kind of hostile request.
 repeat() { local s=""; for ((i = 0; i < $2; i++)); do s+="${1//%i/$i}"; done; printf '%s' "$s"; }

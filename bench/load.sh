@@ -13,41 +13,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 rounds="${2:-1}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flokon-api/release}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
-cargo build --release --quiet
-bin="$CARGO_TARGET_DIR/release/flokon-api"
-work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-export DATABASE_URL="${LOAD_DATABASE_URL:-sqlite://$work/load.db?mode=rwc}"
-export BIND_ADDR="127.0.0.1:$port" GEOCODER=none RUST_LOG=warn
-base="http://127.0.0.1:$port"
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/server.sh
+start_server "Charge"
 
-token=$("$bin" org create "Charge" | sed -n 's/^token: //p')
-"$bin" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
-
-# A template CSV of 10,000 occupants, three to a client.
-csv() {
-	echo "Prénom,Nom,Téléphone*,SMS/Appel*,Adresse*,Notes,Identifiant du client"
-	for ((i = 0; i < 10000; i++)); do
-		printf 'P%d,%s,418555%04d,SMS,"%d rue %s, Québec, QC, G1P 0A0",,C-%d\n' "$i" "$1" "$i" "$((i + 1))" "$1" "$((i / 3))"
-	done
-}
-upload() { # file, wait
-	curl -sf "$base/graphql" -H "Authorization: Bearer $token" \
-		-F operations="{\"query\":\"mutation(\$file: Upload!) { importSpreadsheet(file: \$file, mode: MERGE_KEEP_MISSING, wait: $2) { id status committed } }\",\"variables\":{\"file\":null}}" \
-		-F map='{"0":["variables.file"]}' -F "0=@$1"
-}
 csv Loaded >"$work/loaded.csv"
 csv Background >"$work/background.csv"
 upload "$work/loaded.csv" true >/dev/null
-rss() { awk '/VmRSS/ {print $2 / 1024 " MiB"}' "/proc/$server/status"; }
 echo "server RSS before: $(rss)"
 
 cat >"$work/reads.lua" <<LUA
