@@ -17,14 +17,7 @@ use crate::instances::{Instance, import_at, new_org};
 use crate::jobs::{JOB, RUN, big_csv, durable_database, send_job};
 
 async fn seed(app: &TestApp) {
-    let [ana, ben] = pont_tenants();
-    let run = app
-        .import(
-            "seed.xlsx",
-            xlsx(&[header(), ana, ben]),
-            json!({"mode": "REPLACE_ALL"}),
-        )
-        .await;
+    let run = app.import_pont_tenants("REPLACE_ALL").await;
     assert_eq!(run["committed"], true);
 }
 
@@ -222,14 +215,7 @@ async fn an_import_commits_whatever_the_geocoder_does_and_leaves_points_pending(
         ("answering 429", limiting.uri()),
     ] {
         let app = app_geocoding(url, Duration::from_millis(1500)).await;
-        let [ana, ben] = pont_tenants();
-        let run = app
-            .import(
-                "c.xlsx",
-                xlsx(&[header(), ana, ben]),
-                json!({"mode": "REPLACE_ALL"}),
-            )
-            .await;
+        let run = app.import_pont_tenants("REPLACE_ALL").await;
         assert_eq!(run["committed"], true, "{what}: {run:#}");
         let points = app
             .data(

@@ -519,6 +519,15 @@ impl TestApp {
         assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
         body["data"]["importSpreadsheet"].clone()
     }
+
+    /// Imports the two tenants of 100 rue du Pont in `mode`: the run.
+    pub async fn import_pont_tenants(&self, mode: &str) -> Value {
+        use crate::fixtures::{header, pont_tenants, xlsx};
+        let [ana, ben] = pont_tenants();
+        let file = xlsx(&[header(), ana, ben]);
+        self.import("pont.xlsx", file, json!({ "mode": mode }))
+            .await
+    }
 }
 
 /// `{created, updated, unchanged, deleted}` of a run's summary part.

@@ -200,14 +200,7 @@ const A_SEES: &str = "{
 async fn organization_b_reaches_nothing_of_organization_a_through_any_id() {
     let app = spawn_app_with(|config| config.webhooks.webhook_allow_private = true).await;
     // A's records of every kind.
-    let [ana, ben] = pont_tenants();
-    let run = app
-        .import(
-            "a.xlsx",
-            xlsx(&[header(), ana, ben]),
-            json!({"mode": "REPLACE_ALL"}),
-        )
-        .await;
+    let run = app.import_pont_tenants("REPLACE_ALL").await;
     let client = app.data("{ clients { edges { node { id servicePoints { edges { node { id occupants { id } } } } } } } }", json!({})).await;
     let client = &client["clients"]["edges"][0]["node"];
     let point = &client["servicePoints"]["edges"][0]["node"];

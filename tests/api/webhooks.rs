@@ -11,7 +11,6 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use standardwebhooks::Webhook;
 
-use crate::fixtures::{header, pont_tenants, xlsx};
 use crate::helpers::{TestApp, error_reason, first_error, spawn_app, spawn_app_with};
 
 /// One request the receiver got.
@@ -256,14 +255,7 @@ async fn only_subscribed_events_of_the_endpoints_organization_are_sent() {
     let (their_endpoint, _) = create_endpoint(&app, &other, &theirs.url, &all).await;
 
     put_in_alert(&app).await;
-    let [ana, ben] = pont_tenants();
-    let run = app
-        .import(
-            "clients.xlsx",
-            xlsx(&[header(), ana, ben]),
-            json!({"mode": "MERGE_KEEP_MISSING"}),
-        )
-        .await;
+    let run = app.import_pont_tenants("MERGE_KEEP_MISSING").await;
     let received = ours.wait_for(1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(ours.received().len(), 1);
