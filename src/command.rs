@@ -225,13 +225,12 @@ async fn report(
         .map(|page| page.items)
         .unwrap_or_default();
     for row in &errors {
-        let issues: Vec<Issue> = serde_json::from_value(row.errors.clone())?;
-        for issue in issues {
+        for issue in &row.errors {
             let column = issue.column.as_deref().unwrap_or("-");
             writeln!(
                 out,
                 "row {}: {} ({column}): {}",
-                row.row_number,
+                row.number,
                 issue.code,
                 issue.message(lang)
             )?;

@@ -6,7 +6,7 @@ pub mod client;
 pub mod geocode_cache;
 pub mod geocode_work;
 pub mod import_claim;
-pub mod import_row;
+pub mod import_report;
 pub mod import_run;
 pub mod import_snapshot;
 pub mod import_upload;

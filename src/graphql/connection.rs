@@ -61,7 +61,7 @@ pub fn row_page_request(
 
 /// A report row's cursor: `base64url("row:<number>")`.
 pub fn row_cursor(row: &RowReport) -> String {
-    URL_SAFE_NO_PAD.encode(format!("row:{}", row.0.row_number))
+    URL_SAFE_NO_PAD.encode(format!("row:{}", row.0.number))
 }
 
 fn parse_row_cursor(cursor: &str) -> Result<i32, ApiError> {

@@ -6,7 +6,7 @@ use std::io::Read;
 use async_graphql::futures_util::{Stream, StreamExt};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription, Upload};
 use chrono::{DateTime, Utc};
-use entity::{import_row, import_run};
+use entity::import_run;
 
 use super::admission::SubscriptionSlots;
 use super::connection::{
@@ -20,7 +20,7 @@ use crate::domain::Field;
 use crate::error::{ApiError, current_lang};
 use crate::import::error::Issue;
 use crate::import::headers::{self, Mapping};
-use crate::import::plan::{self, Summary};
+use crate::import::plan::{self, RowResult, Summary};
 use crate::service::imports::{self as service, ImportOptions, NewImport};
 use crate::service::{Page, import_reports};
 
@@ -367,25 +367,25 @@ impl ImportRun {
     }
 }
 
-pub struct RowReport(pub import_row::Model);
+pub struct RowReport(pub RowResult);
 
 #[Object]
 impl RowReport {
     /// The row number the spreadsheet program shows.
     async fn row_number(&self) -> i32 {
-        self.0.row_number
+        self.0.number as i32
     }
 
     async fn status(&self) -> RowStatus {
         self.0.status.into()
     }
 
-    async fn errors(&self) -> Result<Vec<ImportIssue>, ApiError> {
-        issues(&self.0.errors, "errors")
+    async fn errors(&self) -> Vec<ImportIssue> {
+        self.0.errors.iter().cloned().map(ImportIssue).collect()
     }
 
-    async fn warnings(&self) -> Result<Vec<ImportIssue>, ApiError> {
-        issues(&self.0.warnings, "warnings")
+    async fn warnings(&self) -> Vec<ImportIssue> {
+        self.0.warnings.iter().cloned().map(ImportIssue).collect()
     }
 
     /// null when not committed or since deleted.
@@ -397,7 +397,7 @@ impl RowReport {
     }
 
     async fn service_point(&self, ctx: &Context<'_>) -> Result<Option<ServicePoint>, ApiError> {
-        let Some(id) = self.0.service_point_id else {
+        let Some(id) = self.0.point_id else {
             return Ok(None);
         };
         Ok(loader(ctx)?

@@ -9,6 +9,7 @@ pub mod headers;
 pub mod plan;
 pub mod progress;
 pub mod read;
+pub mod report;
 pub mod rows;
 
 use error::{FileError, Issue};

@@ -4,17 +4,20 @@
 
 use std::collections::HashMap;
 
-use entity::{import_row, import_run};
+use entity::{import_report, import_run};
+use futures_util::TryStreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, StreamTrait,
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, fetch_page_by, fetch_pages_by, owned};
+use super::{Page, PageRequest, fetch_page_by, owned};
 use crate::auth::OrgId;
 use crate::domain::RowStatus;
+use crate::import::plan::RowResult;
+use crate::import::report;
 use crate::service::ServiceError;
 
 /// Most recent first: the cursor is the previous page's last run id.
@@ -31,59 +34,112 @@ pub async fn count_runs(db: &impl ConnectionTrait, org: OrgId) -> Result<u64, Se
     Ok(owned::<import_run::Entity>(org).count(db).await?)
 }
 
-/// The rows of these runs with one of `statuses` (any status when empty).
-fn rows_filter(org: OrgId, run_ids: &[Uuid], statuses: &[RowStatus]) -> Select<import_row::Entity> {
-    let mut select = import_row::Entity::find()
-        .filter(import_row::Column::OrganizationId.eq(org.uuid()))
-        .filter(import_row::Column::ImportRunId.is_in(run_ids.iter().copied()));
-    if !statuses.is_empty() {
-        select = select.filter(import_row::Column::Status.is_in(statuses.iter().copied()));
-    }
-    select
+/// How many rows of `statuses` a chunk holds (of any status when empty).
+fn rows_of(statuses: &[RowStatus]) -> Expr {
+    let column = |status: &RowStatus| match status {
+        RowStatus::Created => import_report::Column::CreatedRows,
+        RowStatus::Updated => import_report::Column::UpdatedRows,
+        RowStatus::Unchanged => import_report::Column::UnchangedRows,
+        RowStatus::Skipped => import_report::Column::SkippedRows,
+        RowStatus::Error => import_report::Column::ErrorRows,
+    };
+    let statuses = match statuses {
+        [] => &ALL_STATUSES[..],
+        some => some,
+    };
+    let mut columns = statuses.iter().map(|status| Expr::col(column(status)));
+    let first = columns.next().expect("at least one status");
+    columns.fold(first, |sum, column| sum.add(column))
 }
 
-/// One page of each run's report, in row order, in one statement: the
-/// cursor is the previous page's last row number. Every run gets a page,
-/// empty or not.
+const ALL_STATUSES: [RowStatus; 5] = [
+    RowStatus::Created,
+    RowStatus::Updated,
+    RowStatus::Unchanged,
+    RowStatus::Skipped,
+    RowStatus::Error,
+];
+
+/// The report chunks of these runs holding a row of `statuses`.
+fn chunks_with(
+    org: OrgId,
+    run_ids: &[Uuid],
+    statuses: &[RowStatus],
+) -> Select<import_report::Entity> {
+    import_report::Entity::find()
+        .filter(import_report::Column::OrganizationId.eq(org.uuid()))
+        .filter(import_report::Column::ImportRunId.is_in(run_ids.iter().copied()))
+        .filter(rows_of(statuses).gt(0))
+}
+
+/// One page of each run's report, in row order: the cursor is the previous
+/// page's last row number. Every run gets a page, empty or not. Reads the
+/// chunks past the cursor holding rows of `statuses`, in order, and decodes
+/// only until each run's page is full.
 pub async fn rows(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + StreamTrait),
     org: OrgId,
     run_ids: &[Uuid],
     statuses: &[RowStatus],
     page: PageRequest<i32>,
-) -> Result<HashMap<Uuid, Page<import_row::Model>>, DbErr> {
-    let mut pages = fetch_pages_by(
-        db,
-        rows_filter(org, run_ids, statuses),
-        (import_row::Entity, import_row::Column::ImportRunId),
-        import_row::Column::RowNumber,
-        Order::Asc,
-        page,
-    )
-    .await?;
-    for run in run_ids {
-        pages.entry(*run).or_insert_with(Page::empty);
+) -> Result<HashMap<Uuid, Page<RowResult>>, DbErr> {
+    let after = page.after.unwrap_or(i32::MIN);
+    let wanted = page.first as usize + 1;
+    let mut found: HashMap<Uuid, Vec<RowResult>> =
+        run_ids.iter().map(|run| (*run, Vec::new())).collect();
+    let mut chunks = chunks_with(org, run_ids, statuses)
+        .filter(import_report::Column::LastRow.gt(after))
+        .order_by_asc(import_report::Column::ImportRunId)
+        .order_by_asc(import_report::Column::FirstRow)
+        .stream(db)
+        .await?;
+    while let Some(chunk) = chunks.try_next().await? {
+        let Some(rows) = found.get_mut(&chunk.import_run_id) else {
+            continue;
+        };
+        if rows.len() >= wanted {
+            continue;
+        }
+        let decoded = report::decode(&chunk.rows).map_err(|error| {
+            tracing::error!(run = %chunk.import_run_id, first_row = chunk.first_row, %error, "import report chunk unreadable");
+            DbErr::Type("import report chunk unreadable".to_owned())
+        })?;
+        let matching = decoded.into_iter().filter(|row| {
+            row.number as i64 > after as i64
+                && (statuses.is_empty() || statuses.contains(&row.status))
+        });
+        rows.extend(matching.take(wanted - rows.len()));
     }
-    Ok(pages)
+    Ok(found
+        .into_iter()
+        .map(|(run, mut items)| {
+            let has_next = items.len() > page.first as usize;
+            items.truncate(page.first as usize);
+            (run, Page { items, has_next })
+        })
+        .collect())
 }
 
-/// How many rows of each run have one of `statuses` (any when empty).
+/// How many rows of each run have one of `statuses` (any when empty):
+/// the chunks' counts, summed.
 pub async fn count_rows(
     db: &impl ConnectionTrait,
     org: OrgId,
     run_ids: &[Uuid],
     statuses: &[RowStatus],
 ) -> Result<HashMap<Uuid, u64>, DbErr> {
-    let counts: Vec<(Uuid, i64)> = rows_filter(org, run_ids, statuses)
+    let counts: Vec<(Uuid, Option<i64>)> = chunks_with(org, run_ids, statuses)
         .select_only()
-        .column(import_row::Column::ImportRunId)
-        .expr(Expr::col(import_row::Column::RowNumber).count())
-        .group_by(import_row::Column::ImportRunId)
+        .column(import_report::Column::ImportRunId)
+        .expr(rows_of(statuses).sum())
+        .group_by(import_report::Column::ImportRunId)
         .into_tuple()
         .all(db)
         .await?;
-    let mut counts: HashMap<Uuid, u64> =
-        counts.into_iter().map(|(run, n)| (run, n as u64)).collect();
+    let mut counts: HashMap<Uuid, u64> = counts
+        .into_iter()
+        .map(|(run, n)| (run, n.unwrap_or(0) as u64))
+        .collect();
     for run in run_ids {
         counts.entry(*run).or_insert(0);
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::values::ImportStatus;
-use entity::{import_row, import_run, import_upload, worker_lease};
+use entity::{import_report, import_run, import_upload, worker_lease};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
@@ -31,7 +31,8 @@ pub struct Retention {
 /// What one pass removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Purged {
-    pub report_rows: u64,
+    /// Chunks of per-row reports, up to 1,000 rows each.
+    pub report_chunks: u64,
     pub uploads: u64,
     pub keys: u64,
 }
@@ -102,8 +103,8 @@ pub async fn pass(
         .and_where(import_run::Column::CreatedAt.lt(cutoff))
         .and_where(import_run::Column::Status.is_in([ImportStatus::Finished, ImportStatus::Failed]))
         .to_owned();
-    let report_rows = import_row::Entity::delete_many()
-        .filter(import_row::Column::ImportRunId.in_subquery(old_runs))
+    let report_chunks = import_report::Entity::delete_many()
+        .filter(import_report::Column::ImportRunId.in_subquery(old_runs))
         .exec(db)
         .await?
         .rows_affected;
@@ -124,7 +125,7 @@ pub async fn pass(
         .rows_affected;
     tx.commit().await?;
     Ok(Purged {
-        report_rows,
+        report_chunks,
         uploads,
         keys,
     })

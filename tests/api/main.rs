@@ -23,6 +23,7 @@ mod limits;
 mod occupants;
 mod ooxml;
 mod pagination;
+mod reports;
 mod schema;
 mod sectors;
 mod server;

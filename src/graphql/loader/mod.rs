@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{client, import_row, occupant, sector, sector_alert, service_point};
+use entity::{client, occupant, sector, sector_alert, service_point};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::domain::RowStatus;
+use crate::import::plan::RowResult;
 use crate::service::{self, Page, PageRequest, sectors::Recipients};
 
 pub mod prefetch;
@@ -292,13 +293,13 @@ impl Loader<AlertsOfSector> for Loaders {
 }
 
 impl Loader<RowsOfRun> for Loaders {
-    type Value = Page<import_row::Model>;
+    type Value = Page<RowResult>;
     type Error = Arc<DbErr>;
 
     async fn load(
         &self,
         keys: &[RowsOfRun],
-    ) -> Result<HashMap<RowsOfRun, Page<import_row::Model>>, Arc<DbErr>> {
+    ) -> Result<HashMap<RowsOfRun, Page<RowResult>>, Arc<DbErr>> {
         let mut loaded = HashMap::new();
         for ((statuses, page), keys) in by_arguments(keys, |k| (k.statuses.clone(), k.page)) {
             let runs = ids(&keys, |k| k.run);

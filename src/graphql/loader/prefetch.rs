@@ -118,7 +118,7 @@ pub async fn for_runs(
                 }))
                 .await?;
         }
-        let rows: Vec<&import_row::Model> = pages.values().flat_map(|page| &page.items).collect();
+        let rows: Vec<&RowResult> = pages.values().flat_map(|page| &page.items).collect();
         for_rows(loader, field.field("edges").field("node"), &rows).await?;
     }
     Ok(())
@@ -129,7 +129,7 @@ pub async fn for_runs(
 pub async fn for_rows(
     loader: &RequestLoader,
     node: Lookahead<'_>,
-    rows: &[&import_row::Model],
+    rows: &[&RowResult],
 ) -> Result<(), ApiError> {
     if node.field("client").exists() {
         loader
@@ -139,7 +139,7 @@ pub async fn for_rows(
     let point = node.field("servicePoint");
     if point.exists() {
         let points = loader
-            .load_many(rows.iter().filter_map(|r| r.service_point_id).map(PointKey))
+            .load_many(rows.iter().filter_map(|r| r.point_id).map(PointKey))
             .await?;
         let points: Vec<&service_point::Model> = points.values().collect();
         for_points(

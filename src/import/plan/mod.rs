@@ -81,14 +81,23 @@ pub struct Summary {
     pub occupants: Counts,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// One row of the report. Its serialized form is the stored report's
+/// (`import::report`): short names, empty lists and absent ids left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RowResult {
+    #[serde(rename = "n")]
     pub number: u32,
+    #[serde(rename = "s")]
     pub status: RowStatus,
+    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<Issue>,
+    #[serde(rename = "w", default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Issue>,
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<Uuid>,
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub point_id: Option<Uuid>,
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub occupant_id: Option<Uuid>,
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::values::{GeocodeStatus, ImportStatus, WebhookEvent};
-use entity::{client, import_row, import_run, occupant, service_point};
+use entity::{client, import_report, import_run, occupant, service_point};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -31,8 +31,8 @@ use crate::import::error::Issue;
 use crate::import::headers::Mapping;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
 use crate::import::progress::{Phase, Progress, Snapshot};
+use crate::import::report;
 use crate::import::rows::RowOutcome;
-use crate::service::batch::insert_batched;
 use crate::service::geocoding;
 use crate::service::sectors::{self, Position};
 use crate::service::webhooks;
@@ -392,18 +392,39 @@ async fn finish(
     // A queued run's stored file goes with its final state.
     jobs::drop_uploads(db, &[run.id]).await?;
     announce_finished(db, run, &summary, commit_seq.is_some(), plan).await?;
-    let (run_id, org) = (run.id, run.org.uuid());
-    let to_row = |row: &RowResult| import_row::ActiveModel {
-        import_run_id: Set(run_id),
-        row_number: Set(row.number as i32),
-        organization_id: Set(org),
-        status: Set(row.status),
-        errors: Set(issues_json(&row.errors)),
-        warnings: Set(issues_json(&row.warnings)),
-        client_id: Set(row.client_id),
-        service_point_id: Set(row.point_id),
-        occupant_id: Set(row.occupant_id),
-    };
-    insert_batched(db, &plan.rows, to_row, None).await?;
+    write_report(db, run.id, run.org, &plan.rows).await
+}
+
+/// The per-row report, in chunks (`import::report`): a 100,000-row
+/// import writes 100 of them.
+async fn write_report(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    org: OrgId,
+    rows: &[RowResult],
+) -> Result<(), ServiceError> {
+    let chunks = report::chunks(rows)
+        .map(|chunk| {
+            let chunk = chunk?;
+            Ok(import_report::ActiveModel {
+                import_run_id: Set(run_id),
+                first_row: Set(chunk.first_row),
+                last_row: Set(chunk.last_row),
+                organization_id: Set(org.uuid()),
+                created_rows: Set(chunk.counts.created),
+                updated_rows: Set(chunk.counts.updated),
+                unchanged_rows: Set(chunk.counts.unchanged),
+                skipped_rows: Set(chunk.counts.skipped),
+                error_rows: Set(chunk.counts.error),
+                rows: Set(chunk.data),
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    if !chunks.is_empty() {
+        // Without `RETURNING`, which would read the chunks back.
+        import_report::Entity::insert_many(chunks)
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
