@@ -5,11 +5,13 @@
 //! - calamine alone reading it (the parsing floor),
 //! - the whole import through HTTP against the release server binary, on
 //!   SQLite and (with `BENCH_DATABASE_URL` or `TEST_DATABASE_URL`) on
-//!   PostgreSQL: first import, unchanged re-import, REPLACE_ALL, then the
+//!   PostgreSQL: first import, the same file again in each mode, then the
 //!   export of every occupant, each in a server started for it (its own
 //!   peak RSS),
-//! - PostgreSQL `COPY` of the same records into the same tables (the
-//!   physical limit).
+//! - each database's floor (the physical limit): calamine alone reading the
+//!   file, plus the same records written by `COPY` on PostgreSQL or by
+//!   prepared inserts in one transaction on SQLite; each step prints its
+//!   ratio to it.
 
 use std::io::Cursor;
 use std::process::{Child, Command, Stdio};
@@ -226,34 +228,41 @@ async fn in_fresh_server<T>(database_url: &str, step: impl AsyncFnOnce(&str) -> 
     (result, peak)
 }
 
-async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration {
+/// The modes timed, in order, each in a fresh server: the first import,
+/// then the same file again in each mode (the merges change nothing,
+/// `REPLACE_ALL` snapshots, deletes and inserts everything).
+const STEPS: [(&str, &str); 4] = [
+    ("first import", "MERGE_KEEP_MISSING"),
+    ("unchanged re-import", "MERGE_KEEP_MISSING"),
+    ("MERGE_DELETE_MISSING, unchanged", "MERGE_DELETE_MISSING"),
+    ("REPLACE_ALL over it", "REPLACE_ALL"),
+];
+
+/// Times each step of `STEPS` in order, and prints each with its peak RSS and
+/// its ratio to `floor`.
+async fn bench_server(label: &str, database_url: &str, bytes: &[u8], floor: Duration) {
     let token = org_token(database_url);
-    let import_as = |mode: &'static str| {
+    for (i, (step, mode)) in STEPS.into_iter().enumerate() {
         let token = token.clone();
-        async move |base: &str| import(base, &token, bytes.to_vec(), mode).await
-    };
-    let ((elapsed, body), first_rss) =
-        in_fresh_server(database_url, import_as("MERGE_KEEP_MISSING")).await;
-    let summary = &body["data"]["importSpreadsheet"]["summary"];
-    assert_eq!(
-        body["data"]["importSpreadsheet"]["committed"], true,
-        "{body:#}"
-    );
-    assert_eq!(summary["occupants"]["created"], ROWS, "{body:#}");
-    // The same file again: the merge path, every row unchanged.
-    let ((merge, body), merge_rss) =
-        in_fresh_server(database_url, import_as("MERGE_KEEP_MISSING")).await;
-    assert_eq!(
-        body["data"]["importSpreadsheet"]["summary"]["occupants"]["created"], 0,
-        "{body:#}"
-    );
-    // And once more starting over: snapshot for undo, delete all, insert all.
-    let ((replace, body), replace_rss) =
-        in_fresh_server(database_url, import_as("REPLACE_ALL")).await;
-    assert_eq!(
-        body["data"]["importSpreadsheet"]["committed"], true,
-        "{body:#}"
-    );
+        let ((elapsed, body), rss) = in_fresh_server(database_url, async move |base: &str| {
+            import(base, &token, bytes.to_vec(), mode).await
+        })
+        .await;
+        let run = &body["data"]["importSpreadsheet"];
+        assert_eq!(run["committed"], true, "{body:#}");
+        let created = if i == 0 || mode == "REPLACE_ALL" {
+            ROWS
+        } else {
+            0
+        };
+        assert_eq!(run["summary"]["occupants"]["created"], created, "{body:#}");
+        println!(
+            "{label}: {step} {:.2} s ({:.0} rows/s), {:.1}x the floor, peak RSS {rss:.0} MiB",
+            elapsed.as_secs_f64(),
+            ROWS as f64 / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() / floor.as_secs_f64(),
+        );
+    }
     // The export of every occupant.
     let ((export, size), export_rss) = in_fresh_server(database_url, async |base: &str| {
         let start = Instant::now();
@@ -270,21 +279,110 @@ async fn bench_server(label: &str, database_url: &str, bytes: &[u8]) -> Duration
     })
     .await;
     println!(
-        "{label}: first import {:.2} s ({:.0} rows/s, peak RSS {first_rss:.0} MiB); \
-         unchanged re-import {:.2} s (peak RSS {merge_rss:.0} MiB); \
-         REPLACE_ALL over it {:.2} s (peak RSS {replace_rss:.0} MiB); \
-         export {:.2} s ({:.1} MiB, peak RSS {export_rss:.0} MiB)",
-        elapsed.as_secs_f64(),
-        ROWS as f64 / elapsed.as_secs_f64(),
-        merge.as_secs_f64(),
-        replace.as_secs_f64(),
+        "{label}: export {:.2} s ({:.1} MiB, peak RSS {export_rss:.0} MiB)",
         export.as_secs_f64(),
         size as f64 / 1048576.0,
     );
-    elapsed
 }
 
-/// COPY of the same clients, points and occupants into migrated tables.
+/// A value of the floor's rows.
+enum Cell {
+    Id(uuid::Uuid),
+    Text(String),
+    Float(f64),
+    Null,
+    Now,
+}
+
+impl Cell {
+    /// As `COPY ... FROM STDIN` (text format) reads it.
+    fn copy_text(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Cell::Id(id) => write!(out, "{id}"),
+            Cell::Text(text) => write!(out, "{text}"),
+            Cell::Float(f) => write!(out, "{f}"),
+            Cell::Null => write!(out, "\\N"),
+            Cell::Now => write!(out, "2026-11-28 00:00:00+00"),
+        }
+        .unwrap();
+    }
+}
+
+/// The organization's clients, points and occupants as the import stores
+/// them, every column in table order: what the floors write.
+fn floor_rows(org: uuid::Uuid, records: &[Record]) -> [(&'static str, Vec<Vec<Cell>>); 3] {
+    use Cell::*;
+    let client_ids: Vec<uuid::Uuid> = (0..CLIENTS).map(|_| uuid::Uuid::now_v7()).collect();
+    let point_ids: Vec<uuid::Uuid> = (0..ADDRESSES).map(|_| uuid::Uuid::now_v7()).collect();
+    let clients = (0..CLIENTS)
+        .map(|i| {
+            let key = format!("c-{i}");
+            vec![
+                Id(client_ids[i]),
+                Id(org),
+                Text(format!("C-{i}")),
+                Null,
+                Null,
+                Text(key),
+                Now,
+                Now,
+            ]
+        })
+        .collect();
+    let mut points = Vec::with_capacity(ADDRESSES);
+    let mut seen = vec![false; ADDRESSES];
+    for r in records {
+        if std::mem::replace(&mut seen[r.address], true) {
+            continue;
+        }
+        let (lat, lon) = coordinates(r.address);
+        let line1 = street(r.address);
+        let key = format!("{} quebec g1k1a1", line1.to_lowercase());
+        points.push(vec![
+            Id(point_ids[r.address]),
+            Id(org),
+            Id(client_ids[r.client]),
+            Text(line1),
+            Text("Québec".to_owned()),
+            Text("QC".to_owned()),
+            Text("G1K 1A1".to_owned()),
+            Text(key),
+            Float(lat),
+            Float(lon),
+            Text("MANUAL".to_owned()),
+            Null,
+            Null,
+            Now,
+            Now,
+        ]);
+    }
+    let occupants = records
+        .iter()
+        .map(|r| {
+            vec![
+                Id(uuid::Uuid::now_v7()),
+                Id(org),
+                Id(point_ids[r.address]),
+                Text(format!("Prénom{}", r.row)),
+                Text("Tremblay".to_owned()),
+                Text(phone(r.row)),
+                Text("SMS".to_owned()),
+                Null,
+                Now,
+                Now,
+            ]
+        })
+        .collect();
+    [
+        ("client", clients),
+        ("service_point", points),
+        ("occupant", occupants),
+    ]
+}
+
+/// PostgreSQL's floor: `COPY` of the same clients, points and occupants
+/// into migrated tables (a schema of its own).
 async fn copy_floor(url: &str, records: &[Record]) -> Duration {
     use sea_orm::sqlx::{Connection, PgConnection};
     let schema = format!("bench_copy_{}", std::process::id());
@@ -299,38 +397,19 @@ async fn copy_floor(url: &str, records: &[Record]) -> Duration {
         .unwrap();
     flokon_api::db::migrate(&db).await.unwrap();
     let org = uuid::Uuid::now_v7();
-    let now = "2026-11-28 00:00:00+00";
-    let client_ids: Vec<uuid::Uuid> = (0..CLIENTS).map(|_| uuid::Uuid::now_v7()).collect();
-    let point_ids: Vec<uuid::Uuid> = (0..ADDRESSES).map(|_| uuid::Uuid::now_v7()).collect();
-    let mut clients = String::new();
-    for (i, id) in client_ids.iter().enumerate() {
-        clients.push_str(&format!(
-            "{id}\t{org}\tC-{i}\t\\N\t\\N\tc-{i}\t{now}\t{now}\n"
-        ));
-    }
-    let mut points = String::new();
-    let mut seen = vec![false; ADDRESSES];
-    for r in records {
-        if std::mem::replace(&mut seen[r.address], true) {
-            continue;
+    let tables = floor_rows(org, records).map(|(table, rows)| {
+        let mut text = String::new();
+        for row in rows {
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    text.push('\t');
+                }
+                cell.copy_text(&mut text);
+            }
+            text.push('\n');
         }
-        let (lat, lon) = coordinates(r.address);
-        let line1 = street(r.address);
-        points.push_str(&format!(
-            "{}\t{org}\t{}\t{line1}\tQuébec\tQC\tG1K 1A1\t{} quebec g1k1a1\t{lat}\t{lon}\tMANUAL\t\\N\t\\N\t{now}\t{now}\n",
-            point_ids[r.address], client_ids[r.client], line1.to_lowercase()
-        ));
-    }
-    let mut occupants = String::new();
-    for r in records {
-        occupants.push_str(&format!(
-            "{}\t{org}\t{}\tPrénom{}\tTremblay\t{}\tSMS\t\\N\t{now}\t{now}\n",
-            uuid::Uuid::now_v7(),
-            point_ids[r.address],
-            r.row,
-            phone(r.row)
-        ));
-    }
+        (table, text)
+    });
     let mut conn = PgConnection::connect(url).await.unwrap();
     let start = Instant::now();
     let statements = [
@@ -343,11 +422,7 @@ async fn copy_floor(url: &str, records: &[Record]) -> Duration {
             .await
             .unwrap();
     }
-    for (table, data) in [
-        ("client", clients),
-        ("service_point", points),
-        ("occupant", occupants),
-    ] {
+    for (table, data) in tables {
         let mut copy = conn
             .copy_in_raw(&format!("COPY {table} FROM STDIN"))
             .await
@@ -360,6 +435,49 @@ async fn copy_floor(url: &str, records: &[Record]) -> Duration {
         .await
         .unwrap();
     elapsed
+}
+
+/// SQLite's floor: the same rows inserted in one transaction by prepared
+/// statements (one per table, run once per row), into a migrated database
+/// with the server's connection settings.
+async fn sqlite_floor(dir: &std::path::Path, records: &[Record]) -> Duration {
+    use sea_orm::sqlx;
+    let url = format!("sqlite://{}?mode=rwc", dir.join("floor.db").display());
+    let db = flokon_api::db::connect(&url, &Default::default())
+        .await
+        .unwrap();
+    flokon_api::db::migrate(&db).await.unwrap();
+    let pool = db.get_sqlite_connection_pool();
+    let org = uuid::Uuid::now_v7();
+    let tables = floor_rows(org, records);
+    let now = chrono::Utc::now();
+    let start = Instant::now();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO organization (id, name, created_at) VALUES (?, 'Bench', ?)")
+        .bind(org)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for (table, rows) in &tables {
+        let marks = vec!["?"; rows[0].len()].join(", ");
+        let sql = format!("INSERT INTO {table} VALUES ({marks})");
+        for row in rows {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for cell in row {
+                query = match cell {
+                    Cell::Id(id) => query.bind(*id),
+                    Cell::Text(text) => query.bind(text.as_str()),
+                    Cell::Float(f) => query.bind(*f),
+                    Cell::Null => query.bind(Option::<String>::None),
+                    Cell::Now => query.bind(now),
+                };
+            }
+            query.execute(&mut *tx).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    start.elapsed()
 }
 
 #[tokio::main]
@@ -384,9 +502,10 @@ async fn main() {
     let mut workbook = Xlsx::new(Cursor::new(bytes.clone())).unwrap();
     let range = workbook.worksheet_range("Sheet1").unwrap();
     assert_eq!(range.height(), ROWS + 1);
+    let read_floor = start.elapsed();
     println!(
-        "calamine alone (worksheet_range): {:.2} s",
-        start.elapsed().as_secs_f64()
+        "calamine alone (worksheet_range, the reading floor): {:.2} s",
+        read_floor.as_secs_f64()
     );
 
     let start = Instant::now();
@@ -399,12 +518,21 @@ async fn main() {
         start.elapsed().as_secs_f64()
     );
 
+    // Each database's floor: reading the file (calamine alone) and writing
+    // the same records the physical way, measured in this run.
     let dir = tempfile::tempdir().unwrap();
+    let inserts = sqlite_floor(dir.path(), &records).await;
+    let floor = read_floor + inserts;
+    println!(
+        "SQLite floor: reading + prepared inserts in one transaction {:.2} s = {:.2} s",
+        inserts.as_secs_f64(),
+        floor.as_secs_f64()
+    );
     let sqlite = format!(
         "sqlite://{}?mode=rwc",
         dir.path().join("bench.db").display()
     );
-    bench_server("SQLite", &sqlite, &bytes).await;
+    bench_server("SQLite", &sqlite, &bytes, floor).await;
 
     let pg = std::env::var("BENCH_DATABASE_URL")
         .or_else(|_| std::env::var("TEST_DATABASE_URL"))
@@ -412,9 +540,11 @@ async fn main() {
     match pg {
         Some(url) if !url.is_empty() => {
             let copy = copy_floor(&url, &records).await;
+            let floor = read_floor + copy;
             println!(
-                "PostgreSQL COPY of the same records (the floor): {:.2} s",
-                copy.as_secs_f64()
+                "PostgreSQL floor: reading + COPY of the same records {:.2} s = {:.2} s",
+                copy.as_secs_f64(),
+                floor.as_secs_f64()
             );
             let schema = format!("bench_run_{}", std::process::id());
             let admin = sea_orm::Database::connect(&url).await.unwrap();
@@ -426,11 +556,7 @@ async fn main() {
             .unwrap();
             let separator = if url.contains('?') { '&' } else { '?' };
             let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-            let import = bench_server("PostgreSQL", &scoped, &bytes).await;
-            println!(
-                "PostgreSQL import / COPY floor: {:.1}x",
-                import.as_secs_f64() / copy.as_secs_f64()
-            );
+            bench_server("PostgreSQL", &scoped, &bytes, floor).await;
             sea_orm::ConnectionTrait::execute_unprepared(
                 &admin,
                 &format!("DROP SCHEMA {schema} CASCADE"),
