@@ -53,9 +53,11 @@ const UNNEST_ROWS: usize = 20_000;
 /// `INSERT ... SELECT ... FROM UNNEST($1, $2, ...)`, several times faster
 /// than a multi-row `VALUES` with tens of thousands of parameters.
 ///
-/// The arrays go as `text[]` and are cast back per column: the driver binds
-/// only arrays without NULL elements, so NULL travels as [`NULL_TEXT`], a
-/// value `clean` never lets through.
+/// A column goes as an array of its own type (`uuid[]`, `timestamptz[]`,
+/// ...) when none of its values in the batch is NULL: the driver binds only
+/// arrays without NULL elements. Otherwise, and for types without an array
+/// binding here, it goes as `text[]` cast back, NULL travelling as
+/// [`NULL_TEXT`], a value `clean` never lets through.
 async fn insert_unnest<A: ActiveModelTrait>(
     db: &impl ConnectionTrait,
     batch: &[A],
@@ -66,8 +68,24 @@ async fn insert_unnest<A: ActiveModelTrait>(
         return Ok(());
     }
     let table = A::Entity::default().table_name().to_owned();
-    let (mut names, mut selects, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut names, mut selects, mut params, mut values) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, column) in <A::Entity as EntityTrait>::Column::iter().enumerate() {
+        let cells: Cells = batch
+            .iter()
+            .map(|model| model.get(column).into_value())
+            .collect();
+        names.push(format!("\"{}\"", Iden::to_string(&column)));
+        let n = values.len() + 1;
+        let cells = match typed_array(cells) {
+            Ok((array, sql_type)) => {
+                selects.push(format!("c{i}"));
+                params.push(format!("${n}::{sql_type}[]"));
+                values.push(array);
+                continue;
+            }
+            Err(cells) => cells,
+        };
         let cast = match column.def().get_column_type() {
             ColumnType::Uuid => "uuid",
             ColumnType::Integer => "int4",
@@ -78,21 +96,14 @@ async fn insert_unnest<A: ActiveModelTrait>(
             ColumnType::Json | ColumnType::JsonBinary => "json",
             _ => "text",
         };
-        let cells = batch
-            .iter()
-            .map(|model| {
-                Ok(Value::String(Some(as_text(
-                    model.get(column).into_value(),
-                )?)))
-            })
+        let texts = cells
+            .into_iter()
+            .map(|cell| Ok(Value::String(Some(as_text(cell)?))))
             .collect::<Result<Vec<Value>, DbErr>>()?;
-        names.push(format!("\"{}\"", Iden::to_string(&column)));
         selects.push(format!("NULLIF(c{i}, '{NULL_TEXT}')::{cast}"));
-        values.push(Value::Array(ArrayType::String, Some(Box::new(cells))));
+        params.push(format!("${n}::text[]"));
+        values.push(Value::Array(ArrayType::String, Some(Box::new(texts))));
     }
-    let params: Vec<String> = (1..=values.len())
-        .map(|i| format!("${i}::text[]"))
-        .collect();
     let aliases: Vec<String> = (0..values.len()).map(|i| format!("c{i}")).collect();
     let sql = format!(
         "INSERT INTO \"{table}\" ({}) SELECT {} FROM UNNEST({}) AS t({})",
@@ -108,6 +119,47 @@ async fn insert_unnest<A: ActiveModelTrait>(
     ))
     .await?;
     Ok(())
+}
+
+/// A column's values in a batch, `None` for a value not set.
+type Cells = Vec<Option<sea_orm::sea_query::Value>>;
+
+/// `cells` as one array of their own type, with that type's SQL name, when
+/// none is NULL and the type has an array binding; else `cells` back.
+fn typed_array(cells: Cells) -> Result<(sea_orm::sea_query::Value, &'static str), Cells> {
+    use sea_orm::sea_query::{ArrayType, Value};
+    let Some(first) = cells.first() else {
+        return Err(cells);
+    };
+    let (array_type, sql_type) = match first {
+        Some(Value::Uuid(_)) => (ArrayType::Uuid, "uuid"),
+        Some(Value::Int(_)) => (ArrayType::Int, "int4"),
+        Some(Value::BigInt(_)) => (ArrayType::BigInt, "int8"),
+        Some(Value::Double(_)) => (ArrayType::Double, "float8"),
+        Some(Value::Bool(_)) => (ArrayType::Bool, "bool"),
+        Some(Value::ChronoDateTimeUtc(_)) => (ArrayType::ChronoDateTimeUtc, "timestamptz"),
+        Some(Value::String(_)) => (ArrayType::String, "text"),
+        _ => return Err(cells),
+    };
+    let same_type_not_null = |cell: &Option<Value>| {
+        let Some(value) = cell else { return false };
+        let not_null = match value {
+            Value::Uuid(v) => v.is_some(),
+            Value::Int(v) => v.is_some(),
+            Value::BigInt(v) => v.is_some(),
+            Value::Double(v) => v.is_some(),
+            Value::Bool(v) => v.is_some(),
+            Value::ChronoDateTimeUtc(v) => v.is_some(),
+            Value::String(v) => v.is_some(),
+            _ => false,
+        };
+        not_null && value.array_type() == array_type
+    };
+    if !cells.iter().all(same_type_not_null) {
+        return Err(cells);
+    }
+    let elements = cells.into_iter().flatten().collect();
+    Ok((Value::Array(array_type, Some(Box::new(elements))), sql_type))
 }
 
 /// NULL in the text arrays of [`insert_unnest`]: control characters never
