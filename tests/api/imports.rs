@@ -2,6 +2,7 @@
 //! invalid rows reported by row and column, each mode's merge and delete
 //! counts, dry runs, and undo.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::fixtures::{E, N, T, V, example, header, occupant, pont_tenants, xlsx, xlsx_at};
@@ -491,17 +492,21 @@ const BASE: [&str; 4] = [
     "C-3 | 3 rue C, Québec | 418-555-0104 | D | SMS",
 ];
 
-/// A new app whose organization holds `BASE`, imported from base.xlsx.
-async fn prepared() -> TestApp {
-    let app = spawn_app().await;
-    let rows = vec![
+/// `BASE` as a file.
+fn base_file() -> Vec<u8> {
+    xlsx(&[
         header(),
         occupant("A", "418-555-0101", "SMS", "1 rue A, Québec", "C-1"),
         occupant("B", "418-555-0102", "SMS", "1 rue A, Québec", "C-1"),
         occupant("C", "418-555-0103", "SMS", "2 rue B, Québec", "C-2"),
         occupant("D", "418-555-0104", "SMS", "3 rue C, Québec", "C-3"),
-    ];
-    let run = app.import("base.xlsx", xlsx(&rows), keep()).await;
+    ])
+}
+
+/// A new app whose organization holds `BASE`, imported from base.xlsx.
+async fn prepared() -> TestApp {
+    let app = spawn_app().await;
+    let run = app.import("base.xlsx", base_file(), keep()).await;
     assert_committed(&app, &run, &BASE).await;
     app
 }
@@ -648,6 +653,41 @@ async fn undo_restores_the_state_before_a_destructive_import() {
 
     let body = app.undo_import(&run["id"]).await;
     assert_eq!(first_error(&body)["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+/// A synchronization that finds nothing to change keeps no copy of the
+/// records, and its undo restores nothing: not even over edits made since.
+#[tokio::test]
+async fn undoing_an_import_that_changed_nothing_leaves_later_edits_alone() {
+    let app = prepared().await;
+    let run = app
+        .import("base.xlsx", base_file(), mode("MERGE_DELETE_MISSING"))
+        .await;
+    assert_eq!(all_counts(&run), [[0, 0, 3, 0], [0, 0, 3, 0], [0, 0, 4, 0]]);
+    let snapshot: String = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT data FROM import_snapshot",
+        ))
+        .await
+        .unwrap()
+        .expect("a snapshot row")
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(snapshot, "unchanged");
+    app.create_client("C-9", Some("Saisi à la main")).await;
+
+    let body = app.undo_import(&run["id"]).await;
+    assert_eq!(
+        body["data"]["undoImport"],
+        json!({"undone": true, "committed": true})
+    );
+    assert_eq!(state(&app).await, BASE);
+    let data = app
+        .data("{ clients(search: \"C-9\") { totalCount } }", json!({}))
+        .await;
+    assert_eq!(data["clients"]["totalCount"], 1);
 }
 
 #[tokio::test]

@@ -117,6 +117,14 @@ impl Plan {
         self.summary.error_rows > 0
     }
 
+    /// Whether applying it would leave every record as it is.
+    pub fn changes_nothing(&self) -> bool {
+        fn none<T>(changes: &Changes<T>) -> bool {
+            changes.create.is_empty() && changes.update.is_empty() && changes.delete.is_empty()
+        }
+        !self.replace_all && none(&self.clients) && none(&self.points) && none(&self.occupants)
+    }
+
     /// New points without coordinates: what the geocoder has to locate.
     pub fn points_to_geocode(&self) -> impl Iterator<Item = &service_point::Model> {
         self.points

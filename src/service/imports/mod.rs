@@ -172,28 +172,29 @@ async fn run(
     gate::lock_organization(&tx, org).await?;
     let existing = load_existing(&tx, org).await?;
     timer.lap("load");
-    // Destructive imports keep the records for undo: packed now (a tenth
-    // of their size), so the records go as soon as the plan is made, and
-    // before it for REPLACE_ALL, which matches nothing.
-    let packed = if options.mode.destructive() && !options.dry_run {
-        Some(undo::pack(&existing)?)
-    } else {
-        None
-    };
-    timer.lap("snapshot");
-    let mut plan = if options.mode == ImportMode::ReplaceAll {
+    // Destructive imports keep the records for undo, packed (a tenth of
+    // their size). REPLACE_ALL matches nothing: packed before planning, so
+    // the records go first. MERGE_DELETE_MISSING packs them once it is
+    // planned to commit, and only if the plan changes something.
+    let snapshot = options.mode.destructive() && !options.dry_run;
+    let (mut plan, kept, mut packed) = if options.mode == ImportMode::ReplaceAll {
+        let packed = match snapshot {
+            true => Some(undo::pack(&existing)?),
+            false => None,
+        };
+        timer.lap("snapshot");
         let replaced = existing.counts();
         drop(existing);
-        plan::plan_replacing(input(Utc::now()), replaced)
+        (plan::plan_replacing(input(Utc::now()), replaced), None, packed)
     } else {
-        plan::plan(input(Utc::now()), &existing)
+        (plan::plan(input(Utc::now()), &existing), Some(existing), None)
     };
     if geocoding.enabled() {
         locate::locate_planned(&mut plan, &located, geocoding);
     }
+    timer.lap("plan");
     // The plan holds what the rows said: free them before writing.
     parsed.rows = Vec::new();
-    timer.lap("plan");
     let valid_rows = plan.rows.iter().any(|r| r.occupant_id.is_some());
     let commit =
         !options.dry_run && valid_rows && (!plan.has_errors() || options.skip_invalid_rows);
@@ -201,6 +202,14 @@ async fn run(
         tx.rollback().await?;
         return finish(db, &run, &parsed, &plan, None).await;
     }
+    if let (true, Some(existing)) = (snapshot, &kept) {
+        packed = Some(match plan.changes_nothing() {
+            true => undo::UNCHANGED.to_owned(),
+            false => undo::pack(existing)?,
+        });
+        timer.lap("snapshot");
+    }
+    drop(kept);
     progress.enter(Phase::Applying);
     let commit_seq = gate::next_commit_seq(&tx, org).await?;
     // The run's final state commits with the changes, or not at all.

@@ -40,6 +40,9 @@ pub(super) async fn snapshot(
 
 /// How a packed snapshot starts (older ones are plain JSON).
 const PACKED: &str = "deflate+base64:";
+/// The snapshot of an import that changed nothing: its undo restores
+/// nothing either.
+pub(super) const UNCHANGED: &str = "unchanged";
 
 /// The records as deflated JSON in base64, written as they serialize: a
 /// 100,000-occupant organization is 64 MB of JSON but about 10 MB packed,
@@ -119,17 +122,18 @@ async fn restore(
         .one(&tx)
         .await?
         .ok_or(ServiceError::Undo(UndoRefusal::NoSnapshot))?;
-    let existing = unpack(&snapshot.data)?;
-    drop(snapshot);
-
-    delete_all_owned::<client::Entity>(org).exec(&tx).await?;
-    insert_models::<client::Entity>(&tx, &existing.clients, None).await?;
-    insert_models::<service_point::Entity>(&tx, &existing.points, None).await?;
-    insert_models::<occupant::Entity>(&tx, &existing.occupants, None).await?;
+    if snapshot.data != UNCHANGED {
+        let existing = unpack(&snapshot.data)?;
+        drop(snapshot);
+        delete_all_owned::<client::Entity>(org).exec(&tx).await?;
+        insert_models::<client::Entity>(&tx, &existing.clients, None).await?;
+        insert_models::<service_point::Entity>(&tx, &existing.points, None).await?;
+        insert_models::<occupant::Entity>(&tx, &existing.occupants, None).await?;
+        sectors::place_all_points(&tx, org).await?;
+    }
     let mut model: import_run::ActiveModel = run.into();
     model.undone = Set(true);
     let run = model.update(&tx).await?;
-    sectors::place_all_points(&tx, org).await?;
     delete_owned::<import_snapshot::Entity>(&tx, org, run.id).await?;
     tx.commit().await?;
     Ok(run)
