@@ -5,6 +5,7 @@
 # release server's own import.
 #   bench/graphql.sh [seconds] [rounds]   10 s, 3 rounds by default
 #   PERF=1 bench/graphql.sh ...           then profiles our server (perf)
+#   BIN=path bench/graphql.sh ...         that server binary, not a new build
 # Two queries, the same data asked of both servers: "nested" (100 clients,
 # their addresses, their occupants) and "flat" (10 clients, two fields).
 # Each is driven by wrk (2 threads, 16 connections), servers alternating
@@ -35,8 +36,13 @@ if [ -n "$missing" ]; then
 fi
 pg_isready -q || { echo "no PostgreSQL at $PGHOST:$PGPORT" >&2; exit 2; }
 
-cargo build --release --quiet
-bin="$CARGO_TARGET_DIR/release/flokon-api"
+# BIN=path: a server binary built already (say by `cargo bench`, whose
+# dependencies' features differ from a plain release build's).
+bin="${BIN:-}"
+if [ -z "$bin" ]; then
+	cargo build --release --quiet
+	bin="$CARGO_TARGET_DIR/release/flokon-api"
+fi
 postgraphile=bench/.node/node_modules/.bin/postgraphile
 [ -x "$postgraphile" ] || npm install --prefix bench/.node --no-audit --no-fund --silent postgraphile@4
 
