@@ -13,6 +13,7 @@ use crate::error::{ApiError, Message};
 use crate::service::{Page, PageRequest};
 
 #[derive(SimpleObject)]
+#[graphql(serial)]
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
@@ -120,12 +121,14 @@ macro_rules! connection {
     };
     ($connection:ident, $edge:ident, $node:ident, $cursor:expr) => {
         #[derive(SimpleObject)]
+        #[graphql(serial)]
         pub struct $edge {
             pub node: $node,
             pub cursor: String,
         }
 
         #[derive(SimpleObject)]
+        #[graphql(serial)]
         pub struct $connection {
             pub edges: Vec<$edge>,
             pub page_info: PageInfo,

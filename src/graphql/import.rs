@@ -142,7 +142,7 @@ pub struct ColumnMappingInput {
 /// A problem found in the file or a row.
 pub struct ImportIssue(Issue);
 
-#[Object]
+#[Object(serial)]
 impl ImportIssue {
     /// The header as written in the file, when one column is at fault.
     async fn column(&self) -> Option<&str> {
@@ -369,7 +369,7 @@ impl ImportRun {
 
 pub struct RowReport(pub RowResult);
 
-#[Object]
+#[Object(serial)]
 impl RowReport {
     /// The row number the spreadsheet program shows.
     async fn row_number(&self) -> i32 {

@@ -73,7 +73,11 @@ impl Cursor for Client {
     }
 }
 
-#[Object]
+// The types read in lists (records, edges, connections, report rows)
+// resolve their fields one after another (`serial`): the fields are plain
+// reads of a model or loads prefetched for the whole page, and resolving
+// them concurrently costs a task node, a waker and atomics per field.
+#[Object(serial)]
 impl Client {
     async fn id(&self) -> ID {
         encode(Kind::Client, self.0.id)
@@ -151,7 +155,7 @@ impl Cursor for ServicePoint {
     }
 }
 
-#[Object]
+#[Object(serial)]
 impl ServicePoint {
     async fn id(&self) -> ID {
         encode(Kind::ServicePoint, self.model.id)
@@ -271,7 +275,7 @@ impl Occupant {
     }
 }
 
-#[Object]
+#[Object(serial)]
 impl Occupant {
     async fn id(&self) -> ID {
         encode(Kind::Occupant, self.model.id)

@@ -39,7 +39,7 @@ pub struct SectorAlert {
 
 pub struct Sector(pub sector::Model);
 
-#[Object]
+#[Object(serial)]
 impl Sector {
     pub async fn id(&self) -> ID {
         encode(Kind::Sector, self.0.id)
