@@ -25,7 +25,7 @@ use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
 use crate::geocode;
-use crate::graphql::build_schema;
+use crate::graphql::build_schemas;
 use crate::graphql::webhook::WebhookPolicy;
 use crate::routes::{AppState, graphiql, graphql, health, spreadsheets};
 use crate::service::geocode_worker::{self, WorkerSettings};
@@ -60,7 +60,7 @@ impl Application {
         let policy = WebhookPolicy {
             allow_private: config.webhooks.webhook_allow_private,
         };
-        let schema = build_schema(&config.limits, config.introspection, importer, policy);
+        let schema = build_schemas(&config.limits, config.introspection, importer, policy);
         let auth = Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl));
         let state = AppState {
             db,

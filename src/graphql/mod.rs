@@ -132,35 +132,95 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
     tenant(ctx)
 }
 
-pub fn build_schema(
+/// The schema twice over the same data. `guarded` makes an operation whose
+/// complexity reaches `EXPENSIVE_COMPLEXITY` take one of its
+/// organization's places while it runs: an extension, which async-graphql
+/// then calls around every field it resolves (a fifth of a nested read's
+/// instructions, `bench/instructions.sh`). `light`, without it, refuses such
+/// operations as too complex before running anything: HTTP requests go to
+/// it first, and to `guarded` only when refused so ([`Schemas::execute`]).
+/// Subscriptions and streams, which hold their place as long as they run,
+/// go to `guarded`.
+#[derive(Clone)]
+pub struct Schemas {
+    pub guarded: FlokonSchema,
+    pub light: FlokonSchema,
+}
+
+/// What async-graphql answers an operation over its complexity limit.
+const TOO_COMPLEX: &str = "Query is too complex.";
+
+impl Schemas {
+    /// Executes `request`, on `light` when its complexity allows. `attach`
+    /// adds the request's data (it runs again when `guarded` executes).
+    pub async fn execute(
+        &self,
+        request: async_graphql::Request,
+        attach: impl Fn(async_graphql::Request) -> async_graphql::Request,
+    ) -> async_graphql::Response {
+        // A file sent again would need copying: uploads go to `guarded`.
+        if !request.uploads.is_empty() {
+            return self.guarded.execute(attach(request)).await;
+        }
+        let again = (
+            request.query.clone(),
+            request.operation_name.clone(),
+            request.variables.clone(),
+        );
+        let response = self.light.execute(attach(request)).await;
+        let too_complex = matches!(&response.errors[..], [error] if error.message == TOO_COMPLEX);
+        if !too_complex {
+            return response;
+        }
+        let (query, operation_name, variables) = again;
+        let mut request = async_graphql::Request::new(query).variables(variables);
+        if let Some(name) = operation_name {
+            request = request.operation_name(name);
+        }
+        self.guarded.execute(attach(request)).await
+    }
+}
+
+pub fn build_schemas(
     limits: &Limits,
     introspection: bool,
     importer: Arc<Importer>,
     webhooks: webhook::WebhookPolicy,
-) -> FlokonSchema {
-    let mut builder = Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
+) -> Schemas {
+    let subscriptions = admission::Slots::new(limits.max_subscriptions);
+    let builder = |complexity: usize| {
+        let builder = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            Subscription::default(),
+        )
+        .data(importer.geocoding.clone())
+        .data(importer.clone())
+        .data(webhooks)
+        .data(admission::SubscriptionSlots(subscriptions.clone()))
+        .limit_depth(limits.max_depth)
+        .limit_complexity(complexity)
+        .limit_directives(16)
+        .data(limits.clone());
+        match introspection {
+            true => builder,
+            false => builder.disable_introspection(),
+        }
+    };
+    let guarded = builder(limits.max_complexity)
+        .extension(admission::ExpensiveOperations {
+            slots: admission::Slots::new(limits.max_expensive_per_org),
+            threshold: limits.expensive_complexity,
+        })
+        .finish();
+    let light = builder(
+        limits
+            .expensive_complexity
+            .saturating_sub(1)
+            .min(limits.max_complexity),
     )
-    .data(importer.geocoding.clone())
-    .data(importer)
-    .data(webhooks)
-    .data(admission::SubscriptionSlots(admission::Slots::new(
-        limits.max_subscriptions,
-    )))
-    .extension(admission::ExpensiveOperations {
-        slots: admission::Slots::new(limits.max_expensive_per_org),
-        threshold: limits.expensive_complexity,
-    })
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .limit_directives(16)
-    .data(limits.clone());
-    if !introspection {
-        builder = builder.disable_introspection();
-    }
-    builder.finish()
+    .finish();
+    Schemas { guarded, light }
 }
 
 /// The SDL that `schema.graphql` must equal.
@@ -170,7 +230,7 @@ pub fn sdl() -> String {
         geocoder: Arc::new(crate::geocode::NoGeocoder),
         deadline: std::time::Duration::ZERO,
     });
-    build_schema(
+    build_schemas(
         &limits,
         true,
         Arc::new(Importer::new(
@@ -181,5 +241,6 @@ pub fn sdl() -> String {
         )),
         webhook::WebhookPolicy::default(),
     )
+    .guarded
     .sdl()
 }

@@ -94,23 +94,24 @@ pub async fn graphql(
         .attach(request),
         None => request,
     };
-    let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(attach(request)),
-        BatchRequest::Batch(requests) => {
-            BatchRequest::Batch(requests.into_iter().map(attach).collect())
-        }
-    };
-
     let wants_stream = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(is_accept_multipart_mixed);
-    if wants_stream && let BatchRequest::Single(request) = batch {
-        return Ok(multipart_mixed(&state, request));
-    }
-    let response = match state.schema.execute_batch(batch).await {
-        BatchResponse::Single(single) => BatchResponse::Single(finish(single)),
-        BatchResponse::Batch(many) => BatchResponse::Batch(many.into_iter().map(finish).collect()),
+    let response = match batch {
+        BatchRequest::Single(request) if wants_stream => {
+            return Ok(multipart_mixed(&state, attach(request)));
+        }
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(finish(state.schema.execute(request, attach).await))
+        }
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(finish(state.schema.execute(request, attach).await));
+            }
+            BatchResponse::Batch(responses)
+        }
     };
     Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
 }
@@ -152,7 +153,7 @@ fn aliases(request: &mut async_graphql::Request) -> usize {
 /// An operation answered over HTTP as `multipart/mixed`, one part per
 /// result: how a subscription streams without a websocket.
 fn multipart_mixed(state: &AppState, request: async_graphql::Request) -> Response {
-    let responses = state.schema.execute_stream(request).map(finish);
+    let responses = state.schema.guarded.execute_stream(request).map(finish);
     let parts = create_multipart_mixed_stream(responses, Duration::from_secs(30));
     Response::builder()
         .header(header::CONTENT_TYPE, "multipart/mixed; boundary=graphql")
@@ -176,7 +177,11 @@ pub async fn websocket(
         ))
         .into_response();
     }
-    let (schema, db, auth) = (state.schema.clone(), state.db.clone(), state.auth.clone());
+    let (schema, db, auth) = (
+        state.schema.guarded.clone(),
+        state.db.clone(),
+        state.auth.clone(),
+    );
     let init_timeout = state.config.limits.ws_init_timeout;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

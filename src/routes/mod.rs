@@ -15,13 +15,13 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{Authenticator, OrgId, bearer_token};
 use crate::config::ServeConfig;
 use crate::error::ApiError;
-use crate::graphql::FlokonSchema;
+use crate::graphql::Schemas;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<Authenticator>,
-    pub schema: FlokonSchema,
+    pub schema: Schemas,
     pub config: Arc<ServeConfig>,
 }
 

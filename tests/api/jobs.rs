@@ -794,6 +794,23 @@ async fn an_organization_runs_a_bounded_number_of_expensive_operations_at_once()
     let other = app.new_org("Autre").await;
     let theirs = app.graphql_as(Some(&other), expensive, json!({})).await;
     assert!(theirs.get("errors").is_none(), "{theirs:#}");
+    // An expensive operation is executed again once found expensive (see
+    // `Schemas::execute`): with its operation name and variables.
+    let named = json!({
+        "query": "query Cheap { __typename } query Big($n: Int) { clients(first: $n) { totalCount edges { node { id } } } }",
+        "operationName": "Big",
+        "variables": {"n": 1},
+    });
+    let theirs: Value = app
+        .post_graphql(Some(&other), named, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs,
+        json!({"data": {"clients": {"totalCount": 0, "edges": []}}})
+    );
 
     let parts = following.await.unwrap();
     assert_eq!(

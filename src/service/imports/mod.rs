@@ -185,9 +185,17 @@ async fn run(
         timer.lap("snapshot");
         let replaced = existing.counts();
         drop(existing);
-        (plan::plan_replacing(input(Utc::now()), replaced), None, packed)
+        (
+            plan::plan_replacing(input(Utc::now()), replaced),
+            None,
+            packed,
+        )
     } else {
-        (plan::plan(input(Utc::now()), &existing), Some(existing), None)
+        (
+            plan::plan(input(Utc::now()), &existing),
+            Some(existing),
+            None,
+        )
     };
     if geocoding.enabled() {
         locate::locate_planned(&mut plan, &located, geocoding);
