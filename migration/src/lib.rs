@@ -10,6 +10,7 @@ mod m20261201_000002_import_order;
 mod m20261201_000003_geocode_work;
 mod m20261202_000001_import_jobs;
 mod m20261202_000002_webhooks;
+mod m20261203_000001_position_index;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_geocode_work::Migration),
             Box::new(m20261202_000001_import_jobs::Migration),
             Box::new(m20261202_000002_webhooks::Migration),
+            Box::new(m20261203_000001_position_index::Migration),
         ]
     }
 }
