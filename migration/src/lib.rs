@@ -10,7 +10,8 @@ mod m20261201_000002_import_order;
 mod m20261201_000003_geocode_work;
 mod m20261202_000001_import_jobs;
 mod m20261202_000002_webhooks;
-mod m20261203_000001_import_report;
+mod m20261203_000001_position_index;
+mod m20261203_000002_import_report;
 
 pub struct Migrator;
 
@@ -24,7 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_geocode_work::Migration),
             Box::new(m20261202_000001_import_jobs::Migration),
             Box::new(m20261202_000002_webhooks::Migration),
-            Box::new(m20261203_000001_import_report::Migration),
+            Box::new(m20261203_000001_position_index::Migration),
+            Box::new(m20261203_000002_import_report::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use crate::auth::OrgId;
 use crate::service::{TenantEntity, TenantTable, delete_all_owned};
 
 /// Parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMETERS: usize = 30_000;
+pub(crate) const MAX_PARAMETERS: usize = 30_000;
 
 /// Inserts (or, with `on_conflict`, upserts) in multi-row statements.
 pub async fn insert_batched<T, A, F>(

@@ -177,6 +177,98 @@ async fn membership_follows_points_and_sectors_as_they_change() {
     assert_eq!(data["servicePoint"]["sectors"], json!([]));
 }
 
+/// Each stored membership's point and physical row (SQLite's rowid,
+/// PostgreSQL's ctid): a row deleted and inserted again gets another.
+async fn membership_rows(app: &TestApp) -> Vec<(uuid::Uuid, String)> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = app.db.get_database_backend();
+    let row = match backend {
+        DbBackend::Postgres => "ctid::text",
+        _ => "CAST(rowid AS TEXT)",
+    };
+    let sql = format!("SELECT service_point_id, {row} AS row FROM sector_membership");
+    let mut rows: Vec<(uuid::Uuid, String)> = app
+        .db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("memberships")
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "service_point_id").expect("point"),
+                r.try_get("", "row").expect("row"),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The statements since the last reset that wrote memberships.
+fn membership_writes(app: &TestApp) -> Vec<String> {
+    app.statements()
+        .into_iter()
+        .filter(|sql| {
+            let sql = sql.trim_start().to_uppercase();
+            (sql.starts_with("INSERT") || sql.starts_with("DELETE"))
+                && sql.contains("SECTOR_MEMBERSHIP")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn moving_a_sector_rewrites_only_the_memberships_that_change() {
+    let app = spawn_app().await;
+    let reshape = "mutation($s: ID!, $g: JSON!) { updateSector(id: $s, input: {name: \"Centre\", geometry: $g}) { id } }";
+    let sector = create_sector(&app, "Centre", square()).await;
+    point_at(&app, "stays-west", 46.85, -71.25).await;
+    point_at(&app, "stays-east", 46.82, -71.22).await;
+    point_at(&app, "leaves", 46.85, -71.29).await;
+    point_at(&app, "enters", 46.85, -71.15).await;
+    // A second sector holding every point, drawn after the first: its rows
+    // keep the highest rowids, so a row of the first deleted and inserted
+    // again could not get its old rowid back on SQLite.
+    create_sector(&app, "Tout", polygon(vec![ring(-71.5, 46.7, -71.0, 47.0)])).await;
+    assert_eq!(
+        members(&app, &sector).await,
+        ["leaves", "stays-east", "stays-west"]
+    );
+    let before = membership_rows(&app).await;
+
+    // Moved east: two points stay inside, one leaves, one enters.
+    app.reset_statements();
+    app.data(
+        reshape,
+        json!({"s": sector, "g": polygon(vec![ring(-71.27, 46.8, -71.1, 46.9)])}),
+    )
+    .await;
+    assert_eq!(
+        members(&app, &sector).await,
+        ["enters", "stays-east", "stays-west"]
+    );
+    let after = membership_rows(&app).await;
+    let kept: Vec<&(uuid::Uuid, String)> =
+        before.iter().filter(|row| after.contains(row)).collect();
+    // The second sector's four rows and the first's two points still inside.
+    assert_eq!(kept.len(), 6, "before {before:?}, after {after:?}");
+    assert_eq!(after.len(), 7);
+    assert_eq!(membership_writes(&app).len(), 2, "{:#?}", app.statements());
+
+    // Redrawn larger without reaching another point: nothing to write.
+    app.reset_statements();
+    app.data(
+        reshape,
+        json!({"s": sector, "g": polygon(vec![ring(-71.275, 46.79, -71.1, 46.91)])}),
+    )
+    .await;
+    assert_eq!(membership_writes(&app), Vec::<String>::new());
+    assert_eq!(membership_rows(&app).await, after);
+    assert_eq!(
+        members(&app, &sector).await,
+        ["enters", "stays-east", "stays-west"]
+    );
+}
+
 #[tokio::test]
 async fn an_import_places_its_points_in_sectors() {
     let app = spawn_app().await;

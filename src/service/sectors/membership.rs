@@ -1,17 +1,35 @@
 //! Memberships kept equal to shapes × positions: recomputed for a sector
 //! when it is drawn, for points when they move, for all after an undo.
+//!
+//! A recomputation writes the difference only: the pairs it wants that are
+//! not stored are inserted, the stored ones it no longer wants are deleted,
+//! and the others are left alone. Redrawing a sector a little, or an import
+//! that touches every point but moves few, then writes a few rows instead of
+//! rewriting them all (each row written costs its three index entries and its
+//! two key checks). The callers' locks make the read of the stored pairs
+//! stable until the writes: a sector is placed under the organization's
+//! exclusive membership lock, points under the shared one and their own row
+//! locks (see `locks::Memberships`), so no one else changes the pairs read.
+
+use std::collections::HashSet;
 
 use entity::{sector, sector_membership, service_point};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::sea_query::{ArrayType, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+    Statement,
+};
 use uuid::Uuid;
 
 use super::shape_of;
 use crate::auth::OrgId;
 use crate::sector::Shape;
-use crate::service::batch::{delete_batched, insert_batched};
-use crate::service::delete_all_owned;
+use crate::service::batch::{MAX_PARAMETERS, insert_batched};
 
-fn membership(org: OrgId, sector_id: Uuid, point_id: Uuid) -> sector_membership::ActiveModel {
+/// A membership as `(sector, point)`.
+type Pair = (Uuid, Uuid);
+
+fn membership(org: OrgId, (sector_id, point_id): Pair) -> sector_membership::ActiveModel {
     sector_membership::ActiveModel {
         sector_id: Set(sector_id),
         service_point_id: Set(point_id),
@@ -27,23 +45,19 @@ pub async fn place_sector(
     sector_id: Uuid,
     shape: &Shape,
 ) -> Result<(), DbErr> {
-    delete_all_owned::<sector_membership::Entity>(org)
-        .filter(sector_membership::Column::SectorId.eq(sector_id))
-        .exec(db)
-        .await?;
-    let inside: Vec<Uuid> = positions(db, org, Some(shape.bbox))
+    let wanted: HashSet<Pair> = positions(db, org, Some(shape.bbox))
         .await?
         .into_iter()
         .filter(|p| matches!((p.latitude, p.longitude), (Some(lat), Some(lon)) if shape.holds(lat, lon)))
-        .map(|p| p.point_id)
+        .map(|p| (sector_id, p.point_id))
         .collect();
-    insert_batched(
-        db,
-        &inside,
-        |point: &Uuid| membership(org, sector_id, *point),
-        None,
-    )
-    .await
+    let stored: Vec<Pair> = stored_pairs(org)
+        .filter(sector_membership::Column::SectorId.eq(sector_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let stored = stored.into_iter().collect();
+    write_difference(db, org, &stored, &wanted).await
 }
 
 /// A point's position, for placing it in sectors.
@@ -80,14 +94,28 @@ pub async fn place_points(
         return Ok(());
     }
     let ids: Vec<Uuid> = points.iter().map(|p| p.point_id).collect();
-    delete_batched::<sector_membership::Entity>(
-        db,
-        org,
-        sector_membership::Column::ServicePointId,
-        &ids,
-    )
-    .await?;
-    insert_memberships(db, org, &sectors, points).await
+    let mut stored = HashSet::new();
+    for chunk in ids.chunks(MAX_PARAMETERS) {
+        let pairs: Vec<Pair> = stored_pairs(org)
+            .filter(sector_membership::Column::ServicePointId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        stored.extend(pairs);
+    }
+    let wanted = placed(&sectors, points);
+    write_difference(db, org, &stored, &wanted).await
+}
+
+/// The organization's memberships, as pairs once `into_tuple`'d.
+fn stored_pairs(org: OrgId) -> sea_orm::Select<sector_membership::Entity> {
+    sector_membership::Entity::find()
+        .select_only()
+        .columns([
+            sector_membership::Column::SectorId,
+            sector_membership::Column::ServicePointId,
+        ])
+        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
 }
 
 /// The organization's sectors, ready for point tests.
@@ -101,31 +129,80 @@ async fn shapes(db: &impl ConnectionTrait, org: OrgId) -> Result<Vec<(Uuid, Shap
         .collect())
 }
 
-/// The memberships of points that have none.
-async fn insert_memberships(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    sectors: &[(Uuid, Shape)],
-    points: &[Position],
-) -> Result<(), DbErr> {
-    let mut memberships = Vec::new();
+/// The memberships these points should have.
+fn placed(sectors: &[(Uuid, Shape)], points: &[Position]) -> HashSet<Pair> {
+    let mut pairs = HashSet::new();
     for point in points {
         let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude) else {
             continue;
         };
         for (sector_id, shape) in sectors {
             if shape.holds(latitude, longitude) {
-                memberships.push((*sector_id, point.point_id));
+                pairs.insert((*sector_id, point.point_id));
             }
         }
     }
-    insert_batched(
-        db,
-        &memberships,
-        |(sector, point): &(Uuid, Uuid)| membership(org, *sector, *point),
-        None,
-    )
-    .await
+    pairs
+}
+
+/// Brings the `stored` memberships of a scope to the `wanted` ones: deletes
+/// the pairs no longer wanted, inserts the new ones, touches no other row.
+async fn write_difference(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    stored: &HashSet<Pair>,
+    wanted: &HashSet<Pair>,
+) -> Result<(), DbErr> {
+    let mut removed: Vec<Pair> = stored.difference(wanted).copied().collect();
+    let mut added: Vec<Pair> = wanted.difference(stored).copied().collect();
+    // In the primary key's order: each index page is visited once.
+    removed.sort_unstable();
+    added.sort_unstable();
+    delete_pairs(db, org, &removed).await?;
+    insert_batched(db, &added, |pair: &Pair| membership(org, *pair), None).await
+}
+
+/// Deletes these memberships: on PostgreSQL in one statement with two
+/// arrays, on SQLite as row values in statements of up to 15,000 pairs.
+async fn delete_pairs(db: &impl ConnectionTrait, org: OrgId, pairs: &[Pair]) -> Result<(), DbErr> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let column = |pick: fn(&Pair) -> Uuid| {
+            let ids = pairs.iter().map(|p| Value::Uuid(Some(pick(p)))).collect();
+            Value::Array(ArrayType::Uuid, Some(Box::new(ids)))
+        };
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM sector_membership WHERE organization_id = $1 \
+             AND (sector_id, service_point_id) IN \
+             (SELECT * FROM UNNEST($2::uuid[], $3::uuid[]))",
+            [org.uuid().into(), column(|p| p.0), column(|p| p.1)],
+        ))
+        .await?;
+        return Ok(());
+    }
+    for chunk in pairs.chunks((MAX_PARAMETERS - 1) / 2) {
+        let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+        let mut values: Vec<Value> = Vec::with_capacity(1 + 2 * chunk.len());
+        values.push(org.uuid().into());
+        for (sector_id, point_id) in chunk {
+            values.push((*sector_id).into());
+            values.push((*point_id).into());
+        }
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "DELETE FROM sector_membership WHERE organization_id = ? \
+                 AND (sector_id, service_point_id) IN (VALUES {rows})"
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// The organization's points with their coordinates, those in `within`
@@ -164,9 +241,13 @@ async fn positions(
 /// Every point of the organization placed anew (after an undo).
 pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
     let points = positions(db, org, None).await?;
-    delete_all_owned::<sector_membership::Entity>(org)
-        .exec(db)
-        .await?;
     let sectors = shapes(db, org).await?;
-    insert_memberships(db, org, &sectors, &points).await
+    let stored: HashSet<Pair> = stored_pairs(org)
+        .into_tuple::<Pair>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let wanted = placed(&sectors, &points);
+    write_difference(db, org, &stored, &wanted).await
 }
