@@ -12,9 +12,10 @@ pub mod query;
 pub mod sector;
 pub mod webhook;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache};
 use std::sync::Arc;
 
+use async_graphql::dataloader::{DataLoader, HashMapCache};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use sea_orm::DatabaseConnection;
 
@@ -145,12 +146,45 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
 pub struct Schemas {
     pub guarded: FlokonSchema,
     pub light: FlokonSchema,
+    /// Documents parsed before, by query text: a client sends the same few
+    /// queries over and over, and parsing is a fifth of a small read's
+    /// instructions.
+    documents: Arc<quick_cache::sync::Cache<String, ExecutableDocument>>,
 }
+
+/// How many parsed documents are kept, and the longest query kept: a few
+/// MB at most, whatever clients send.
+const CACHED_DOCUMENTS: usize = 256;
+const MAX_CACHED_QUERY: usize = 4 * 1024;
 
 /// What async-graphql answers an operation over its complexity limit.
 const TOO_COMPLEX: &str = "Query is too complex.";
 
 impl Schemas {
+    /// The request's document, parsed now or taken from the documents
+    /// parsed before (and kept in the request, so that execution does not
+    /// parse it again); `None` when it does not parse (execution says why).
+    pub fn parse<'r>(
+        &self,
+        request: &'r mut async_graphql::Request,
+    ) -> Option<&'r ExecutableDocument> {
+        let cacheable = request.query.len() <= MAX_CACHED_QUERY;
+        let cached = match cacheable {
+            true => self.documents.get(&request.query),
+            false => None,
+        };
+        let known = cached.is_some();
+        if let Some(document) = cached {
+            request.set_parsed_query(document);
+        }
+        let query = (cacheable && !known).then(|| request.query.clone());
+        let document = request.parsed_query().ok()?;
+        if let Some(query) = query {
+            self.documents.insert(query, document.clone());
+        }
+        Some(document)
+    }
+
     /// Executes `request`, on `light` when its complexity allows. `attach`
     /// adds the request's data (it runs again when `guarded` executes).
     pub async fn execute(
@@ -220,11 +254,20 @@ pub fn build_schemas(
             .min(limits.max_complexity),
     )
     .finish();
-    Schemas { guarded, light }
+    Schemas {
+        guarded,
+        light,
+        documents: Arc::new(quick_cache::sync::Cache::new(CACHED_DOCUMENTS)),
+    }
 }
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
+    default_schemas().guarded.sdl()
+}
+
+/// The schemas with the default limits and no geocoder.
+fn default_schemas() -> Schemas {
     let limits = Limits::default();
     let geocoding = Arc::new(Geocoding {
         geocoder: Arc::new(crate::geocode::NoGeocoder),
@@ -241,6 +284,40 @@ pub fn sdl() -> String {
         )),
         webhook::WebhookPolicy::default(),
     )
-    .guarded
-    .sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_seen_before_is_not_parsed_again_and_a_long_one_is_not_kept() {
+        let schemas = default_schemas();
+        let query = "{ clients(first: 10) { edges { node { externalId name } } } }";
+        let mut first = async_graphql::Request::new(query);
+        let parsed = schemas.parse(&mut first).cloned().expect("parses");
+        assert_eq!(schemas.documents.len(), 1);
+
+        // Another document kept under the same text: the request gets the
+        // kept one, not a new parse.
+        let other = async_graphql::parser::parse_query("{ __typename }").unwrap();
+        schemas.documents.insert(query.to_owned(), other.clone());
+        let mut again = async_graphql::Request::new(query);
+        let document = schemas.parse(&mut again).expect("cached");
+        assert_eq!(format!("{document:?}"), format!("{other:?}"));
+        assert_ne!(format!("{document:?}"), format!("{parsed:?}"));
+        assert_eq!(schemas.documents.len(), 1);
+
+        let long = format!(
+            "{{ {} __typename }}",
+            "__typename ".repeat(MAX_CACHED_QUERY / 11)
+        );
+        let mut long = async_graphql::Request::new(long);
+        assert!(schemas.parse(&mut long).is_some());
+        assert_eq!(schemas.documents.len(), 1);
+
+        let mut broken = async_graphql::Request::new("{ clients( }");
+        assert!(schemas.parse(&mut broken).is_none());
+        assert_eq!(schemas.documents.len(), 1);
+    }
 }

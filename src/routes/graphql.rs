@@ -74,10 +74,12 @@ pub async fn graphql(
         )));
     }
 
-    if batch
-        .iter_mut()
-        .any(|request| aliases(request) > limits.max_aliases)
-    {
+    if batch.iter_mut().any(|request| {
+        state
+            .schema
+            .parse(request)
+            .is_some_and(|document| aliases(document) > limits.max_aliases)
+    }) {
         let max = limits.max_aliases;
         return Err(ApiError::LimitExceeded(Message::new(
             format!("Trop d'alias dans la requête : {max} au plus."),
@@ -116,10 +118,8 @@ pub async fn graphql(
     Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
 }
 
-/// Aliased fields in a query, every operation and fragment counted; 0 when
-/// it does not parse (execution then says why). The parsed document stays
-/// in the request: async-graphql executes it without parsing the text again.
-fn aliases(request: &mut async_graphql::Request) -> usize {
+/// Aliased fields in a document, every operation and fragment counted.
+fn aliases(document: &async_graphql::parser::types::ExecutableDocument) -> usize {
     use async_graphql::parser::types::{Selection, SelectionSet};
     fn count(set: &SelectionSet) -> usize {
         set.items
@@ -133,10 +133,6 @@ fn aliases(request: &mut async_graphql::Request) -> usize {
             })
             .sum()
     }
-    // A query that does not parse is refused by async-graphql, with where.
-    let Ok(document) = request.parsed_query() else {
-        return 0;
-    };
     let operations: usize = document
         .operations
         .iter()
