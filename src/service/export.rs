@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
-use crate::service::{ServiceError, get_many_owned, owned};
+use crate::service::{ServiceError, fetch_all, get_many_owned, owned};
 use crate::spreadsheet::ExportWriter;
 
 /// Occupants per page: a few MB of records, and far below SQLite's and
@@ -52,7 +52,7 @@ pub async fn export(db: &DatabaseConnection, org: OrgId) -> Result<Vec<u8>, Serv
         if let Some(after) = after {
             occupants = occupants.filter(occupant::Column::Id.gt(after));
         }
-        let occupants = occupants.all(&txn).await?;
+        let occupants = fetch_all(&txn, occupants).await?;
         let Some(last) = occupants.last() else { break };
         after = Some(last.id);
         let point_ids = distinct(occupants.iter().map(|o| o.service_point_id));

@@ -16,6 +16,7 @@ pub mod imports;
 pub mod locks;
 pub mod occupants;
 pub mod organizations;
+pub mod positional;
 pub mod rate_budget;
 pub mod retention;
 pub mod sectors;
@@ -41,6 +42,7 @@ pub use error::{ServiceError, UndoRefusal, log_internal};
 
 use crate::auth::OrgId;
 use crate::domain::ValidationError;
+use positional::Positional;
 
 /// A table whose rows belong to an organization. The generic reads and
 /// deletes below always filter on its organization column.
@@ -51,23 +53,29 @@ pub trait TenantTable: EntityTrait {
 /// A tenant table whose rows have one id.
 pub trait TenantEntity: TenantTable {
     const ID: Self::Column;
+    /// How its rows decode: the model's own way, or by position
+    /// ([`positional`]) for the records read most.
+    type Row: FromQueryResult + Into<Self::Model> + Send + Sync;
 }
 
 macro_rules! tenant_entity {
-    ($($module:ident: $id:ident),*) => {$(
+    ($($module:ident: $id:ident $(as $row:ident)?),*) => {$(
         impl TenantTable for $module::Entity {
             const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
         }
         impl TenantEntity for $module::Entity {
             const ID: $module::Column = $module::Column::$id;
+            type Row = tenant_entity!(@row $module $($row)?);
         }
     )*};
+    (@row $module:ident) => { $module::Model };
+    (@row $module:ident $row:ident) => { $row<$module::Model> };
 }
 
 tenant_entity!(
-    client: Id,
-    service_point: Id,
-    occupant: Id,
+    client: Id as Positional,
+    service_point: Id as Positional,
+    occupant: Id as Positional,
     import_run: Id,
     sector: Id,
     import_snapshot: ImportRunId,
@@ -84,6 +92,15 @@ pub fn owned<E: TenantTable>(org: OrgId) -> Select<E> {
     E::find().filter(E::ORGANIZATION.eq(org.uuid()))
 }
 
+/// All rows `select` finds, decoded the entity's way ([`TenantEntity::Row`]).
+pub async fn fetch_all<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let rows = select.into_model::<E::Row>().all(db).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// The organization's rows of `E` under any of these parents (`parent` is
 /// the column naming them), in id order.
 pub async fn children<E: TenantEntity>(
@@ -92,11 +109,10 @@ pub async fn children<E: TenantEntity>(
     parent: E::Column,
     parent_ids: &[Uuid],
 ) -> Result<Vec<E::Model>, DbErr> {
-    owned::<E>(org)
+    let select = owned::<E>(org)
         .filter(parent.is_in(parent_ids.iter().copied()))
-        .order_by_asc(E::ID)
-        .all(db)
-        .await
+        .order_by_asc(E::ID);
+    fetch_all(db, select).await
 }
 
 /// Deletes rows of `E` the organization owns, narrowed by the caller;
@@ -158,10 +174,7 @@ pub async fn get_many_owned<E: TenantEntity>(
     org: OrgId,
     ids: &[Uuid],
 ) -> Result<Vec<E::Model>, DbErr> {
-    owned::<E>(org)
-        .filter(E::ID.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+    fetch_all(db, owned::<E>(org).filter(E::ID.is_in(ids.iter().copied()))).await
 }
 
 /// Deletes one owned row (children cascade); not found if it is not the
@@ -279,12 +292,12 @@ async fn fetch_page_by<E, C, K>(
     request: PageRequest<K>,
 ) -> Result<Page<E::Model>, DbErr>
 where
-    E: EntityTrait,
+    E: TenantEntity,
     C: ColumnTrait,
     K: Into<sea_orm::Value>,
 {
     let select = keyset(select, key, order, request.after).limit(request.first + 1);
-    let mut items = select.all(db).await?;
+    let mut items = fetch_all(db, select).await?;
     let has_next = items.len() as u64 > request.first;
     items.truncate(request.first as usize);
     Ok(Page { items, has_next })

@@ -300,8 +300,10 @@ where
     use futures_util::TryStreamExt;
     owned::<E>(org)
         .order_by_asc(E::ID)
+        .into_model::<E::Row>()
         .stream(db)
         .await?
+        .map_ok(Into::into)
         .try_collect()
         .await
 }

@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::service::{Page, PageRequest, fetch_pages_by, get_many_owned, owned};
+use crate::service::{Page, PageRequest, fetch_all, fetch_pages_by, get_many_owned, owned};
 
 /// The ids of a sector's points, as a subquery.
 pub fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement {
@@ -131,19 +131,15 @@ pub async fn recipients(
         .into_tuple()
         .all(db)
         .await?;
-    let points = service_point::Entity::find()
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+    let points = owned::<service_point::Entity>(org)
         .filter(service_point::Column::Id.in_subquery(memberships_of(sector_ids, org)))
-        .order_by_asc(service_point::Column::Id)
-        .all(db)
-        .await?;
-    let occupants = occupant::Entity::find()
-        .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+        .order_by_asc(service_point::Column::Id);
+    let points = fetch_all(db, points).await?;
+    let occupants = owned::<occupant::Entity>(org)
         .filter(occupant::Column::ServicePointId.in_subquery(memberships_of(sector_ids, org)))
         .order_by_asc(occupant::Column::ServicePointId)
-        .order_by_asc(occupant::Column::Id)
-        .all(db)
-        .await?;
+        .order_by_asc(occupant::Column::Id);
+    let occupants = fetch_all(db, occupants).await?;
     let mut sectors_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (point, sector) in memberships {
         sectors_of.entry(point).or_default().push(sector);
