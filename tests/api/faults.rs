@@ -17,8 +17,31 @@ use crate::instances::{Instance, import_at, new_org};
 use crate::jobs::{JOB, RUN, big_csv, durable_database, send_job};
 
 async fn seed(app: &TestApp) {
-    let run = app.import_pont_tenants("REPLACE_ALL").await;
-    assert_eq!(run["committed"], true);
+    let [ana, ben] = pont_tenants();
+    let body = import_when_free(app, xlsx(&[header(), ana, ben])).await;
+    assert_eq!(
+        body["data"]["importSpreadsheet"]["committed"], true,
+        "{body:#}"
+    );
+}
+
+/// Imports `file` (`REPLACE_ALL`), again while the answer is `BUSY` (this
+/// file's short lock timeout, on a loaded machine) or `IMPORT_IN_PROGRESS`
+/// (an interrupted run's executor still giving up on its cut connections
+/// holds the organization's place until it does): the whole response.
+async fn import_when_free(app: &TestApp, file: Vec<u8>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = app
+            .upload("pont.xlsx", file.clone(), json!({"mode": "REPLACE_ALL"}))
+            .await;
+        let codes = error_codes(&body);
+        let wait = codes == ["BUSY"] || codes == ["IMPORT_IN_PROGRESS"];
+        if !wait || Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Retries a read for a few seconds: the first use of a pool whose
@@ -102,14 +125,11 @@ async fn the_database_going_away_mid_import_commits_nothing_and_the_server_recov
     let body = serves_again(&app).await;
     assert_eq!(body["data"]["clients"]["totalCount"], 1, "{body:#}");
     let [ana, _] = pont_tenants();
-    let run = app
-        .import(
-            "again.xlsx",
-            xlsx(&[header(), ana]),
-            json!({"mode": "REPLACE_ALL"}),
-        )
-        .await;
-    assert_eq!(run["committed"], true, "{run:#}");
+    let body = import_when_free(&app, xlsx(&[header(), ana])).await;
+    assert_eq!(
+        body["data"]["importSpreadsheet"]["committed"], true,
+        "{body:#}"
+    );
 }
 
 #[tokio::test]

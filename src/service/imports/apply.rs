@@ -1,7 +1,7 @@
 //! Writing a plan: deletions, then creates and updates, each kind in batched
 //! statements, inside the import's transaction.
 
-use entity::{client, occupant, service_point};
+use entity::{client, occupant, sector_membership, service_point};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -10,9 +10,25 @@ use crate::import::plan::Plan;
 use crate::service::batch::{delete_ids, insert_models};
 use crate::service::delete_all_owned;
 
+/// Deletes every client, service point and occupant of the organization,
+/// children first: each table in one set-based statement, where deleting
+/// the clients alone would cascade row by row (a trigger per deleted row
+/// on PostgreSQL).
+pub(super) async fn delete_all_records(tx: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
+    delete_all_owned::<sector_membership::Entity>(org)
+        .exec(tx)
+        .await?;
+    delete_all_owned::<occupant::Entity>(org).exec(tx).await?;
+    delete_all_owned::<service_point::Entity>(org)
+        .exec(tx)
+        .await?;
+    delete_all_owned::<client::Entity>(org).exec(tx).await?;
+    Ok(())
+}
+
 pub(super) async fn apply(tx: &impl ConnectionTrait, org: OrgId, plan: &Plan) -> Result<(), DbErr> {
     if plan.replace_all {
-        delete_all_owned::<client::Entity>(org).exec(tx).await?;
+        delete_all_records(tx, org).await?;
     }
     delete_ids::<occupant::Entity>(tx, org, &plan.occupants.delete).await?;
     delete_ids::<service_point::Entity>(tx, org, &plan.points.delete).await?;

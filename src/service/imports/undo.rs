@@ -15,9 +15,7 @@ use super::gate::{Importer, lock_organization};
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
 use crate::service::batch::insert_models;
-use crate::service::{
-    ServiceError, UndoRefusal, delete_all_owned, delete_owned, require_owned, sectors,
-};
+use crate::service::{ServiceError, UndoRefusal, delete_owned, require_owned, sectors};
 
 pub(super) async fn snapshot(
     tx: &impl ConnectionTrait,
@@ -125,7 +123,7 @@ async fn restore(
     if snapshot.data != UNCHANGED {
         let existing = unpack(&snapshot.data)?;
         drop(snapshot);
-        delete_all_owned::<client::Entity>(org).exec(&tx).await?;
+        super::apply::delete_all_records(&tx, org).await?;
         insert_models::<client::Entity>(&tx, &existing.clients, None).await?;
         insert_models::<service_point::Entity>(&tx, &existing.points, None).await?;
         insert_models::<occupant::Entity>(&tx, &existing.occupants, None).await?;
