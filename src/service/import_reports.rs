@@ -74,8 +74,9 @@ fn chunks_with(
 
 /// One page of each run's report, in row order: the cursor is the previous
 /// page's last row number. Every run gets a page, empty or not. Reads the
-/// chunks past the cursor holding rows of `statuses`, in order, and decodes
-/// only until each run's page is full.
+/// chunks past the cursor holding rows of `statuses`, in order, and stops
+/// once each run's page is full (for one run, the statement asks for no
+/// more chunks than the page can need: each holds a row it wants).
 pub async fn rows(
     db: &(impl ConnectionTrait + StreamTrait),
     org: OrgId,
@@ -87,13 +88,18 @@ pub async fn rows(
     let wanted = page.first as usize + 1;
     let mut found: HashMap<Uuid, Vec<RowResult>> =
         run_ids.iter().map(|run| (*run, Vec::new())).collect();
-    let mut chunks = chunks_with(org, run_ids, statuses)
+    let mut select = chunks_with(org, run_ids, statuses)
         .filter(import_report::Column::LastRow.gt(after))
         .order_by_asc(import_report::Column::ImportRunId)
-        .order_by_asc(import_report::Column::FirstRow)
-        .stream(db)
-        .await?;
-    while let Some(chunk) = chunks.try_next().await? {
+        .order_by_asc(import_report::Column::FirstRow);
+    if run_ids.len() == 1 {
+        select = select.limit(wanted as u64);
+    }
+    let mut chunks = select.stream(db).await?;
+    let mut unfilled = found.len();
+    while unfilled > 0
+        && let Some(chunk) = chunks.try_next().await?
+    {
         let Some(rows) = found.get_mut(&chunk.import_run_id) else {
             continue;
         };
@@ -109,6 +115,9 @@ pub async fn rows(
                 && (statuses.is_empty() || statuses.contains(&row.status))
         });
         rows.extend(matching.take(wanted - rows.len()));
+        if rows.len() == wanted {
+            unfilled -= 1;
+        }
     }
     Ok(found
         .into_iter()
