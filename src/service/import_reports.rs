@@ -8,8 +8,8 @@ use entity::{import_report, import_run};
 use futures_util::TryStreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, StreamTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, StreamTrait,
 };
 use uuid::Uuid;
 
@@ -43,22 +43,14 @@ fn rows_of(statuses: &[RowStatus]) -> Expr {
         RowStatus::Skipped => import_report::Column::SkippedRows,
         RowStatus::Error => import_report::Column::ErrorRows,
     };
-    let statuses = match statuses {
-        [] => &ALL_STATUSES[..],
-        some => some,
+    let statuses: Vec<RowStatus> = match statuses {
+        [] => RowStatus::iter().collect(),
+        some => some.to_vec(),
     };
     let mut columns = statuses.iter().map(|status| Expr::col(column(status)));
     let first = columns.next().expect("at least one status");
     columns.fold(first, |sum, column| sum.add(column))
 }
-
-const ALL_STATUSES: [RowStatus; 5] = [
-    RowStatus::Created,
-    RowStatus::Updated,
-    RowStatus::Unchanged,
-    RowStatus::Skipped,
-    RowStatus::Error,
-];
 
 /// The report chunks of these runs holding a row of `statuses`.
 fn chunks_with(

@@ -14,10 +14,10 @@
 use std::collections::HashSet;
 
 use entity::{sector, sector_membership, service_point};
-use sea_orm::sea_query::{ArrayType, Value};
+use sea_orm::sea_query::{ArrayType, IntoCondition, Value};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
-    Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -51,12 +51,9 @@ pub async fn place_sector(
         .filter(|p| matches!((p.latitude, p.longitude), (Some(lat), Some(lon)) if shape.holds(lat, lon)))
         .map(|p| (sector_id, p.point_id))
         .collect();
-    let stored: Vec<Pair> = stored_pairs(org)
-        .filter(sector_membership::Column::SectorId.eq(sector_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let stored = stored.into_iter().collect();
+    let mut stored = HashSet::new();
+    let of_sector = sector_membership::Column::SectorId.eq(sector_id);
+    read_pairs(db, org, of_sector, &mut stored).await?;
     write_difference(db, org, &stored, &wanted).await
 }
 
@@ -96,26 +93,33 @@ pub async fn place_points(
     let ids: Vec<Uuid> = points.iter().map(|p| p.point_id).collect();
     let mut stored = HashSet::new();
     for chunk in ids.chunks(MAX_PARAMETERS) {
-        let pairs: Vec<Pair> = stored_pairs(org)
-            .filter(sector_membership::Column::ServicePointId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        stored.extend(pairs);
+        let of_points = sector_membership::Column::ServicePointId.is_in(chunk.iter().copied());
+        read_pairs(db, org, of_points, &mut stored).await?;
     }
     let wanted = placed(&sectors, points);
     write_difference(db, org, &stored, &wanted).await
 }
 
-/// The organization's memberships, as pairs once `into_tuple`'d.
-fn stored_pairs(org: OrgId) -> sea_orm::Select<sector_membership::Entity> {
-    sector_membership::Entity::find()
+/// Adds to `stored` the organization's memberships that `scope` keeps.
+async fn read_pairs(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    scope: impl IntoCondition,
+    stored: &mut HashSet<Pair>,
+) -> Result<(), DbErr> {
+    let pairs: Vec<Pair> = sector_membership::Entity::find()
         .select_only()
         .columns([
             sector_membership::Column::SectorId,
             sector_membership::Column::ServicePointId,
         ])
         .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(scope)
+        .into_tuple()
+        .all(db)
+        .await?;
+    stored.extend(pairs);
+    Ok(())
 }
 
 /// The organization's sectors, ready for point tests.
@@ -242,12 +246,8 @@ async fn positions(
 pub async fn place_all_points(db: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
     let points = positions(db, org, None).await?;
     let sectors = shapes(db, org).await?;
-    let stored: HashSet<Pair> = stored_pairs(org)
-        .into_tuple::<Pair>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let mut stored = HashSet::new();
+    read_pairs(db, org, Condition::all(), &mut stored).await?;
     let wanted = placed(&sectors, &points);
     write_difference(db, org, &stored, &wanted).await
 }
