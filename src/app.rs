@@ -41,6 +41,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    grace: Duration,
 }
 
 impl Application {
@@ -66,24 +67,52 @@ impl Application {
             db,
             auth,
             schema,
+            sockets: Arc::new(graphql::SocketPlaces::new(&config.limits)),
             config: Arc::new(config),
         };
+        let grace = state.config.shutdown_grace;
         let mut router = router(state);
         if let Some(cors) = cors {
             router = with_cors(router, cors);
         }
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            grace,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, letting requests in flight finish.
+    /// Serves until SIGTERM or Ctrl-C, letting requests in flight finish
+    /// for `SHUTDOWN_GRACE` at most.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            shutdown_signal().await;
+            let _ = stopping.send(());
+        });
+        let grace = self.grace;
+        let drained = async {
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = std::future::IntoFuture::into_future(serve) => served,
+            () = drained => {
+                tracing::warn!(?grace, "shutting down: requests still in flight after the grace period, dropped");
+                Ok(())
+            }
+        }
     }
 }
 
@@ -118,8 +147,12 @@ fn start_workers(
         },
     ));
     let hooks = &config.webhooks;
-    let sender = webhook::Sender::new(hooks.webhook_timeout, hooks.webhook_allow_private)
-        .map_err(std::io::Error::other)?;
+    let sender = webhook::Sender::new(
+        hooks.webhook_timeout,
+        hooks.webhook_allow_private,
+        hooks.webhook_proxy.as_deref(),
+    )
+    .map_err(std::io::Error::other)?;
     tokio::spawn(webhooks::worker(
         db.clone(),
         Arc::new(sender),
@@ -157,16 +190,35 @@ pub fn importer(config: &ServeConfig, db: &DatabaseConnection) -> std::io::Resul
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_upload_bytes;
-    let routes = Router::new()
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(
+        state.config.limits.max_requests_in_flight,
+    ));
+    let bounded = Router::new()
         .route("/graphql", get(graphiql::page).post(graphql::graphql))
         .route("/graphql/ws", get(graphql::websocket))
         .route("/graphiql/{file}", get(graphiql::asset))
-        .route("/health", get(health::health))
         .route("/template.xlsx", get(spreadsheets::template))
         .route("/export.xlsx", get(spreadsheets::export))
+        .layer(middleware::from_fn_with_state(in_flight, within_capacity));
+    let routes = Router::new()
+        .route("/health", get(health::health))
+        .merge(bounded)
         .with_state(state)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit));
     with_middleware(routes)
+}
+
+/// Serves the request if the instance has room for it (`/health` always
+/// has: it is outside), else 503 with `Retry-After` at once.
+async fn within_capacity(
+    axum::extract::State(in_flight): axum::extract::State<Arc<tokio::sync::Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match in_flight.try_acquire_owned() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => ApiError::Overloaded.into_response(),
+    }
 }
 
 /// The layers around every route, outermost last. The request context

@@ -163,6 +163,11 @@ pub struct ServeConfig {
     /// within this delay. 0 asks on every request.
     #[arg(long, env = "AUTH_CACHE_TTL", default_value = "5s", value_parser = crate::domain::parse_duration, global = true)]
     pub auth_cache_ttl: Duration,
+
+    /// On SIGTERM, how long requests in flight may take to finish before
+    /// the server stops anyway.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "30s", value_parser = crate::domain::parse_duration, global = true)]
+    pub shutdown_grace: Duration,
 }
 
 /// Imports run as jobs, and what is kept of them.
@@ -216,6 +221,11 @@ pub struct WebhookConfig {
     /// How long a receiver has to answer.
     #[arg(long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
     pub webhook_timeout: Duration,
+    /// A proxy for deliveries (`http://proxy:3128`). `HTTP_PROXY` and
+    /// `HTTPS_PROXY` are ignored for them: a proxy resolves names itself,
+    /// out of reach of the check at every connection.
+    #[arg(long, env = "WEBHOOK_PROXY", global = true)]
+    pub webhook_proxy: Option<String>,
     /// How often each instance looks for deliveries due.
     #[arg(long, env = "WEBHOOK_WORKER_INTERVAL", default_value = "250ms", value_parser = crate::domain::parse_duration, global = true)]
     pub webhook_worker_interval: Duration,
@@ -236,28 +246,36 @@ impl Default for WebhookConfig {
                 minutes(600),
             ],
             webhook_timeout: Duration::from_secs(10),
+            webhook_proxy: None,
             webhook_worker_interval: Duration::from_millis(250),
         }
     }
 }
 
-/// `DEFAULT_PAGE_SIZE`'s default; query complexity counts an omitted
-/// `first` as this many rows whatever the setting.
+/// `DEFAULT_PAGE_SIZE`'s default.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// Webhook endpoints an organization may register.
+pub const MAX_WEBHOOK_ENDPOINTS: usize = 20;
 
 #[derive(Clone, Debug, Args)]
 pub struct Limits {
     /// Deepest query accepted (GraphiQL's introspection needs 13).
     #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16, global = true)]
     pub max_depth: usize,
-    /// Highest query complexity accepted (one per field).
+    /// Highest query cost accepted: the fields it may resolve, every list
+    /// counted times the rows it may return (`first`, or a stated bound).
     #[arg(
         long,
         env = "MAX_QUERY_COMPLEXITY",
-        default_value_t = 5_000,
+        default_value_t = 500_000,
         global = true
     )]
     pub max_complexity: usize,
+    /// Field selections a document may hold once its fragments are
+    /// expanded (fragments spreading fragments grow exponentially).
+    #[arg(long, env = "MAX_QUERY_FIELDS", default_value_t = 5_000, global = true)]
+    pub max_query_fields: usize,
     /// Largest `first` accepted on a connection.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 500, global = true)]
     pub max_page_size: u64,
@@ -279,7 +297,7 @@ pub struct Limits {
     #[arg(
         long,
         env = "EXPENSIVE_COMPLEXITY",
-        default_value_t = 1_000,
+        default_value_t = 100_000,
         global = true
     )]
     pub expensive_complexity: usize,
@@ -300,6 +318,47 @@ pub struct Limits {
     /// (`connection_init`), then it is closed.
     #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration, global = true)]
     pub ws_init_timeout: Duration,
+    /// Longest a socket lives; then it is closed and the client reconnects
+    /// (with a token that is still valid).
+    #[arg(long, env = "WS_MAX_LIFETIME", default_value = "1h", value_parser = crate::domain::parse_duration, global = true)]
+    pub ws_max_lifetime: Duration,
+    /// Open websockets an organization may hold.
+    #[arg(
+        long,
+        env = "MAX_SOCKETS_PER_ORG",
+        default_value_t = 100,
+        global = true
+    )]
+    pub max_sockets_per_org: usize,
+    /// Websockets one address may hold before they say `connection_init`.
+    #[arg(
+        long,
+        env = "MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_unauthenticated_sockets_per_address: usize,
+    /// Longest an operation runs (imports sent with `wait: true` excepted:
+    /// they run as jobs); past it, `TIMEOUT` and its work is dropped.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = crate::domain::parse_duration, global = true)]
+    pub request_timeout: Duration,
+    /// Largest response built, in bytes; a larger one is replaced by a
+    /// `LIMIT_EXCEEDED` error.
+    #[arg(long, env = "MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024, global = true)]
+    pub max_response_bytes: usize,
+    /// Requests served at once by one instance (`/health` aside); beyond,
+    /// 503 with `Retry-After`.
+    #[arg(
+        long,
+        env = "MAX_REQUESTS_IN_FLIGHT",
+        default_value_t = 512,
+        global = true
+    )]
+    pub max_requests_in_flight: usize,
+    /// Largest body read from a request without a valid token: enough for
+    /// GraphiQL's introspection; a larger one is refused (401) unread.
+    #[arg(long, env = "MAX_ANONYMOUS_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_anonymous_body_bytes: usize,
     /// Largest request body (and so upload) accepted, in bytes.
     #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
     pub max_upload_bytes: usize,
@@ -323,16 +382,24 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_depth: 16,
-            max_complexity: 5_000,
+            max_complexity: 500_000,
+            max_query_fields: 5_000,
             max_page_size: 500,
             default_page_size: DEFAULT_PAGE_SIZE as u64,
             max_batch: 1,
             max_query_bytes: 32 * 1024,
             max_aliases: 100,
             max_subscriptions: 50,
-            expensive_complexity: 1_000,
+            expensive_complexity: 100_000,
             max_expensive_per_org: 4,
             ws_init_timeout: Duration::from_secs(10),
+            ws_max_lifetime: Duration::from_secs(3600),
+            max_sockets_per_org: 100,
+            max_unauthenticated_sockets_per_address: 10,
+            request_timeout: Duration::from_secs(30),
+            max_response_bytes: 16 * 1024 * 1024,
+            max_requests_in_flight: 512,
+            max_anonymous_body_bytes: 64 * 1024,
             max_upload_bytes: 20 * 1024 * 1024,
             max_import_rows: 100_000,
             max_uncompressed_bytes: 200 * 1024 * 1024,
@@ -368,6 +435,7 @@ impl Default for ServeConfig {
             introspection: true,
             cors_allowed_origins: Vec::new(),
             auth_cache_ttl: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }

@@ -78,6 +78,11 @@ pub enum ApiError {
     /// A request body over the size limit: `LIMIT_EXCEEDED` with HTTP 413.
     PayloadTooLarge(Message),
     ImportInProgress,
+    /// The operation ran past `REQUEST_TIMEOUT`; its work was dropped.
+    Timeout,
+    /// The instance serves `MAX_REQUESTS_IN_FLIGHT` already: 503 with
+    /// `Retry-After`.
+    Overloaded,
     /// The database was busy: retry shortly. The cause is logged.
     Busy(Box<dyn std::error::Error + Send + Sync>),
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -98,6 +103,8 @@ impl ApiError {
             }
             ApiError::LimitExceeded(_) | ApiError::PayloadTooLarge(_) => "LIMIT_EXCEEDED",
             ApiError::ImportInProgress => "IMPORT_IN_PROGRESS",
+            ApiError::Timeout => "TIMEOUT",
+            ApiError::Overloaded => "OVERLOADED",
             ApiError::Busy(_) => "BUSY",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -222,6 +229,8 @@ impl ApiError {
             | ApiError::LimitExceeded(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::ImportInProgress => StatusCode::CONFLICT,
+            ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -239,6 +248,14 @@ impl ApiError {
             ApiError::ImportInProgress => lang.pick(
                 "Un import est déjà en cours pour cette organisation : réessayez quand il sera terminé.",
                 "An import is already in progress for this organization: try again when it is done.",
+            ),
+            ApiError::Timeout => lang.pick(
+                "Opération trop longue : elle a été interrompue. Demandez moins à la fois.",
+                "Operation took too long: it was stopped. Ask for less at a time.",
+            ),
+            ApiError::Overloaded => lang.pick(
+                "Serveur occupé : réessayez dans un instant.",
+                "Server busy: try again in a moment.",
             ),
             ApiError::Invalid(invalid) => invalid.message(lang),
             ApiError::BadInput(message)
@@ -301,6 +318,13 @@ impl IntoResponse for ApiError {
             .map(|(name, value)| (name.to_owned(), value.into()))
             .collect();
         let body = serde_json::json!({"errors": [{"message": message, "extensions": extensions}]});
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, ApiError::Overloaded) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }

@@ -89,23 +89,6 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
-/// What `totalCount` weighs in a query's complexity (a field weighs 1): a
-/// count scans the organization's rows, so aliasing it cheaply is refused.
-pub const TOTAL_COUNT_COST: usize = 10;
-/// What a `search` argument adds: a scan on folded text.
-pub const SEARCH_COST: usize = 50;
-
-/// A top-level list's weight: its selection once per 10 rows asked for
-/// (`first`, or `DEFAULT_PAGE_SIZE`'s default when omitted), so that a
-/// query asking for many rows of a deep selection weighs what it costs.
-/// Lists nested under a record are bounded by that record's data (a
-/// client's few addresses) and weigh their selection once.
-pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    const ROWS_PER_UNIT: usize = 10;
-    let rows = first.map_or(crate::config::DEFAULT_PAGE_SIZE, |n| n.max(0) as usize);
-    1 + child_complexity * rows.div_ceil(ROWS_PER_UNIT).max(1)
-}
-
 /// A node's id, for its cursor.
 pub trait Cursor {
     fn uuid(&self) -> uuid::Uuid;
@@ -133,8 +116,7 @@ macro_rules! connection {
             pub edges: Vec<$edge>,
             pub page_info: PageInfo,
             /// Counted only when asked for: a scan, so it weighs
-            /// `TOTAL_COUNT_COST` in the query's complexity.
-            #[graphql(complexity = "TOTAL_COUNT_COST")]
+            /// `TOTAL_COUNT_COST` in the query's cost.
             pub total_count: i64,
         }
 

@@ -456,7 +456,6 @@ impl ImportQuery {
     }
 
     /// The organization's imports, most recent first.
-    #[graphql(complexity = "super::connection::page_cost(first, child_complexity)")]
     async fn import_runs(
         &self,
         ctx: &Context<'_>,

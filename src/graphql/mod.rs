@@ -3,11 +3,13 @@
 
 pub mod admission;
 pub mod connection;
+pub mod gate;
 pub mod id;
 pub mod import;
 pub mod loader;
 pub mod mutation;
 pub mod object;
+pub mod operation;
 pub mod query;
 pub mod sector;
 pub mod webhook;
@@ -133,19 +135,15 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
     tenant(ctx)
 }
 
-/// The schema twice over the same data. `guarded` makes an operation whose
-/// complexity reaches `EXPENSIVE_COMPLEXITY` take one of its
-/// organization's places while it runs: an extension, which async-graphql
-/// then calls around every field it resolves (a fifth of a nested read's
-/// instructions, `bench/instructions.sh`). `light`, without it, refuses such
-/// operations as too complex before running anything: HTTP requests go to
-/// it first, and to `guarded` only when refused so ([`Schemas::execute`]).
-/// Subscriptions and streams, which hold their place as long as they run,
-/// go to `guarded`.
+/// The schema, and the gate every operation passes before it runs
+/// ([`operation`]). No extension: async-graphql calls an extension around
+/// every field it resolves once any exists (a fifth of a nested read's
+/// instructions, `bench/instructions.sh`), so what an extension would do is
+/// done around the schema instead.
 #[derive(Clone)]
 pub struct Schemas {
-    pub guarded: FlokonSchema,
-    pub light: FlokonSchema,
+    pub schema: FlokonSchema,
+    gate: Arc<operation::Gate>,
     /// Documents parsed before, by query text: a client sends the same few
     /// queries over and over, and parsing is a fifth of a small read's
     /// instructions.
@@ -156,9 +154,6 @@ pub struct Schemas {
 /// MB at most, whatever clients send.
 const CACHED_DOCUMENTS: usize = 256;
 const MAX_CACHED_QUERY: usize = 4 * 1024;
-
-/// What async-graphql answers an operation over its complexity limit.
-const TOO_COMPLEX: &str = "Query is too complex.";
 
 impl Schemas {
     /// The request's document, parsed now or taken from the documents
@@ -185,33 +180,8 @@ impl Schemas {
         Some(document)
     }
 
-    /// Executes `request`, on `light` when its complexity allows. `attach`
-    /// adds the request's data (it runs again when `guarded` executes).
-    pub async fn execute(
-        &self,
-        request: async_graphql::Request,
-        attach: impl Fn(async_graphql::Request) -> async_graphql::Request,
-    ) -> async_graphql::Response {
-        // A file sent again would need copying: uploads go to `guarded`.
-        if !request.uploads.is_empty() {
-            return self.guarded.execute(attach(request)).await;
-        }
-        let again = (
-            request.query.clone(),
-            request.operation_name.clone(),
-            request.variables.clone(),
-        );
-        let response = self.light.execute(attach(request)).await;
-        let too_complex = matches!(&response.errors[..], [error] if error.message == TOO_COMPLEX);
-        if !too_complex {
-            return response;
-        }
-        let (query, operation_name, variables) = again;
-        let mut request = async_graphql::Request::new(query).variables(variables);
-        if let Some(name) = operation_name {
-            request = request.operation_name(name);
-        }
-        self.guarded.execute(attach(request)).await
+    pub fn gate(&self) -> &operation::Gate {
+        &self.gate
     }
 }
 
@@ -222,48 +192,34 @@ pub fn build_schemas(
     webhooks: webhook::WebhookPolicy,
 ) -> Schemas {
     let subscriptions = admission::Slots::new(limits.max_subscriptions);
-    let builder = |complexity: usize| {
-        let builder = Schema::build(
-            Query::default(),
-            Mutation::default(),
-            Subscription::default(),
-        )
-        .data(importer.geocoding.clone())
-        .data(importer.clone())
-        .data(webhooks)
-        .data(admission::SubscriptionSlots(subscriptions.clone()))
-        .limit_depth(limits.max_depth)
-        .limit_complexity(complexity)
-        .limit_directives(16)
-        .data(limits.clone());
-        match introspection {
-            true => builder,
-            false => builder.disable_introspection(),
-        }
-    };
-    let guarded = builder(limits.max_complexity)
-        .extension(admission::ExpensiveOperations {
-            slots: admission::Slots::new(limits.max_expensive_per_org),
-            threshold: limits.expensive_complexity,
-        })
-        .finish();
-    let light = builder(
-        limits
-            .expensive_complexity
-            .saturating_sub(1)
-            .min(limits.max_complexity),
+    // Depth, cost and aliases are the gate's, measured before validation
+    // on the expanded document; directives stay async-graphql's.
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
     )
-    .finish();
+    .data(importer.geocoding.clone())
+    .data(importer.clone())
+    .data(webhooks)
+    .data(admission::SubscriptionSlots(subscriptions))
+    .limit_directives(16)
+    .data(limits.clone());
+    let schema = match introspection {
+        true => builder.finish(),
+        false => builder.disable_introspection().finish(),
+    };
+    let gate = operation::Gate::new(&schema.sdl(), limits);
     Schemas {
-        guarded,
-        light,
+        schema,
+        gate: Arc::new(gate),
         documents: Arc::new(quick_cache::sync::Cache::new(CACHED_DOCUMENTS)),
     }
 }
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
-    default_schemas().guarded.sdl()
+    default_schemas().schema.sdl()
 }
 
 /// The schemas with the default limits and no geocoder.

@@ -4,9 +4,7 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
-use super::connection::{
-    ClientConnection, SEARCH_COST, ServicePointConnection, page_cost, page_request, wants_total,
-};
+use super::connection::{ClientConnection, ServicePointConnection, page_request, wants_total};
 use super::id::{Kind, decode, decode_any};
 use super::import::ImportRun;
 use super::loader::prefetch;
@@ -60,9 +58,6 @@ impl RecordQuery {
 
     /// The organization's clients in creation order; `search` matches part of
     /// the external id or the name, case and accents ignored.
-    #[graphql(
-        complexity = "page_cost(first, child_complexity) + search.as_ref().map_or(0, |_| SEARCH_COST)"
-    )]
     async fn clients(
         &self,
         ctx: &Context<'_>,
@@ -109,7 +104,6 @@ impl RecordQuery {
 
     /// Service points in creation order, filtered by sector, client or
     /// geocode status (`NOT_FOUND` lists the addresses to fix).
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn service_points(
         &self,
         ctx: &Context<'_>,

@@ -3,8 +3,8 @@
 //! GraphiQL only (see [`super::graphiql`]), so a link or an image tag can
 //! never trigger a mutation.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_graphql::futures_util::StreamExt;
@@ -12,18 +12,22 @@ use async_graphql::http::{
     ALL_WEBSOCKET_PROTOCOLS, MultipartOptions, create_multipart_mixed_stream,
     is_accept_multipart_mixed,
 };
-use async_graphql::{BatchRequest, BatchResponse, Data, Response as GqlResponse, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, Data, Response as GqlResponse};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::DatabaseConnection;
 
 use super::{AppState, organization};
-use crate::auth::{Authenticator, bearer_token};
-use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
+use crate::auth::{Authenticator, OrgId, bearer_token};
+use crate::error::{ApiError, Message};
 use crate::graphql::Tenant;
+use crate::graphql::admission::{Slot, Slots};
+use crate::graphql::operation::{
+    Admitted, SocketExecutor, SocketToken, error_response, serialize_within,
+};
 
 pub async fn graphql(
     State(state): State<AppState>,
@@ -31,15 +35,10 @@ pub async fn graphql(
     body: Body,
 ) -> Result<Response, ApiError> {
     let limits = &state.config.limits;
-    let bytes = axum::body::to_bytes(body, limits.max_upload_bytes)
-        .await
-        .map_err(|_| {
-            let mib = limits.max_upload_bytes / (1024 * 1024);
-            ApiError::PayloadTooLarge(Message::new(
-                format!("Requête trop volumineuse : {mib} Mio au plus."),
-                format!("Request too large: {mib} MiB at most."),
-            ))
-        })?;
+    // The token before the body: without a valid one, only a body small
+    // enough for GraphiQL's introspection is read.
+    let org = organization(&state.auth, &headers).await?;
+    let bytes = read_body(body, &headers, org.is_some(), limits).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -73,21 +72,12 @@ pub async fn graphql(
             format!("Query too long: {max} bytes at most."),
         )));
     }
+    // Every operation through the gate before any runs.
+    let admitted = batch
+        .iter_mut()
+        .map(|request| state.schema.admit(request))
+        .collect::<Result<Vec<_>, _>>()?;
 
-    if batch.iter_mut().any(|request| {
-        state
-            .schema
-            .parse(request)
-            .is_some_and(|document| aliases(document) > limits.max_aliases)
-    }) {
-        let max = limits.max_aliases;
-        return Err(ApiError::LimitExceeded(Message::new(
-            format!("Trop d'alias dans la requête : {max} au plus."),
-            format!("Too many aliases in the query: {max} at most."),
-        )));
-    }
-
-    let org = organization(&state.auth, &headers).await?;
     let attach = |request| match org {
         Some(org) => Tenant {
             db: state.db.clone(),
@@ -102,54 +92,90 @@ pub async fn graphql(
         .is_some_and(is_accept_multipart_mixed);
     let response = match batch {
         BatchRequest::Single(request) if wants_stream => {
-            return Ok(multipart_mixed(&state, attach(request)));
+            let slot = state.schema.place(&admitted[0], org)?;
+            return Ok(multipart_mixed(&state, attach(request), admitted[0], slot));
         }
         BatchRequest::Single(request) => {
-            BatchResponse::Single(finish(state.schema.execute(request, attach).await))
+            BatchResponse::Single(run(&state, attach(request), &admitted[0], org).await)
         }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(finish(state.schema.execute(request, attach).await));
+            for (request, admitted) in requests.into_iter().zip(&admitted) {
+                responses.push(run(&state, attach(request), admitted, org).await);
             }
             BatchResponse::Batch(responses)
         }
     };
-    Ok(async_graphql_axum::GraphQLResponse::from(response).into_response())
+    let max_bytes = state.schema.gate().max_response_bytes();
+    let mut answer = Response::new(Body::from(serialize_within(&response, max_bytes)));
+    answer.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/graphql-response+json"),
+    );
+    answer.headers_mut().extend(response.http_headers());
+    Ok(answer)
 }
 
-/// Aliased fields in a document, every operation and fragment counted.
-fn aliases(document: &async_graphql::parser::types::ExecutableDocument) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn count(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|selection| match &selection.node {
-                Selection::Field(field) => {
-                    usize::from(field.node.alias.is_some()) + count(&field.node.selection_set.node)
-                }
-                Selection::InlineFragment(inline) => count(&inline.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+/// One admitted operation, holding an expensive operation's place while it
+/// runs.
+async fn run(
+    state: &AppState,
+    request: async_graphql::Request,
+    admitted: &Admitted,
+    org: Option<OrgId>,
+) -> GqlResponse {
+    match state.schema.place(admitted, org) {
+        Ok(_slot) => state.schema.execute(request).await,
+        Err(refused) => error_response(refused),
     }
-    let operations: usize = document
-        .operations
-        .iter()
-        .map(|(_, operation)| count(&operation.node.selection_set.node))
-        .sum();
-    let fragments: usize = document
-        .fragments
-        .values()
-        .map(|fragment| count(&fragment.node.selection_set.node))
-        .sum();
-    operations + fragments
+}
+
+/// The body, read up to the limit that applies: the upload limit with a
+/// valid token, `MAX_ANONYMOUS_BODY_BYTES` without (refused as
+/// unauthenticated, unread when its length says so).
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    authenticated: bool,
+    limits: &crate::config::Limits,
+) -> Result<axum::body::Bytes, ApiError> {
+    let max = match authenticated {
+        true => limits.max_upload_bytes,
+        false => limits.max_anonymous_body_bytes,
+    };
+    let too_large = || match authenticated {
+        true => {
+            let mib = max / (1024 * 1024);
+            ApiError::PayloadTooLarge(Message::new(
+                format!("Requête trop volumineuse : {mib} Mio au plus."),
+                format!("Request too large: {mib} MiB at most."),
+            ))
+        }
+        false => ApiError::Unauthenticated,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| too_large())
 }
 
 /// An operation answered over HTTP as `multipart/mixed`, one part per
 /// result: how a subscription streams without a websocket.
-fn multipart_mixed(state: &AppState, request: async_graphql::Request) -> Response {
-    let responses = state.schema.guarded.execute_stream(request).map(finish);
+fn multipart_mixed(
+    state: &AppState,
+    request: async_graphql::Request,
+    admitted: Admitted,
+    slot: Option<Slot>,
+) -> Response {
+    let responses = state
+        .schema
+        .execute_stream(request, Arc::default(), admitted, slot);
     let parts = create_multipart_mixed_stream(responses, Duration::from_secs(30));
     Response::builder()
         .header(header::CONTENT_TYPE, "multipart/mixed; boundary=graphql")
@@ -157,11 +183,16 @@ fn multipart_mixed(state: &AppState, request: async_graphql::Request) -> Respons
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// `GET /graphql/ws`: subscriptions over graphql-transport-ws (or the older
-/// graphql-ws). Browsers send their page's origin, checked against the
-/// same list as CORS; the token travels in `connection_init`'s payload.
+/// `GET /graphql/ws`: subscriptions (and any operation) over
+/// graphql-transport-ws (or the older graphql-ws). Browsers send their
+/// page's origin, checked against the same list as CORS; the token travels
+/// in `connection_init`'s payload and is checked again before every
+/// operation. The socket is closed when its token is revoked, when it has
+/// not said `connection_init` within `WS_INIT_TIMEOUT`, and at
+/// `WS_MAX_LIFETIME`.
 pub async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
@@ -173,39 +204,145 @@ pub async fn websocket(
         ))
         .into_response();
     }
-    let (schema, db, auth) = (
-        state.schema.guarded.clone(),
-        state.db.clone(),
-        state.auth.clone(),
-    );
-    let init_timeout = state.config.limits.ws_init_timeout;
+    let limits = &state.config.limits;
+    // Held until the socket says a valid `connection_init`.
+    let unauthenticated = match state.sockets.unauthenticated.take_for(peer.ip(), |max| {
+        Message::new(
+            format!("Trop de connexions websocket non authentifiées depuis cette adresse : {max} au plus."),
+            format!("Too many unauthenticated websockets from this address: {max} at most."),
+        )
+    }) {
+        Ok(place) => place,
+        Err(refused) => return refused.into_response(),
+    };
+    let init = SocketInit {
+        db: state.db.clone(),
+        auth: state.auth.clone(),
+        sockets: state.sockets.per_org.clone(),
+        unauthenticated: Arc::new(Mutex::new(Some(unauthenticated))),
+        opened: Arc::new(tokio::sync::Notify::new()),
+        token: Arc::new(Mutex::new(None)),
+    };
+    let executor = SocketExecutor {
+        schemas: state.schema.clone(),
+        auth: state.auth.clone(),
+    };
+    let (init_timeout, lifetime) = (limits.ws_init_timeout, limits.ws_max_lifetime);
+    let recheck = state.config.auth_cache_ttl.max(Duration::from_secs(1));
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
-            // Closed if silent past `init_timeout` before its first message
-            // (a connection that never says `connection_init` holds a
-            // socket for nothing); after that, as long as the client likes.
-            let spoke = Arc::new(AtomicBool::new(false));
-            let heard = spoke.clone();
             let (sink, stream) = socket.split();
-            let stream = stream.inspect(move |_| heard.store(true, Ordering::Relaxed));
-            let serve = GraphQLWebSocket::new_with_pair(sink, stream, schema, protocol)
-                .on_connection_init(move |payload| connection_init(db, auth, payload))
+            let opened = init.opened.clone();
+            let (auth, token) = (init.auth.clone(), init.token.clone());
+            let serve = GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
+                .on_connection_init(move |payload| init.connection_init(payload))
                 .serve();
-            let silent = async {
-                tokio::time::sleep(init_timeout).await;
-                if spoke.load(Ordering::Relaxed) {
+            // Only a valid `connection_init` stops the first clock: pings
+            // and anything else do not.
+            let unopened = async {
+                if tokio::time::timeout(init_timeout, opened.notified())
+                    .await
+                    .is_ok()
+                {
                     std::future::pending::<()>().await;
+                }
+            };
+            let revoked = async {
+                opened.notified().await;
+                let token = token.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                let Some(token) = token else { return };
+                loop {
+                    tokio::time::sleep(recheck).await;
+                    if let Ok(None) = auth.organization(&token).await {
+                        return;
+                    }
                 }
             };
             tokio::select! {
                 _ = serve => {}
-                _ = silent => {}
+                _ = unopened => {}
+                _ = revoked => {}
+                _ = tokio::time::sleep(lifetime) => {}
             }
         })
 }
 
-/// No origin (not a browser), the server's own, or one configured.
+/// Websockets' places: per organization once open, per address before.
+pub struct SocketPlaces {
+    pub per_org: Arc<Slots>,
+    pub unauthenticated: Arc<Slots<IpAddr>>,
+}
+
+impl SocketPlaces {
+    pub fn new(limits: &crate::config::Limits) -> SocketPlaces {
+        SocketPlaces {
+            per_org: Slots::new(limits.max_sockets_per_org),
+            unauthenticated: Slots::new(limits.max_unauthenticated_sockets_per_address),
+        }
+    }
+}
+
+/// What a socket's `connection_init` needs, and what it tells the socket.
+struct SocketInit {
+    db: DatabaseConnection,
+    auth: Arc<Authenticator>,
+    sockets: Arc<Slots>,
+    unauthenticated: Arc<Mutex<Option<Slot<IpAddr>>>>,
+    /// Notified once the socket is open (authenticated).
+    opened: Arc<tokio::sync::Notify>,
+    token: Arc<Mutex<Option<String>>>,
+}
+
+impl SocketInit {
+    /// Authenticates a websocket from `{"Authorization": "Bearer <token>"}`;
+    /// without a valid one, or past the organization's sockets, the
+    /// connection closes (code 1002, async-graphql's choice) with the
+    /// reason.
+    async fn connection_init(self, payload: serde_json::Value) -> async_graphql::Result<Data> {
+        let token = ["Authorization", "authorization"]
+            .iter()
+            .find_map(|name| payload.get(name)?.as_str())
+            .and_then(bearer_token);
+        let org = match token {
+            Some(token) => self.auth.organization(token).await.unwrap_or_else(|error| {
+                crate::service::log_internal(&error);
+                None
+            }),
+            None => None,
+        };
+        // A close frame's reason holds 123 bytes at most.
+        let (Some(org), Some(token)) = (org, token) else {
+            return Err(async_graphql::Error::new(
+                "Forbidden: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
+            ));
+        };
+        let place = self
+            .sockets
+            .take(org, |max| {
+                Message::new(
+                    format!("Trop de websockets : {max} au plus."),
+                    format!("Too many websockets for this organization: {max} at most."),
+                )
+            })
+            .map_err(|_| async_graphql::Error::new("Too many websockets for this organization"))?;
+        let mut data = Tenant { db: self.db, org }.into_data();
+        data.insert(SocketToken(token.to_owned()));
+        data.insert(place);
+        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.to_owned());
+        self.unauthenticated
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        self.opened.notify_waiters();
+        // Also for a waiter that subscribes after this point.
+        self.opened.notify_one();
+        Ok(data)
+    }
+}
+
+/// No origin (not a browser), the server's own, or one configured (as the
+/// CORS layer reads them: without a trailing `/`).
 fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
@@ -216,80 +353,6 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         .is_some_and(|(_, authority)| Some(authority) == host);
     own || allowed
         .iter()
-        .map(|o| o.trim())
+        .map(|o| o.trim().trim_end_matches('/'))
         .any(|o| o == "*" || o == origin)
-}
-
-/// Authenticates a websocket from `{"Authorization": "Bearer <token>"}`;
-/// without a valid one the connection closes (code 1002, async-graphql's
-/// choice) with the reason.
-async fn connection_init(
-    db: DatabaseConnection,
-    auth: Arc<Authenticator>,
-    payload: serde_json::Value,
-) -> async_graphql::Result<Data> {
-    let token = ["Authorization", "authorization"]
-        .iter()
-        .find_map(|name| payload.get(name)?.as_str())
-        .and_then(bearer_token);
-    let org = match token {
-        Some(token) => auth.organization(token).await.unwrap_or_else(|error| {
-            crate::service::log_internal(&error);
-            None
-        }),
-        None => None,
-    };
-    match org {
-        Some(org) => Ok(Tenant { db, org }.into_data()),
-        // A close frame's reason holds 123 bytes at most.
-        None => Err(async_graphql::Error::new(
-            "Forbidden: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
-        )),
-    }
-}
-
-/// Gives every error a code. Errors from resolvers all carry one (see
-/// `ApiError`); one that does not but has a source is an unmapped internal
-/// error and is masked. The others are async-graphql's own: parsing,
-/// validation, variables.
-fn finish(mut response: GqlResponse) -> GqlResponse {
-    for error in &mut response.errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some());
-        if has_code {
-            continue;
-        }
-        // A source means some `Display` error went through async-graphql's
-        // blanket conversion: its text may be SQL.
-        if error.source.is_some() {
-            tracing::error!(error = %error.message, "unmapped resolver error");
-            error.message = internal_message(current_lang());
-            set_extension(error, "code", "INTERNAL");
-            set_extension(error, "requestId", &current_request_id());
-        } else {
-            let code = if is_limit_message(&error.message) {
-                "LIMIT_EXCEEDED"
-            } else {
-                "BAD_USER_INPUT"
-            };
-            set_extension(error, "code", code);
-        }
-    }
-    response
-}
-
-fn is_limit_message(message: &str) -> bool {
-    message.contains("nested too deep")
-        || message.contains("too complex")
-        || message.contains("Too many directives")
-        || message.contains("number of directives")
-}
-
-fn set_extension(error: &mut ServerError, name: &str, value: &str) {
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set(name, value);
 }

@@ -23,6 +23,7 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub schema: Schemas,
     pub config: Arc<ServeConfig>,
+    pub sockets: Arc<graphql::SocketPlaces>,
 }
 
 /// The organization of the request's bearer token; `None` without a valid

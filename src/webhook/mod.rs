@@ -5,7 +5,7 @@
 //! connection, by the client's own resolver, so a name that later
 //! resolves to 127.0.0.1 (DNS rebinding) reaches nothing.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,33 +29,87 @@ pub enum UrlRefusal {
 
 /// An address on the public internet: not loopback, private, link-local
 /// (cloud metadata at 169.254.169.254 included), shared, unique-local,
-/// multicast, unspecified or reserved.
+/// multicast, unspecified, documentation or reserved. An IPv6 address that
+/// carries an IPv4 one (mapped, compatible, translated, NAT64, 6to4,
+/// Teredo) is judged by what it carries: a NAT64 gateway or 6to4 relay
+/// would deliver to that IPv4 address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                // 100.64.0.0/10, carrier-grade NAT; 240.0.0.0/4, reserved.
-                || (a == 100 && (64..128).contains(&b))
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
-            }
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
+            Embedded::None => is_public_v6(v6),
+            Embedded::One(v4) => is_public_v4(v4),
+            Embedded::Two(server, client) => is_public_v4(server) && is_public_v4(client),
         },
+    }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    !(v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || v4.is_documentation()
+        || a == 0
+        // 100.64.0.0/10, carrier-grade NAT; 192.0.0.0/24, protocol
+        // assignments; 198.18.0.0/15, benchmarking; 240.0.0.0/4, reserved.
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && v4.octets()[2] == 0)
+        || (a == 198 && (b == 18 || b == 19))
+        || a >= 240)
+}
+
+fn is_public_v6(v6: Ipv6Addr) -> bool {
+    let [first, second, ..] = v6.segments();
+    !(v6.is_loopback()
+        || v6.is_unspecified()
+        || v6.is_multicast()
+        || v6.is_unique_local()
+        || v6.is_unicast_link_local()
+        // fec0::/10, site-local (deprecated, still routed in places).
+        || (first & 0xffc0) == 0xfec0
+        // 2001:db8::/32, documentation; 100::/64, discard.
+        || (first == 0x2001 && second == 0x0db8)
+        || (first == 0x0100 && v6.segments()[1..4] == [0, 0, 0]))
+}
+
+/// The IPv4 addresses an IPv6 address carries.
+#[derive(Debug, PartialEq, Eq)]
+enum Embedded {
+    None,
+    One(Ipv4Addr),
+    /// Teredo: its server and its client.
+    Two(Ipv4Addr, Ipv4Addr),
+}
+
+fn embedded_ipv4(v6: Ipv6Addr) -> Embedded {
+    let o = v6.octets();
+    let s = v6.segments();
+    let v4 = |bytes: [u8; 4]| Ipv4Addr::from(bytes);
+    let last = v4([o[12], o[13], o[14], o[15]]);
+    match s {
+        // ::a.b.c.d (compatible, :: and ::1 included) and ::ffff:a.b.c.d
+        // (mapped).
+        [0, 0, 0, 0, 0, 0 | 0xffff, ..] => Embedded::One(last),
+        // ::ffff:0:a.b.c.d, translated (SIIT).
+        [0, 0, 0, 0, 0xffff, 0, ..] => Embedded::One(last),
+        // 64:ff9b::/96, NAT64's well-known prefix.
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => Embedded::One(last),
+        // 64:ff9b:1::/48, NAT64 for local use (RFC 8215): a /48 prefix
+        // carries the address around the reserved octet (RFC 6052).
+        [0x64, 0xff9b, 1, ..] => Embedded::One(v4([o[6], o[7], o[9], o[10]])),
+        // 2002::/16, 6to4.
+        [0x2002, ..] => Embedded::One(v4([o[2], o[3], o[4], o[5]])),
+        // 2001::/32, Teredo: the server, and the client's address
+        // inverted.
+        [0x2001, 0, ..] => Embedded::Two(
+            v4([o[4], o[5], o[6], o[7]]),
+            v4([!o[12], !o[13], !o[14], !o[15]]),
+        ),
+        _ => Embedded::None,
     }
 }
 
@@ -129,6 +183,11 @@ const MAX_RESPONSE_BYTES: usize = 4096;
 pub struct Sender {
     client: reqwest::Client,
     allow_private: bool,
+    /// Deliveries go through this proxy only when configured for them
+    /// (`WEBHOOK_PROXY`), never through `HTTP(S)_PROXY`: a proxy resolves
+    /// names itself, so the connect-time check cannot run, and each
+    /// target is checked before sending instead.
+    proxied: bool,
 }
 
 /// What one attempt gave.
@@ -146,18 +205,27 @@ impl Attempt {
 }
 
 impl Sender {
-    pub fn new(timeout: Duration, allow_private: bool) -> Result<Sender, reqwest::Error> {
+    pub fn new(
+        timeout: Duration,
+        allow_private: bool,
+        proxy: Option<&str>,
+    ) -> Result<Sender, reqwest::Error> {
         crate::geocode::install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("flokon-webhooks/", env!("CARGO_PKG_VERSION")));
+        builder = match proxy {
+            Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy)?),
+            None => builder.no_proxy(),
+        };
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnly));
         }
         Ok(Sender {
             client: builder.build()?,
             allow_private,
+            proxied: proxy.is_some(),
         })
     }
 
@@ -175,6 +243,9 @@ impl Sender {
             && !self.allow_private
             && !is_public(ip)
         {
+            return failed("private address refused");
+        }
+        if self.proxied && check_target(&url, self.allow_private).await.is_err() {
             return failed("private address refused");
         }
         let Ok(signer) = standardwebhooks::Webhook::new(secret) else {
@@ -261,10 +332,35 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // Compatible, translated.
+            "::169.254.169.254",
+            "::ffff:0:a00:1",
+            // NAT64, both prefixes.
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::a00:1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b:1:a9fe:a9:fe00::",
+            // 6to4.
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::",
+            // Teredo: a private server, or a private client (inverted).
+            "2001:0:a00:1::1",
+            "2001:0:808:808::f5ff:fffe",
+            "2001:db8::1",
+            "fec0::1",
+            "198.18.0.1",
+            "192.0.0.8",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "142.250.65.78", "2607:f8b0:4020:805::200e"] {
+        for public in [
+            "8.8.8.8",
+            "142.250.65.78",
+            "2607:f8b0:4020:805::200e",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:0:808:808::f7f7:f7f7",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::helpers::TestApp;
 
 const FROM_CLIENTS: &str = "query($first: Int) { clients(first: $first) { edges { node { externalId
-    servicePoints { edges { node { addressLine1 client { externalId }
+    servicePoints(first: 10) { edges { node { addressLine1 client { externalId }
         occupants { phone servicePoint { addressLine1 } } } } } } } } }";
 
 const FROM_POINTS: &str =

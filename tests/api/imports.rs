@@ -15,7 +15,7 @@ use crate::helpers::{
 async fn state(app: &TestApp) -> Vec<String> {
     let data = app
         .data(
-            "{ clients(first: 500) { edges { node { externalId name servicePoints { edges { node {
+            "{ clients(first: 500) { edges { node { externalId name servicePoints(first: 10) { edges { node {
                 fullAddress geocodeStatus latitude occupants { phone firstName contactMethod notes } } } } } } } }",
             json!({}),
         )

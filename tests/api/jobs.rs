@@ -176,7 +176,7 @@ async fn app_with_slow_geocoder(delay: Duration) -> (TestApp, wiremock::MockServ
     app_with_slow_geocoder_and(delay, |_| {}).await
 }
 
-async fn app_with_slow_geocoder_and(
+pub async fn app_with_slow_geocoder_and(
     delay: Duration,
     configure: impl FnOnce(&mut flokon_api::config::ServeConfig),
 ) -> (TestApp, wiremock::MockServer) {
@@ -197,7 +197,7 @@ async fn app_with_slow_geocoder_and(
     (app, server)
 }
 
-async fn connect_ws(app: &TestApp, origin: Option<&str>) -> Result<WebSocket, u16> {
+pub async fn connect_ws(app: &TestApp, origin: Option<&str>) -> Result<WebSocket, u16> {
     let address = app.address.replacen("http://", "ws://", 1);
     let mut request = format!("{address}/graphql/ws")
         .into_client_request()
@@ -219,10 +219,10 @@ async fn connect_ws(app: &TestApp, origin: Option<&str>) -> Result<WebSocket, u1
     }
 }
 
-type WebSocket =
+pub type WebSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn send(socket: &mut WebSocket, message: Value) {
+pub async fn send(socket: &mut WebSocket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -230,7 +230,7 @@ async fn send(socket: &mut WebSocket, message: Value) {
 }
 
 /// The next message: text as JSON, or a close frame as `{"close": code}`.
-async fn receive(socket: &mut WebSocket) -> Value {
+pub async fn receive(socket: &mut WebSocket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
             .await
@@ -794,8 +794,7 @@ async fn an_organization_runs_a_bounded_number_of_expensive_operations_at_once()
     let other = app.new_org("Autre").await;
     let theirs = app.graphql_as(Some(&other), expensive, json!({})).await;
     assert!(theirs.get("errors").is_none(), "{theirs:#}");
-    // An expensive operation is executed again once found expensive (see
-    // `Schemas::execute`): with its operation name and variables.
+    // The gate measures the operation named, with its variables.
     let named = json!({
         "query": "query Cheap { __typename } query Big($n: Int) { clients(first: $n) { totalCount edges { node { id } } } }",
         "operationName": "Big",

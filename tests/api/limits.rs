@@ -136,6 +136,8 @@ async fn an_alias_flood_is_refused_before_anything_runs() {
         config.background_workers = false;
     })
     .await;
+    // The token is looked up first (and kept): then nothing runs.
+    app.graphql("{ __typename }", json!({})).await;
     app.reset_statements();
     let body = app.graphql(&aliased(1_000), json!({})).await;
     assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
@@ -143,7 +145,6 @@ async fn an_alias_flood_is_refused_before_anything_runs() {
         crate::helpers::error_message(&body).contains("100"),
         "{body:#}"
     );
-    // Refused before the token was even looked up.
     assert_eq!(app.statements(), Vec::<String>::new());
 
     // Aliases hidden in a fragment count too; 100 in all pass.
@@ -169,7 +170,8 @@ async fn a_directive_flood_is_refused() {
 async fn counts_and_searches_weigh_what_they_cost() {
     let app = spawn_app_with(|config| config.background_workers = false).await;
     // 100 aliases pass the alias cap, but 100 searches with a count each
-    // weigh 100 × (1 + 10 + 50) = 6,100 > 5,000: refused before any runs.
+    // weigh 100 × (1 + 5,000 + 1,001) = 600,200 > 500,000: refused before
+    // any runs.
     let searches: Vec<String> = (0..100)
         .map(|i| format!("s{i}: clients(first: 1, search: \"Érable\") {{ totalCount }}"))
         .collect();
@@ -178,12 +180,8 @@ async fn counts_and_searches_weigh_what_they_cost() {
         .graphql(&format!("{{ {} }}", searches.join(" ")), json!({}))
         .await;
     assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
-    let ran: Vec<String> = app.statements();
-    assert!(
-        ran.iter().all(|sql| !sql.contains("\"client\"")),
-        "a resolver ran: {ran:#?}"
-    );
-    // Without the search, the same 100 counts pass (100 × 11).
+    assert_no_record_read(&app);
+    // Without the search, the same 100 counts pass (100 × 1,002).
     let counts: Vec<String> = (0..100)
         .map(|i| format!("c{i}: clients(first: 1) {{ totalCount }}"))
         .collect();
@@ -193,40 +191,51 @@ async fn counts_and_searches_weigh_what_they_cost() {
     assert!(body.get("errors").is_none(), "{body:#}");
 }
 
-#[tokio::test]
-async fn a_list_weighs_its_selection_once_per_ten_rows_asked_for() {
-    let app = spawn_app_with(|config| config.background_workers = false).await;
-    let nested = |first: u32, alias: usize| {
-        format!(
-            "n{alias}: clients(first: {first}) {{ edges {{ node {{ externalId
-                servicePoints {{ edges {{ node {{ occupants {{ phone }} }} }} }} }} }} }}"
-        )
-    };
-    // One list of 500 clients with their addresses and occupants weighs
-    // 1 + 50 × 8 = 401: accepted.
-    let body = app
-        .graphql(&format!("{{ {} }}", nested(500, 0)), json!({}))
-        .await;
-    assert!(body.get("errors").is_none(), "{body:#}");
-    assert_eq!(body["data"]["n0"]["edges"], json!([]));
-
-    // Twenty of them weigh 8,020 > 5,000: refused before any runs.
-    let many: Vec<String> = (0..20).map(|i| nested(500, i)).collect();
-    app.reset_statements();
-    let body = app
-        .graphql(&format!("{{ {} }}", many.join(" ")), json!({}))
-        .await;
-    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+/// No statement since `reset_statements` read a client: no resolver ran.
+fn assert_no_record_read(app: &crate::helpers::TestApp) {
     let ran = app.statements();
     assert!(
         ran.iter().all(|sql| !sql.contains("\"client\"")),
         "a resolver ran: {ran:#?}"
     );
+}
 
-    // The same twenty asking for 10 clients each weigh 20 × 9 = 180.
-    let few: Vec<String> = (0..20).map(|i| nested(10, i)).collect();
+#[tokio::test]
+async fn every_list_weighs_its_selection_times_its_rows_at_every_depth() {
+    let app = spawn_app_with(|config| config.background_workers = false).await;
+    let nested = |first: u32, points: &str, alias: usize| {
+        format!(
+            "n{alias}: clients(first: {first}) {{ edges {{ node {{ externalId
+                servicePoints{points} {{ edges {{ node {{ occupants {{ phone }} }} }} }} }} }} }}"
+        )
+    };
+    // 100 clients, each with a default page of 100 points of 20 occupants:
+    // 2 + 100 × (3 + 1 + 100 × (2 + 20)) = 220,402: accepted, twice too.
+    let two: Vec<String> = (0..2).map(|i| nested(100, "", i)).collect();
     let body = app
-        .graphql(&format!("{{ {} }}", few.join(" ")), json!({}))
+        .graphql(&format!("{{ {} }}", two.join(" ")), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert_eq!(body["data"]["n0"]["edges"], json!([]));
+
+    // 500 clients so: 1,102,002 > 500,000, refused before any runs.
+    app.reset_statements();
+    let body = app
+        .graphql(&format!("{{ {} }}", nested(500, "", 0)), json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    assert!(
+        crate::helpers::error_message(&body).contains("1102002"),
+        "{body:#}"
+    );
+    assert_no_record_read(&app);
+
+    // The same 500 clients asking for 2 points each weigh 24,002.
+    let body = app
+        .graphql(
+            &format!("{{ {} }}", nested(500, "(first: 2)", 0)),
+            json!({}),
+        )
         .await;
     assert!(body.get("errors").is_none(), "{body:#}");
 }

@@ -14,6 +14,7 @@ mod faults;
 mod fixtures;
 mod geocoding;
 mod graphiql;
+mod guarded;
 mod helpers;
 mod hostile;
 mod imports;

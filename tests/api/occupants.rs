@@ -115,7 +115,7 @@ async fn reads_the_whole_tree_nested() {
     app.create_occupant(&point, "418-555-0124", "CALL").await;
     let data = app
         .data(
-            "{ clients { edges { node { externalId servicePoints { totalCount edges { node {
+            "{ clients { edges { node { externalId servicePoints(first: 10) { totalCount edges { node {
                 addressLine1 occupants { phone contactMethod servicePoint { client { externalId } } } } } } } } } }",
             json!({}),
         )

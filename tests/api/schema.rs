@@ -16,7 +16,59 @@ use async_graphql::parser::{
 /// itself (`ImportRun.status`, `Mutation.importSpreadsheet(wait)`) so that
 /// the names around it stay checked. Each entry must still be missing: the
 /// test says when one lands, so the list stays exact and ends empty.
-const PENDING: &[&str] = &[];
+const PENDING: &[&str] = &[
+    // Alert dispatch.
+    "AlertMessage",
+    "AlertMessageConnection",
+    "AlertMessageCounts",
+    "AlertMessageEdge",
+    "AlertSettings",
+    "AlertSettingsInput",
+    "MessageStatus",
+    "SkipReason",
+    "SmsEncoding",
+    "Mutation.startSectorAlert",
+    "Mutation.updateAlertSettings",
+    "Query.alert",
+    "Query.alertMessages",
+    "Query.alertSettings",
+    "SectorAlert implements Node",
+    "SectorAlert.counts",
+    "SectorAlert.id",
+    "SectorAlert.lastMessageExpectedAt",
+    "SectorAlert.messages",
+    "SectorAlert.sector",
+    "WebhookEvent.ALERT_DISPATCH_FINISHED",
+    "WebhookEvent.ALERT_MESSAGE_FAILED",
+    // Consent, opt-out and message templates.
+    "ConsentStatus",
+    "Language",
+    "MessagePreview",
+    "MessageTemplate",
+    "MessageTemplateInput",
+    "PreviewMessageInput",
+    "CreateOccupantInput.language",
+    "ImportField.LANGUAGE",
+    "Mutation.requestConsent",
+    "Mutation.updateMessageTemplate",
+    "Occupant.consentStatus",
+    "Occupant.language",
+    "Occupant.optedOutAt",
+    "Query.messageTemplates",
+    "Query.previewMessage",
+    "UpdateOccupantInput.language",
+    // Import previews.
+    "AffectedOccupant",
+    "DeletedRecord",
+    "DeletedRecordConnection",
+    "DeletedRecordEdge",
+    "FieldChange",
+    "SectorImpact",
+    "ImportRun.alertImpact",
+    "ImportRun.deletions",
+    "ImportRun.errorsFileUrl",
+    "RowReport.changes",
+];
 
 /// Whether the pending name `pending` covers the contract item `item`: the
 /// item itself, or one of its parts (`T.field`, `T.field(arg)`,

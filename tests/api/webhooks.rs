@@ -337,6 +337,36 @@ async fn an_alert_rolled_back_announces_nothing() {
 }
 
 #[tokio::test]
+async fn deliveries_use_only_the_proxy_configured_for_them_and_check_targets_first() {
+    // A proxy that would forward anything: it must hear nothing of a
+    // delivery to a private address.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let heard = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = heard.clone();
+    tokio::spawn(async move {
+        while let Ok((_connection, _)) = proxy.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let sender =
+        flokon_api::webhook::Sender::new(Duration::from_secs(2), false, Some(&proxy_url)).unwrap();
+    let secret = flokon_api::webhook::new_secret();
+    for url in [
+        "https://localhost/hook",
+        "https://[64:ff9b::a9fe:a9fe]/hook",
+    ] {
+        let attempt = sender.send(url, &secret, "msg_1", "{}").await;
+        assert_eq!(
+            attempt.error.as_deref(),
+            Some("private address refused"),
+            "{url}"
+        );
+    }
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
 async fn after_a_rotation_deliveries_verify_with_the_new_secret_only() {
     let app = app_for_hooks().await;
     let receiver = Receiver::start(0).await;
@@ -461,6 +491,18 @@ async fn private_and_plain_http_urls_are_refused_by_default() {
         ),
         ("https://[::1]/hook", "WEBHOOK_URL_PRIVATE"),
         ("https://[fd00::1]/hook", "WEBHOOK_URL_PRIVATE"),
+        // IPv6 forms that carry a private IPv4 address: mapped,
+        // compatible, NAT64 (both prefixes), 6to4, Teredo.
+        ("https://[::ffff:a9fe:a9fe]/hook", "WEBHOOK_URL_PRIVATE"),
+        ("https://[::a9fe:a9fe]/hook", "WEBHOOK_URL_PRIVATE"),
+        ("https://[64:ff9b::a9fe:a9fe]/hook", "WEBHOOK_URL_PRIVATE"),
+        ("https://[64:ff9b::a00:1]/hook", "WEBHOOK_URL_PRIVATE"),
+        (
+            "https://[64:ff9b:1:a9fe:a9:fe00::]/hook",
+            "WEBHOOK_URL_PRIVATE",
+        ),
+        ("https://[2002:a9fe:a9fe::1]/hook", "WEBHOOK_URL_PRIVATE"),
+        ("https://[2001:0:a00:1::1]/hook", "WEBHOOK_URL_PRIVATE"),
         ("https://localhost/hook", "WEBHOOK_URL_PRIVATE"),
         ("http://hooks.example.ca/hook", "WEBHOOK_URL_INVALID"),
         ("ftp://hooks.example.ca/", "WEBHOOK_URL_INVALID"),
@@ -502,7 +544,7 @@ async fn the_sender_refuses_private_addresses_at_connection_time() {
         .next()
         .unwrap()
         .to_owned();
-    let sender = flokon_api::webhook::Sender::new(Duration::from_secs(5), false).unwrap();
+    let sender = flokon_api::webhook::Sender::new(Duration::from_secs(5), false, None).unwrap();
     let secret = flokon_api::webhook::new_secret();
     for url in [
         format!("https://localhost:{port}/hook"),

@@ -1,0 +1,497 @@
+//! Every door guarded: the hostile-request corpus, sent over every
+//! transport an operation can take, each answered with its code within a
+//! second while `/health` answers; the websocket's own limits; the body,
+//! the deadline, the response size and the requests in flight.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{TestApp, error_codes, spawn_app_with};
+use crate::jobs::{WebSocket, connect_ws, receive, send};
+
+/// What every hostile request must be answered within.
+const PROMPTLY: Duration = Duration::from_secs(1);
+
+/// `levels` fragments on `on`, each spreading the next `fan_out` times
+/// (with `extra` after each spread), the last selecting `leaf`.
+fn fan_out(levels: usize, fan_out: usize, on: &str, extra: &str, leaf: &str) -> String {
+    let mut fragments = String::new();
+    for level in 0..levels {
+        let spread = format!(" ...F{}{extra}", level + 1);
+        fragments.push_str(&format!(
+            " fragment F{level} on {on} {{{} }}",
+            spread.repeat(fan_out)
+        ));
+    }
+    fragments.push_str(&format!(" fragment F{levels} on {on} {{ {leaf} }}"));
+    fragments
+}
+
+/// The corpus: a name, a document and its variables.
+fn corpus() -> Vec<(&'static str, String, Value)> {
+    let on_query = |levels, n, extra: &str| {
+        format!(
+            "query {{ ...F0 }}{}",
+            fan_out(levels, n, "Query", extra, "__typename")
+        )
+    };
+    let inline = {
+        let mut query = String::from("query { ...F0 }");
+        for level in 0..30 {
+            let next = level + 1;
+            query.push_str(&format!(
+                " fragment F{level} on Query {{ ... on Query {{ ...F{next} }} ... {{ ...F{next} }} }}"
+            ));
+        }
+        query + " fragment F30 on Query { __typename }"
+    };
+    vec![
+        ("fan-out 2, 30 levels", on_query(30, 2, ""), json!({})),
+        ("fan-out 3, 31 levels", on_query(31, 3, ""), json!({})),
+        (
+            "fragments on a type deep in the schema",
+            format!(
+                "query {{ clients(first: 1) {{ edges {{ node {{ servicePoints(first: 1) {{ edges {{ node {{ client {{ ...F0 }} }} }} }} }} }} }} }}{}",
+                fan_out(30, 2, "Client", "", "name")
+            ),
+            json!({}),
+        ),
+        ("inline fragments", inline, json!({})),
+        (
+            "directives",
+            on_query(30, 2, " @include(if: true)"),
+            json!({}),
+        ),
+        (
+            "variables",
+            format!(
+                "query($yes: Boolean!) {{ ...F0 @include(if: $yes) }}{}",
+                fan_out(30, 2, "Query", " @skip(if: false)", "__typename")
+            ),
+            json!({"yes": true}),
+        ),
+        (
+            "unused fragments beside a cheap operation",
+            format!(
+                "query {{ __typename }}{}",
+                fan_out(30, 2, "Query", "", "__typename")
+            ),
+            json!({}),
+        ),
+        (
+            "a nested-list cycle",
+            "{ sectors { alertRecipients { servicePoint { sectors { alertRecipients { phone } } } } } }"
+                .to_owned(),
+            json!({}),
+        ),
+        (
+            "large unpaged lists",
+            "{ sectors { alertRecipients { phone servicePoint { occupants { phone firstName } } } } }"
+                .to_owned(),
+            json!({}),
+        ),
+        (
+            "many rows of nested connections",
+            "{ importRuns(first: 500) { edges { node { rows(first: 500) { edges { node { rowNumber } } } } } } }"
+                .to_owned(),
+            json!({}),
+        ),
+    ]
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Json,
+    Batch,
+    Multipart,
+    MultipartMixed,
+    Websocket,
+}
+
+const TRANSPORTS: [Transport; 5] = [
+    Transport::Json,
+    Transport::Batch,
+    Transport::Multipart,
+    Transport::MultipartMixed,
+    Transport::Websocket,
+];
+
+/// The error codes the operation got over `transport`.
+async fn codes_over(
+    app: &TestApp,
+    transport: Transport,
+    query: &str,
+    variables: &Value,
+) -> Vec<String> {
+    let operation = json!({"query": query, "variables": variables});
+    let url = format!("{}/graphql", app.address);
+    let body: Value = match transport {
+        Transport::Json => app
+            .post_graphql(Some(&app.token), operation, None)
+            .await
+            .json()
+            .await
+            .unwrap(),
+        Transport::Batch => {
+            let batch = json!([{"query": "{ __typename }"}, operation]);
+            app.post_graphql(Some(&app.token), batch, None)
+                .await
+                .json()
+                .await
+                .unwrap()
+        }
+        Transport::Multipart => {
+            let form = reqwest::multipart::Form::new()
+                .text("operations", operation.to_string())
+                .text("map", "{}");
+            app.http
+                .post(&url)
+                .bearer_auth(&app.token)
+                .header("apollo-require-preflight", "true")
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        }
+        Transport::MultipartMixed => app
+            .http
+            .post(&url)
+            .bearer_auth(&app.token)
+            .header("accept", "multipart/mixed")
+            .json(&operation)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+        Transport::Websocket => {
+            let mut socket = open_socket(app).await;
+            send(
+                &mut socket,
+                json!({"id": "1", "type": "subscribe", "payload": operation}),
+            )
+            .await;
+            let message = receive(&mut socket).await;
+            assert_eq!(message["type"], "next", "{message:#}");
+            message["payload"].clone()
+        }
+    };
+    error_codes(&body)
+}
+
+/// A socket past `connection_init` with the test organization's token.
+async fn open_socket(app: &TestApp) -> WebSocket {
+    let mut socket = connect_ws(app, None).await.expect("upgrade");
+    let init = json!({"type": "connection_init",
+                      "payload": {"Authorization": format!("Bearer {}", app.token)}});
+    send(&mut socket, init).await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
+#[tokio::test]
+async fn every_hostile_request_is_refused_promptly_on_every_transport() {
+    let app = spawn_app_with(|config| {
+        config.limits.max_batch = 2;
+        config.background_workers = false;
+    })
+    .await;
+    for (name, query, variables) in corpus() {
+        for transport in TRANSPORTS {
+            let started = Instant::now();
+            let (codes, health) = tokio::join!(
+                codes_over(&app, transport, &query, &variables),
+                app.get("/health"),
+            );
+            let took = started.elapsed();
+            assert_eq!(codes, ["LIMIT_EXCEEDED"], "{name} over {transport:?}");
+            assert!(took < PROMPTLY, "{name} over {transport:?} took {took:?}");
+            assert_eq!(health.status, 200, "{name} over {transport:?}");
+        }
+        // GET never runs an operation: it serves GraphiQL's page.
+        let started = Instant::now();
+        let page = app
+            .get_as(Some(&app.token), "/graphql", &[("query", &query)])
+            .await;
+        assert_eq!(page.status, 200, "{name} over GET");
+        assert!(page.text().contains("<html"), "{name} over GET");
+        assert!(started.elapsed() < PROMPTLY, "{name} over GET");
+    }
+    // The same doors let an ordinary query through.
+    for transport in TRANSPORTS {
+        let codes = codes_over(
+            &app,
+            transport,
+            "{ clients(first: 5) { totalCount } }",
+            &json!({}),
+        )
+        .await;
+        assert_eq!(codes, Vec::<String>::new(), "{transport:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_websocket_refuses_what_http_refuses_with_the_same_codes() {
+    let app = spawn_app_with(|config| config.limits.max_query_bytes = 64 * 1024).await;
+    let aliases: Vec<String> = (0..300)
+        .map(|i| format!("a{i}: clients(first: 1) {{ totalCount }}"))
+        .collect();
+    let query = format!("{{ {} }}", aliases.join(" "));
+    assert!(query.len() > 10_000);
+    let mut socket = open_socket(&app).await;
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": query}}),
+    )
+    .await;
+    let message = receive(&mut socket).await;
+    assert_eq!(
+        error_codes(&message["payload"]),
+        ["LIMIT_EXCEEDED"],
+        "{message:#}"
+    );
+    assert_eq!(
+        receive(&mut socket).await,
+        json!({"id": "1", "type": "complete"})
+    );
+    // Validation errors carry a code too.
+    send(
+        &mut socket,
+        json!({"id": "2", "type": "subscribe", "payload": {"query": "{ nope }"}}),
+    )
+    .await;
+    let message = receive(&mut socket).await;
+    assert_eq!(
+        error_codes(&message["payload"]),
+        ["BAD_USER_INPUT"],
+        "{message:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_loses_its_open_socket() {
+    let app = spawn_app_with(|config| {
+        config.auth_cache_ttl = Duration::from_millis(200);
+        config.background_workers = false;
+    })
+    .await;
+    let mut socket = open_socket(&app).await;
+    let read = json!({"id": "1", "type": "subscribe",
+                      "payload": {"query": "{ clients { totalCount } }"}});
+    send(&mut socket, read).await;
+    let message = receive(&mut socket).await;
+    assert_eq!(
+        message["payload"]["data"]["clients"]["totalCount"], 0,
+        "{message:#}"
+    );
+    assert_eq!(receive(&mut socket).await["type"], "complete");
+
+    flokon_api::service::organizations::revoke_token(&app.db, &app.token)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Past the cache's lifetime, an operation is refused...
+    let write = json!({"id": "2", "type": "subscribe",
+                       "payload": {"query": "mutation { createClient(input: {externalId: \"X\"}) { id } }"}});
+    send(&mut socket, write).await;
+    let message = receive(&mut socket).await;
+    assert_eq!(
+        error_codes(&message["payload"]),
+        ["UNAUTHENTICATED"],
+        "{message:#}"
+    );
+    // ...nothing is written, and the socket is closed soon after.
+    assert_eq!(app.rows::<entity::client::Entity>().await, 0);
+    let started = Instant::now();
+    loop {
+        let message = receive(&mut socket).await;
+        if message.get("close").is_some() {
+            break;
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn only_connection_init_stops_the_first_clock() {
+    let app = spawn_app_with(|config| {
+        config.limits.ws_init_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    let started = Instant::now();
+    send(&mut socket, json!({"type": "ping"})).await;
+    assert_eq!(receive(&mut socket).await["type"], "pong");
+    loop {
+        if receive(&mut socket).await.get("close").is_some() {
+            break;
+        }
+    }
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+}
+
+#[tokio::test]
+async fn sockets_are_capped_per_organization_and_unauthenticated_ones_per_address() {
+    let app = spawn_app_with(|config| {
+        config.limits.max_sockets_per_org = 1;
+        config.limits.max_unauthenticated_sockets_per_address = 2;
+    })
+    .await;
+    let _open = open_socket(&app).await;
+    let mut second = connect_ws(&app, None).await.expect("upgrade");
+    let init = json!({"type": "connection_init",
+                      "payload": {"Authorization": format!("Bearer {}", app.token)}});
+    send(&mut second, init).await;
+    assert_eq!(receive(&mut second).await, json!({"close": 1002}));
+    // Another organization has its own.
+    let other = app.new_org("Autre").await;
+    let mut theirs = connect_ws(&app, None).await.expect("upgrade");
+    let init = json!({"type": "connection_init",
+                      "payload": {"Authorization": format!("Bearer {other}")}});
+    send(&mut theirs, init).await;
+    assert_eq!(receive(&mut theirs).await["type"], "connection_ack");
+
+    // Two silent sockets from this address; a third is refused at once.
+    let _silent: Vec<WebSocket> = vec![
+        connect_ws(&app, None).await.expect("upgrade"),
+        connect_ws(&app, None).await.expect("upgrade"),
+    ];
+    assert_eq!(connect_ws(&app, None).await.err(), Some(400));
+}
+
+#[tokio::test]
+async fn a_socket_lives_at_most_its_lifetime() {
+    let app = spawn_app_with(|config| {
+        config.limits.ws_max_lifetime = Duration::from_millis(500);
+    })
+    .await;
+    let mut socket = open_socket(&app).await;
+    let started = Instant::now();
+    loop {
+        if receive(&mut socket).await.get("close").is_some() {
+            break;
+        }
+    }
+    let lived = started.elapsed();
+    assert!(lived < Duration::from_secs(2), "{lived:?}");
+}
+
+/// What the server answers a raw HTTP/1.1 request: its status line and
+/// headers.
+async fn raw(app: &TestApp, request: &str) -> String {
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(PROMPTLY, stream.read(&mut answer))
+        .await
+        .expect("an answer within a second")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..read]).into_owned()
+}
+
+#[tokio::test]
+async fn a_large_body_without_a_token_is_refused_unread() {
+    let app = spawn_app_with(|_| {}).await;
+    // 15 MB announced, a few bytes sent: 401 at once.
+    let answer = raw(
+        &app,
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 15000000\r\n\r\n{\"query\":",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // A small one without a token is read: GraphiQL introspects.
+    let body = app
+        .graphql_as(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["data"]["__schema"]["queryType"]["name"], "Query",
+        "{body:#}"
+    );
+}
+
+#[tokio::test]
+async fn requests_in_flight_are_bounded_and_health_still_answers() {
+    let app = spawn_app_with(|config| config.limits.max_requests_in_flight = 1).await;
+    // One request whose body never comes holds the only place.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut holding = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        app.token
+    );
+    holding.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let answer = raw(
+        &app,
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    assert_eq!(app.get("/health").await.status, 200);
+    drop(holding);
+}
+
+#[tokio::test]
+async fn an_operation_past_its_deadline_is_stopped_with_timeout() {
+    let (app, _geocoder) =
+        crate::jobs::app_with_slow_geocoder_and(Duration::from_secs(5), |config| {
+            config.limits.request_timeout = Duration::from_millis(300);
+        })
+        .await;
+    let client = app.create_client("C-1", None).await;
+    let started = Instant::now();
+    let body = app
+        .graphql(
+            "mutation($input: CreateServicePointInput!) { createServicePoint(input: $input) { id } }",
+            json!({"input": {"clientId": client, "address": {"addressLine1": "1 rue A", "city": "Québec"}}}),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["TIMEOUT"], "{body:#}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_response_over_its_size_is_replaced_by_an_error() {
+    let app = spawn_app_with(|config| config.limits.max_response_bytes = 300).await;
+    for i in 0..10 {
+        app.create_client(
+            &format!("CLIENT-{i:03}"),
+            Some("Un nom assez long pour compter"),
+        )
+        .await;
+    }
+    let body = app
+        .graphql(
+            "{ clients { edges { node { externalId name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    assert_eq!(body["data"], Value::Null);
+    let small = app
+        .data("{ clients(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(small["clients"]["totalCount"], 10);
+}
