@@ -133,6 +133,7 @@ impl From<ServiceError> for ApiError {
                     "Choose at least one event.",
                 ),
             },
+            ServiceError::Limit(reached) => ApiError::LimitExceeded(limit_message(reached)),
             ServiceError::Undo(refusal) => ApiError::BadInput(undo_message(refusal)),
             ServiceError::Busy(db) => ApiError::Busy(Box::new(db)),
             ServiceError::Db(db) => ApiError::internal(db),
@@ -199,6 +200,20 @@ impl From<DbErr> for ApiError {
 impl From<std::sync::Arc<DbErr>> for ApiError {
     fn from(error: std::sync::Arc<DbErr>) -> ApiError {
         ApiError::internal(error)
+    }
+}
+
+fn limit_message(reached: crate::service::LimitReached) -> Message {
+    use crate::service::LimitReached;
+    match reached {
+        LimitReached::WebhookEndpoints { max } => Message::new(
+            format!("Trop de points de terminaison webhook : {max} au plus par organisation."),
+            format!("Too many webhook endpoints: {max} at most per organization."),
+        ),
+        LimitReached::TestSendsPerMinute { max } => Message::new(
+            format!("Trop d'envois de test : {max} par minute au plus. Réessayez dans un instant."),
+            format!("Too many test sends: {max} a minute at most. Try again in a moment."),
+        ),
     }
 }
 

@@ -24,6 +24,9 @@ pub enum ServiceError {
     WebhookUrl(crate::webhook::UrlRefusal),
     #[error("a webhook endpoint needs events")]
     NoWebhookEvents,
+    /// A cap an organization reached (endpoints, test sends).
+    #[error("limit reached")]
+    Limit(LimitReached),
     #[error("import cannot be undone")]
     Undo(UndoRefusal),
     /// A lock or a connection not had in time (`DB_LOCK_TIMEOUT`,
@@ -41,6 +44,13 @@ pub enum ServiceError {
     /// or the writing task).
     #[error("spreadsheet not written")]
     Spreadsheet(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Which cap an organization reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitReached {
+    WebhookEndpoints { max: usize },
+    TestSendsPerMinute { max: usize },
 }
 
 impl From<DbErr> for ServiceError {

@@ -38,7 +38,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub use error::{ServiceError, UndoRefusal, log_internal};
+pub use error::{LimitReached, ServiceError, UndoRefusal, log_internal};
 
 use crate::auth::OrgId;
 use crate::domain::ValidationError;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::values::{DeliveryStatus, WebhookEvent};
 use entity::{webhook_delivery, webhook_endpoint};
-use sea_orm::sea_query::{Expr, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -20,7 +20,10 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::claims::{self, WorkQueue};
-use super::{Page, PageRequest, ServiceError, fetch_page_by, log_internal, owned, require_owned};
+use super::{
+    LimitReached, Page, PageRequest, ServiceError, fetch_page_by, log_internal, owned,
+    require_owned,
+};
 use crate::auth::OrgId;
 use crate::webhook::{self, Sender};
 
@@ -64,13 +67,22 @@ fn checked_description(description: Option<String>) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
-/// Creates an endpoint: it and its secret, shown this once.
+/// Test sends an organization may queue per minute.
+pub const MAX_TEST_SENDS_PER_MINUTE: usize = 10;
+
+/// Creates an endpoint: it and its secret, shown this once. An
+/// organization has `MAX_WEBHOOK_ENDPOINTS` at most: each is a receiver
+/// its deliveries wait on.
 pub async fn create_endpoint(
     db: &DatabaseConnection,
     org: OrgId,
     input: EndpointInput,
     allow_private: bool,
 ) -> Result<(webhook_endpoint::Model, String), ServiceError> {
+    let max = crate::config::MAX_WEBHOOK_ENDPOINTS;
+    if super::count(db, owned::<webhook_endpoint::Entity>(org)).await? >= max as u64 {
+        return Err(ServiceError::Limit(LimitReached::WebhookEndpoints { max }));
+    }
     let events = checked_events(input.events)?;
     let url = checked_url(&input.url, allow_private).await?;
     let secret = webhook::new_secret();
@@ -152,6 +164,16 @@ pub async fn send_test(
     id: Uuid,
 ) -> Result<webhook_delivery::Model, ServiceError> {
     let endpoint = require_owned::<webhook_endpoint::Entity>(db, org, id).await?;
+    let minute_ago = Utc::now() - chrono::Duration::minutes(1);
+    let recent = owned::<webhook_delivery::Entity>(org)
+        .filter(webhook_delivery::Column::Event.eq(WebhookEvent::Test))
+        .filter(webhook_delivery::Column::CreatedAt.gt(minute_ago));
+    let max = MAX_TEST_SENDS_PER_MINUTE;
+    if super::count(db, recent).await? >= max as u64 {
+        return Err(ServiceError::Limit(LimitReached::TestSendsPerMinute {
+            max,
+        }));
+    }
     let data = json!({"endpointId": crate::domain::global_id::encode(
         crate::domain::global_id::Kind::WebhookEndpoint,
         endpoint.id,
@@ -313,14 +335,25 @@ pub struct DeliverySettings {
     pub interval: Duration,
     /// The waits before each retry; past the last, the delivery fails.
     pub retry_delays: Vec<Duration>,
+    /// Deliveries one instance sends at once.
     pub batch: u64,
 }
 
 /// A claim outlives the 10 s request, with room to spare.
 const DELIVERY_LEASE: Duration = Duration::from_secs(60);
 
-/// Pending deliveries whose time has come, to enabled endpoints, that no
-/// lease holds.
+/// Deliveries in flight to one endpoint, in the whole deployment: a slow
+/// or dead receiver holds this many sends, never everyone's.
+pub const PER_ENDPOINT: i64 = 2;
+
+/// Candidates one claim ranks among, at most.
+const CLAIM_WINDOW: u64 = 64;
+
+/// Pending deliveries whose time has come, to enabled endpoints with room
+/// (fewer than [`PER_ENDPOINT`] in flight), that no lease holds; taken in
+/// turns across organizations (each one's oldest first), then across
+/// endpoints, so that one organization's backlog never makes another's
+/// delivery wait.
 struct DueDeliveries;
 
 impl WorkQueue for DueDeliveries {
@@ -328,21 +361,71 @@ impl WorkQueue for DueDeliveries {
     const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0004;
 
     fn due(now: DateTime<Utc>) -> Select<webhook_delivery::Entity> {
+        use sea_orm::sea_query::{Alias, WindowStatement};
+        use webhook_delivery::Column;
         let enabled = Query::select()
             .column(webhook_endpoint::Column::Id)
             .from(webhook_endpoint::Entity)
             .and_where(webhook_endpoint::Column::Enabled.eq(true))
             .take();
-        webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-            .filter(
-                Condition::any()
-                    .add(webhook_delivery::Column::ClaimedUntil.is_null())
-                    .add(webhook_delivery::Column::ClaimedUntil.lt(now)),
+        let turn = |partition: Column| {
+            WindowStatement::partition_by(partition)
+                .order_by(Column::NextAttemptAt, Order::Asc)
+                .order_by(Column::Id, Order::Asc)
+                .take()
+        };
+        let ranked = Query::select()
+            .column(Column::Id)
+            .column(Column::EndpointId)
+            .column(Column::NextAttemptAt)
+            .expr_window_as(
+                Expr::cust("ROW_NUMBER()"),
+                turn(Column::EndpointId),
+                Alias::new("endpoint_turn"),
             )
-            .filter(webhook_delivery::Column::EndpointId.in_subquery(enabled))
-            .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+            .expr_window_as(
+                Expr::cust("ROW_NUMBER()"),
+                turn(Column::OrganizationId),
+                Alias::new("organization_turn"),
+            )
+            .from(webhook_delivery::Entity)
+            .and_where(Column::Status.eq(DeliveryStatus::Pending))
+            .and_where(Column::NextAttemptAt.lte(now))
+            .cond_where(
+                Condition::any()
+                    .add(Column::ClaimedUntil.is_null())
+                    .add(Column::ClaimedUntil.lt(now)),
+            )
+            .and_where(Column::EndpointId.in_subquery(enabled))
+            .take();
+        // Sends to the same endpoint in flight now, anywhere: its turns
+        // start after them.
+        let in_flight = Query::select()
+            .expr(Expr::col((Alias::new("in_flight"), Column::Id)).count())
+            .from_as(webhook_delivery::Entity, Alias::new("in_flight"))
+            .and_where(
+                Expr::col((Alias::new("in_flight"), Column::EndpointId))
+                    .equals((Alias::new("ranked"), Column::EndpointId)),
+            )
+            .and_where(
+                Expr::col((Alias::new("in_flight"), Column::Status))
+                    .eq(sea_orm::Value::from(DeliveryStatus::Pending)),
+            )
+            .and_where(Expr::col((Alias::new("in_flight"), Column::ClaimedUntil)).gt(now))
+            .take();
+        let picked = Query::select()
+            .column(Alias::new("id"))
+            .from_subquery(ranked, Alias::new("ranked"))
+            .and_where(
+                Expr::col(Alias::new("endpoint_turn"))
+                    .add(Expr::SubQuery(None, Box::new(in_flight.into())))
+                    .lte(PER_ENDPOINT),
+            )
+            .order_by(Alias::new("organization_turn"), Order::Asc)
+            .order_by(Alias::new("next_attempt_at"), Order::Asc)
+            .limit(CLAIM_WINDOW)
+            .take();
+        webhook_delivery::Entity::find().filter(Column::Id.in_subquery(picked))
     }
 
     async fn mark(
@@ -362,20 +445,40 @@ impl WorkQueue for DueDeliveries {
     }
 }
 
+/// Every instance runs one. Sends run side by side, up to `batch`; as soon
+/// as one ends (or a notice or the interval comes) the free places are
+/// claimed again, so a receiver that never answers holds its own
+/// deliveries' places until its timeout, and no one else's turn.
 pub async fn worker(db: DatabaseConnection, sender: Arc<Sender>, settings: DeliverySettings) {
     let mut wake = Wake::new(&db).await;
+    let mut sends = JoinSet::new();
     loop {
-        match pass(&db, &sender, &settings).await {
-            // A full batch: more may be due at once.
-            Ok(sent) if sent as u64 == settings.batch => continue,
-            Ok(_) => {}
-            Err(error) => log_internal(&error),
+        let free = settings.batch.saturating_sub(sends.len() as u64);
+        if free > 0 {
+            match claims::claim::<DueDeliveries>(&db, free, DELIVERY_LEASE).await {
+                Ok(due) => {
+                    for delivery in due {
+                        let (db, sender) = (db.clone(), sender.clone());
+                        let delays = settings.retry_delays.clone();
+                        sends.spawn(async move { deliver(&db, &sender, delivery, &delays).await });
+                    }
+                }
+                Err(error) => log_internal(&error),
+            }
         }
-        wake.wait(settings.interval).await;
+        tokio::select! {
+            Some(joined) = sends.join_next(), if !sends.is_empty() => {
+                if let Ok(Err(error)) = joined {
+                    log_internal(&error);
+                }
+            }
+            () = wake.wait(settings.interval) => {}
+        }
     }
 }
 
-/// Sends the due deliveries once each: how many were tried.
+/// Sends the due deliveries once each and waits for them: how many were
+/// tried (the benches' and tests' single pass).
 pub async fn pass(
     db: &DatabaseConnection,
     sender: &Arc<Sender>,

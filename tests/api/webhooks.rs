@@ -557,3 +557,123 @@ async fn the_sender_refuses_private_addresses_at_connection_time() {
     }
     assert!(receiver.received().is_empty());
 }
+
+#[tokio::test]
+async fn a_dead_receiver_of_one_organization_never_delays_another() {
+    let app = spawn_app_with(|config| {
+        config.webhooks.webhook_allow_private = true;
+        config.webhooks.webhook_timeout = Duration::from_secs(3);
+        config.webhooks.webhook_worker_interval = Duration::from_millis(50);
+    })
+    .await;
+    // A receiver that takes connections and never answers; it counts the
+    // connections open at once.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}/hook", dead.local_addr().unwrap());
+    let open = Arc::new(Mutex::new((0usize, 0usize)));
+    let gauge = open.clone();
+    tokio::spawn(async move {
+        while let Ok((mut connection, _)) = dead.accept().await {
+            let gauge = gauge.clone();
+            tokio::spawn(async move {
+                {
+                    let mut gauge = gauge.lock().unwrap();
+                    gauge.0 += 1;
+                    gauge.1 = gauge.1.max(gauge.0);
+                }
+                // Read and never answer, until the sender hangs up.
+                let mut sink = [0u8; 1024];
+                while tokio::io::AsyncReadExt::read(&mut connection, &mut sink)
+                    .await
+                    .is_ok_and(|read| read > 0)
+                {}
+                gauge.lock().unwrap().0 -= 1;
+            });
+        }
+    });
+    let (endpoint, _) = create_endpoint(&app, &app.token, &dead_url, &["TEST"]).await;
+    let endpoint = flokon_api::graphql::id::decode(
+        &async_graphql::ID(endpoint.as_str().unwrap().to_owned()),
+        flokon_api::graphql::id::Kind::WebhookEndpoint,
+    )
+    .unwrap()
+    .unwrap();
+    let org = <entity::webhook_endpoint::Entity as sea_orm::EntityTrait>::find_by_id(endpoint)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .organization_id;
+    // Its backlog: 60 deliveries due now.
+    for _ in 0..60 {
+        flokon_api::service::webhooks::enqueue(
+            &app.db,
+            flokon_api::auth::OrgId::new(org),
+            entity::values::WebhookEvent::Test,
+            json!({}),
+        )
+        .await
+        .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let other = app.new_org("Autre").await;
+    let live = Receiver::start(0).await;
+    let (theirs, _) = create_endpoint(&app, &other, &live.url, &["TEST"]).await;
+    let sent = Instant::now();
+    let body = app
+        .graphql_as(
+            Some(&other),
+            "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+            json!({"id": theirs}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let received = live.wait_for(1).await;
+    let waited = received[0].at - sent;
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    // The dead receiver holds its own places only.
+    let (_, most) = *open.lock().unwrap();
+    assert!(
+        most as i64 <= flokon_api::service::webhooks::PER_ENDPOINT,
+        "{most} at once"
+    );
+}
+
+#[tokio::test]
+async fn endpoints_and_test_sends_are_capped_per_organization() {
+    let app = app_for_hooks().await;
+    let receiver = Receiver::start(0).await;
+    let mut first = None;
+    for _ in 0..flokon_api::config::MAX_WEBHOOK_ENDPOINTS {
+        let (endpoint, _) = create_endpoint(&app, &app.token, &receiver.url, &["TEST"]).await;
+        first.get_or_insert(endpoint);
+    }
+    let body = app
+        .graphql(
+            CREATE,
+            json!({"input": {"url": receiver.url, "events": ["TEST"]}}),
+        )
+        .await;
+    assert_eq!(
+        first_error(&body)["extensions"]["code"],
+        "LIMIT_EXCEEDED",
+        "{body:#}"
+    );
+    // Another organization has its own.
+    let other = app.new_org("Autre").await;
+    create_endpoint(&app, &other, &receiver.url, &["TEST"]).await;
+
+    let id = first.unwrap();
+    let send = "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }";
+    for _ in 0..flokon_api::service::webhooks::MAX_TEST_SENDS_PER_MINUTE {
+        let body = app.graphql(send, json!({"id": id})).await;
+        assert!(body.get("errors").is_none(), "{body:#}");
+    }
+    let body = app.graphql(send, json!({"id": id})).await;
+    assert_eq!(
+        first_error(&body)["extensions"]["code"],
+        "LIMIT_EXCEEDED",
+        "{body:#}"
+    );
+}
