@@ -143,6 +143,7 @@ fn start_workers(
         db.clone(),
         retention::Retention {
             days: config.jobs.import_retention_days,
+            undo_window: config.jobs.undo_window,
             interval: config.jobs.import_retention_interval,
         },
     ));

@@ -190,6 +190,10 @@ pub struct JobsConfig {
         global = true
     )]
     pub import_retention_days: u32,
+    /// How long an undo snapshot (the records as they were before a
+    /// destructive import) is kept when no later import drops it first.
+    #[arg(long, env = "UNDO_WINDOW", default_value = "30d", value_parser = crate::domain::parse_duration, global = true)]
+    pub undo_window: Duration,
     /// How often one instance of the deployment runs the retention pass.
     #[arg(long, env = "IMPORT_RETENTION_INTERVAL", default_value = "1h", value_parser = crate::domain::parse_duration, global = true)]
     pub import_retention_interval: Duration,
@@ -201,6 +205,7 @@ impl Default for JobsConfig {
             import_lease: Duration::from_secs(60),
             import_workers: 2,
             import_retention_days: 90,
+            undo_window: Duration::from_secs(30 * 86_400),
             import_retention_interval: Duration::from_secs(3600),
         }
     }

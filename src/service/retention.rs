@@ -5,16 +5,26 @@
 //! `IMPORT_RETENTION_DAYS` (keys after one day at least, the promise made
 //! to retrying clients); each run's summary (counts, no one's name) stays.
 //! Undo snapshots do not wait for this: the import that makes one useless
-//! drops it.
+//! drops it, and `UNDO_WINDOW` ends the last one. Delivered or failed
+//! webhook deliveries go with the reports.
+//!
+//! Purges run in small batches, each statement its own short transaction,
+//! so that writers never wait long behind them (on SQLite every writer
+//! waits for the one before). On SQLite deleted rows are overwritten
+//! (`secure_delete`, see `db`), and the WAL, which still holds the pages as
+//! they were, is checkpointed and truncated after a pass.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::values::ImportStatus;
-use entity::{import_report, import_run, import_upload, worker_lease};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use entity::values::{DeliveryStatus, ImportStatus};
+use entity::{
+    import_report, import_run, import_snapshot, import_upload, webhook_delivery, worker_lease,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Set,
 };
 use uuid::Uuid;
 
@@ -24,6 +34,8 @@ use crate::service::log_internal;
 #[derive(Clone, Copy, Debug)]
 pub struct Retention {
     pub days: u32,
+    /// How long an undo snapshot is kept when no later import drops it.
+    pub undo_window: Duration,
     /// How often one instance of the deployment makes a pass.
     pub interval: Duration,
 }
@@ -35,6 +47,8 @@ pub struct Purged {
     pub report_chunks: u64,
     pub uploads: u64,
     pub keys: u64,
+    pub snapshots: u64,
+    pub deliveries: u64,
 }
 
 /// Every instance runs one; a pass happens once per interval in the whole
@@ -87,46 +101,172 @@ pub async fn take_turn(
     Ok(taken == 1)
 }
 
-/// Removes what has outlived its use at `now`, in one transaction.
+/// Rows one purge statement removes: small enough that a writer waiting
+/// behind it waits milliseconds. Uploads and snapshots are whole files.
+const BATCH: u64 = 500;
+const FILE_BATCH: u64 = 10;
+
+/// Removes what has outlived its use at `now`, a batch at a time.
 pub async fn pass(
     db: &DatabaseConnection,
     retention: Retention,
     now: DateTime<Utc>,
 ) -> Result<Purged, DbErr> {
-    let tx = db.begin().await?;
-    let db = &tx;
     let cutoff = now - chrono::Duration::days(i64::from(retention.days));
     let key_cutoff = now - chrono::Duration::days(i64::from(Ord::max(retention.days, 1)));
-    let old_runs = Query::select()
-        .column(import_run::Column::Id)
-        .from(import_run::Entity)
-        .and_where(import_run::Column::CreatedAt.lt(cutoff))
-        .and_where(import_run::Column::Status.is_in([ImportStatus::Finished, ImportStatus::Failed]))
-        .to_owned();
-    let report_chunks = import_report::Entity::delete_many()
-        .filter(import_report::Column::ImportRunId.in_subquery(old_runs))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let uploads = import_upload::Entity::delete_many()
-        .filter(import_upload::Column::CreatedAt.lt(cutoff))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let keys = import_run::Entity::update_many()
-        .col_expr(
-            import_run::Column::IdempotencyKey,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(import_run::Column::IdempotencyKey.is_not_null())
-        .filter(import_run::Column::CreatedAt.lt(key_cutoff))
-        .exec(db)
-        .await?
-        .rows_affected;
-    tx.commit().await?;
-    Ok(Purged {
+    let undo_cutoff = now - chrono::Duration::from_std(retention.undo_window).unwrap_or_default();
+    let old_runs = || {
+        Query::select()
+            .column(import_run::Column::Id)
+            .from(import_run::Entity)
+            .and_where(import_run::Column::CreatedAt.lt(cutoff))
+            .and_where(
+                import_run::Column::Status.is_in([ImportStatus::Finished, ImportStatus::Failed]),
+            )
+            .to_owned()
+    };
+    // A few runs' chunks at a time: a run holds up to 100 of them.
+    let report_chunks = in_batches(FILE_BATCH, |batch| {
+        let runs = Query::select()
+            .distinct()
+            .column(import_report::Column::ImportRunId)
+            .from(import_report::Entity)
+            .and_where(import_report::Column::ImportRunId.in_subquery(old_runs()))
+            .limit(batch)
+            .to_owned();
+        import_report::Entity::delete_many()
+            .filter(import_report::Column::ImportRunId.in_subquery(runs))
+            .exec(db)
+    })
+    .await?;
+    let uploads = in_batches(FILE_BATCH, |batch| {
+        let ids = ids_of(
+            import_upload::Entity,
+            import_upload::Column::ImportRunId,
+            import_upload::Column::CreatedAt.lt(cutoff),
+            batch,
+        );
+        import_upload::Entity::delete_many()
+            .filter(import_upload::Column::ImportRunId.in_subquery(ids))
+            .exec(db)
+    })
+    .await?;
+    let snapshots = in_batches(FILE_BATCH, |batch| {
+        let ids = ids_of(
+            import_snapshot::Entity,
+            import_snapshot::Column::ImportRunId,
+            import_snapshot::Column::CreatedAt.lt(undo_cutoff),
+            batch,
+        );
+        import_snapshot::Entity::delete_many()
+            .filter(import_snapshot::Column::ImportRunId.in_subquery(ids))
+            .exec(db)
+    })
+    .await?;
+    let deliveries = in_batches(BATCH, |batch| {
+        let ids = ids_of(
+            webhook_delivery::Entity,
+            webhook_delivery::Column::Id,
+            webhook_delivery::Column::CreatedAt.lt(cutoff).and(
+                webhook_delivery::Column::Status
+                    .is_in([DeliveryStatus::Succeeded, DeliveryStatus::Failed]),
+            ),
+            batch,
+        );
+        webhook_delivery::Entity::delete_many()
+            .filter(webhook_delivery::Column::Id.in_subquery(ids))
+            .exec(db)
+    })
+    .await?;
+    let keys = in_batches(BATCH, |batch| {
+        let ids = ids_of(
+            import_run::Entity,
+            import_run::Column::Id,
+            import_run::Column::IdempotencyKey
+                .is_not_null()
+                .and(import_run::Column::CreatedAt.lt(key_cutoff)),
+            batch,
+        );
+        import_run::Entity::update_many()
+            .col_expr(
+                import_run::Column::IdempotencyKey,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(import_run::Column::Id.in_subquery(ids))
+            .exec(db)
+    })
+    .await?;
+    let purged = Purged {
         report_chunks,
         uploads,
         keys,
-    })
+        snapshots,
+        deliveries,
+    };
+    if purged != Purged::default() {
+        forget_deleted_pages(db).await?;
+    }
+    Ok(purged)
+}
+
+/// Up to `batch` values of `id` of the rows of `entity` that match.
+fn ids_of<E: EntityTrait>(
+    entity: E,
+    id: impl sea_orm::sea_query::IntoColumnRef,
+    matching: sea_orm::sea_query::SimpleExpr,
+    batch: u64,
+) -> SelectStatement {
+    Query::select()
+        .column(id)
+        .from(entity)
+        .and_where(matching)
+        .limit(batch)
+        .to_owned()
+}
+
+/// Runs `purge(batch)` until it removes less than a batch: how many rows
+/// it removed in all.
+async fn in_batches<F, Fut, R>(batch: u64, mut purge: F) -> Result<u64, DbErr>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<R, DbErr>>,
+    R: RowsAffected,
+{
+    let mut total = 0;
+    loop {
+        let removed = purge(batch).await?.rows_affected();
+        total += removed;
+        if removed < batch {
+            return Ok(total);
+        }
+    }
+}
+
+/// A delete's or an update's count of rows.
+trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sea_orm::DeleteResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+impl RowsAffected for sea_orm::UpdateResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+/// SQLite: copies the WAL into the database (where `secure_delete` has
+/// zeroed what was deleted) and truncates it, so that no page as it was
+/// before a purge stays on disk. PostgreSQL's own vacuum reclaims its
+/// pages.
+pub async fn forget_deleted_pages(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
+    Ok(())
 }

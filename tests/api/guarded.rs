@@ -495,3 +495,122 @@ async fn a_response_over_its_size_is_replaced_by_an_error() {
         .await;
     assert_eq!(small["clients"]["totalCount"], 10);
 }
+
+/// Every place in `haystack` where `needle` appears.
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|window| *window == needle)
+        .count()
+}
+
+#[tokio::test]
+async fn a_purged_residents_name_leaves_the_sqlite_files() {
+    let app = spawn_app_with(|config| config.background_workers = false).await;
+    let Some(url) = app.sqlite_url() else {
+        return; // PostgreSQL: its files are the server's, out of reach.
+    };
+    let path = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+    let name = "Xylophanie";
+    let file = crate::fixtures::xlsx(&[
+        crate::fixtures::header(),
+        crate::fixtures::occupant(
+            "Xylophanie",
+            "418-555-0101",
+            "SMS",
+            "100 rue du Pont, Québec, QC, G1K 1A1",
+            "IMM-100",
+        ),
+    ]);
+    let run = app
+        .import("residents.xlsx", file, crate::helpers::keep())
+        .await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    let on_disk = || {
+        let mut bytes = std::fs::read(&path).unwrap();
+        let wal = path.with_extension("db-wal");
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        occurrences(&bytes, name.as_bytes())
+    };
+    assert!(on_disk() > 0, "the name is written somewhere first");
+
+    let client = app
+        .data("{ clients { edges { node { id } } } }", json!({}))
+        .await["clients"]["edges"][0]["node"]["id"]
+        .clone();
+    let deleted = app
+        .graphql(
+            "mutation($id: ID!) { deleteClient(id: $id) }",
+            json!({"id": client}),
+        )
+        .await;
+    assert!(deleted.get("errors").is_none(), "{deleted:#}");
+    // The retention pass removes its report and upload, then the WAL.
+    let retention = flokon_api::service::retention::Retention {
+        days: 0,
+        undo_window: Duration::ZERO,
+        interval: Duration::from_secs(3600),
+    };
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let purged = flokon_api::service::retention::pass(&app.db, retention, later)
+        .await
+        .unwrap();
+    assert_eq!(purged.report_chunks, 1, "{purged:?}");
+    assert_eq!(on_disk(), 0, "{name} still on disk");
+}
+
+#[tokio::test]
+async fn an_undo_snapshot_expires_after_the_undo_window_and_old_deliveries_go() {
+    let app = spawn_app_with(|config| {
+        config.webhooks.webhook_allow_private = true;
+        config.webhooks.webhook_worker_interval = Duration::from_millis(50);
+    })
+    .await;
+    let receiver = crate::webhooks::Receiver::start(0).await;
+    let (endpoint, _) =
+        crate::webhooks::create_endpoint(&app, &app.token, &receiver.url, &["TEST"]).await;
+    let sent = app
+        .graphql(
+            "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+            json!({"id": endpoint}),
+        )
+        .await;
+    assert!(sent.get("errors").is_none(), "{sent:#}");
+    receiver.wait_for(1).await;
+
+    let [ana, _] = crate::fixtures::pont_tenants();
+    let file = crate::fixtures::xlsx(&[crate::fixtures::header(), ana]);
+    let run = app
+        .import("a.xlsx", file, crate::helpers::mode("REPLACE_ALL"))
+        .await;
+    assert_eq!(run["committed"], true, "{run:#}");
+    assert_eq!(app.rows::<entity::import_snapshot::Entity>().await, 1);
+
+    let retention = flokon_api::service::retention::Retention {
+        days: 90,
+        undo_window: Duration::from_secs(30 * 86_400),
+        interval: Duration::from_secs(3600),
+    };
+    let pass = |days_later: i64| {
+        let db = app.db.clone();
+        let at = chrono::Utc::now() + chrono::Duration::days(days_later);
+        async move {
+            flokon_api::service::retention::pass(&db, retention, at)
+                .await
+                .unwrap()
+        }
+    };
+    // Within the window the snapshot stays, and the delivery too.
+    let purged = pass(29).await;
+    assert_eq!((purged.snapshots, purged.deliveries), (0, 0));
+    // Past it the snapshot goes: undo is refused.
+    let purged = pass(31).await;
+    assert_eq!(purged.snapshots, 1);
+    assert_eq!(app.rows::<entity::import_snapshot::Entity>().await, 0);
+    let refused = app.undo_import(&run["id"]).await;
+    assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused:#}");
+    // Past the retention days, the delivered delivery goes.
+    let purged = pass(91).await;
+    assert_eq!(purged.deliveries, 1);
+    assert_eq!(app.rows::<entity::webhook_delivery::Entity>().await, 0);
+}
