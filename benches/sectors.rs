@@ -310,7 +310,7 @@ async fn run(label: &str, options: ConnectOptions) {
     let mut ids = Vec::new();
     for (i, shape) in shapes.iter().enumerate() {
         ids.push(
-            sectors::create(&db, org, &format!("S{i}"), shape)
+            sectors::create(&db, org, &format!("S{i}"), shape, 100_000)
                 .await
                 .unwrap()
                 .id,
@@ -376,13 +376,20 @@ async fn run(label: &str, options: ConnectOptions) {
     // The 5% sector moved east by half its radius, then back (not timed).
     let moved_shape = circle(center.0 + five_percent / 2.0, center.1, five_percent);
     let start = Instant::now();
-    sectors::update(&db, org, ids[SECTORS - 1], "S49", &moved_shape)
+    sectors::update(&db, org, ids[SECTORS - 1], "S49", &moved_shape, 100_000)
         .await
         .unwrap();
     let moved = start.elapsed().as_secs_f64();
-    sectors::update(&db, org, ids[SECTORS - 1], "S49", &shapes[SECTORS - 1])
-        .await
-        .unwrap();
+    sectors::update(
+        &db,
+        org,
+        ids[SECTORS - 1],
+        "S49",
+        &shapes[SECTORS - 1],
+        100_000,
+    )
+    .await
+    .unwrap();
     assert_eq!(count_memberships(&db).await, memberships);
 
     // The floor, then the same rows by our code from an empty table.

@@ -378,6 +378,15 @@ pub struct Limits {
     /// Uncompressed size an xlsx/ods archive may reach (zip bombs).
     #[arg(long, env = "MAX_UNCOMPRESSED_BYTES", default_value_t = 200 * 1024 * 1024, global = true)]
     pub max_uncompressed_bytes: u64,
+    /// Positions a sector's geometry may hold (all its rings; all the
+    /// features of an `importSectors` file).
+    #[arg(
+        long,
+        env = "MAX_SECTOR_VERTICES",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub max_sector_vertices: usize,
     /// Characters a cell may hold.
     #[arg(long, env = "MAX_CELL_CHARS", default_value_t = 2_000, global = true)]
     pub max_cell_chars: usize,
@@ -409,6 +418,7 @@ impl Default for Limits {
             max_import_rows: 100_000,
             max_uncompressed_bytes: 200 * 1024 * 1024,
             max_cell_chars: 2_000,
+            max_sector_vertices: 100_000,
         }
     }
 }

@@ -138,7 +138,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Busy(db) => ApiError::Busy(Box::new(db)),
             ServiceError::Db(db) => ApiError::internal(db),
             ServiceError::Serde(serde) => ApiError::internal(serde),
-            error @ ServiceError::Spreadsheet(_) => ApiError::internal(error),
+            error @ (ServiceError::Spreadsheet(_) | ServiceError::Task(_)) => {
+                ApiError::internal(error)
+            }
         }
     }
 }

@@ -174,7 +174,14 @@ impl SectorMutation {
     ) -> Result<Sector, ApiError> {
         let t = writer(ctx)?;
         Ok(Sector(
-            service::sectors::create(&t.db, t.org, &input.name, &input.geometry.0).await?,
+            service::sectors::create(
+                &t.db,
+                t.org,
+                &input.name,
+                &input.geometry.0,
+                max_vertices(ctx)?,
+            )
+            .await?,
         ))
     }
 
@@ -187,7 +194,15 @@ impl SectorMutation {
         let t = writer(ctx)?;
         let uuid = decode_existing(&id, Kind::Sector)?;
         Ok(Sector(
-            service::sectors::update(&t.db, t.org, uuid, &input.name, &input.geometry.0).await?,
+            service::sectors::update(
+                &t.db,
+                t.org,
+                uuid,
+                &input.name,
+                &input.geometry.0,
+                max_vertices(ctx)?,
+            )
+            .await?,
         ))
     }
 
@@ -223,10 +238,19 @@ impl SectorMutation {
     ) -> Result<Vec<Sector>, ApiError> {
         let t = writer(ctx)?;
         let (_, bytes) = read_upload(ctx, file).await?;
-        Ok(service::sectors::import(&t.db, t.org, &bytes)
-            .await?
-            .into_iter()
-            .map(Sector)
-            .collect())
+        Ok(
+            service::sectors::import(&t.db, t.org, bytes, max_vertices(ctx)?)
+                .await?
+                .into_iter()
+                .map(Sector)
+                .collect(),
+        )
     }
+}
+
+/// `MAX_SECTOR_VERTICES`.
+fn max_vertices(ctx: &Context<'_>) -> Result<usize, ApiError> {
+    ctx.data::<crate::config::Limits>()
+        .map(|limits| limits.max_sector_vertices)
+        .map_err(|_| ApiError::internal(super::connection::MissingData("Limits")))
 }

@@ -57,6 +57,9 @@ pub enum GeometryError {
         value: f64,
     },
     Empty,
+    TooManyVertices {
+        max: usize,
+    },
 }
 
 impl GeometryError {
@@ -97,6 +100,10 @@ impl GeometryError {
                 format!("Latitude {value} outside [-90, 90] (GeoJSON gives [longitude, latitude])."),
             ),
             GeometryError::Empty => lang.pick("La géométrie n'a aucun polygone.", "The geometry has no polygon."),
+            GeometryError::TooManyVertices { max } => lang.pick(
+                format!("Géométrie trop détaillée : {max} positions au plus (simplifiez-la, par exemple avec QGIS)."),
+                format!("Geometry too detailed: {max} positions at most (simplify it, with QGIS for example)."),
+            ),
         }
     }
 }
@@ -152,7 +159,43 @@ fn polygon(index: usize, rings: &Rings) -> Result<Polygon<f64>, GeometryError> {
     Ok(Polygon::new(exterior, holes))
 }
 
+/// The positions (`[longitude, latitude]` arrays) under `value`, counting
+/// no further than `max + 1`.
+fn positions(value: &JsonValue, max: usize) -> usize {
+    let mut stack = vec![value];
+    let mut count = 0;
+    while let Some(value) = stack.pop() {
+        match value {
+            JsonValue::Array(items) if items.first().is_some_and(JsonValue::is_number) => {
+                count += 1;
+                if count > max {
+                    break;
+                }
+            }
+            JsonValue::Array(items) => stack.extend(items),
+            JsonValue::Object(fields) => stack.extend(fields.values()),
+            _ => {}
+        }
+    }
+    count
+}
+
 impl Shape {
+    /// [`Shape::parse`] for a geometry of at most `max_vertices` positions
+    /// (counted before anything is parsed): what a user may send.
+    pub fn parse_bounded(value: &JsonValue, max_vertices: usize) -> Result<Shape, GeometryError> {
+        Shape::check_vertices(value, max_vertices)?;
+        Shape::parse(value)
+    }
+
+    /// Refuses a geometry of more than `max_vertices` positions.
+    pub fn check_vertices(value: &JsonValue, max_vertices: usize) -> Result<(), GeometryError> {
+        match positions(value, max_vertices) > max_vertices {
+            true => Err(GeometryError::TooManyVertices { max: max_vertices }),
+            false => Ok(()),
+        }
+    }
+
     /// A GeoJSON `Polygon` or `MultiPolygon` geometry, in WGS84.
     pub fn parse(value: &JsonValue) -> Result<Shape, GeometryError> {
         let geometry = geojson::Geometry::from_json_value(value.clone())
@@ -181,6 +224,12 @@ impl Shape {
             shape,
             bbox,
         })
+    }
+
+    /// Its positions, every ring's.
+    pub fn vertices(&self) -> usize {
+        use geo::CoordsIter;
+        self.shape.coords_count()
     }
 
     /// Inside or on the boundary; a point in a hole is outside.
@@ -267,5 +316,17 @@ mod tests {
             let message = Shape::parse(&value).unwrap_err().message(Lang::Fr);
             assert!(message.contains(expected), "{value}: {message}");
         }
+    }
+
+    #[test]
+    fn a_geometry_is_bounded_by_its_positions_in_all_its_rings() {
+        let value = json!({"type": "MultiPolygon",
+                           "coordinates": [[square(0.0, 1.0)], [square(2.0, 3.0), square(2.2, 2.4)]]});
+        assert_eq!(
+            Shape::parse_bounded(&value, 14).unwrap_err(),
+            GeometryError::TooManyVertices { max: 14 }
+        );
+        let shape = Shape::parse_bounded(&value, 15).unwrap();
+        assert_eq!(shape.vertices(), 15);
     }
 }

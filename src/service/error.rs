@@ -44,6 +44,9 @@ pub enum ServiceError {
     /// or the writing task).
     #[error("spreadsheet not written")]
     Spreadsheet(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// CPU work sent to a blocking thread panicked or was cancelled.
+    #[error("blocking task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// Which cap an organization reached.

@@ -614,3 +614,26 @@ async fn an_undo_snapshot_expires_after_the_undo_window_and_old_deliveries_go() 
     assert_eq!(purged.deliveries, 1);
     assert_eq!(app.rows::<entity::webhook_delivery::Entity>().await, 0);
 }
+
+#[tokio::test]
+async fn a_million_vertex_sector_is_refused_before_it_is_parsed() {
+    let app = spawn_app_with(|config| config.background_workers = false).await;
+    let ring = vec![json!([-71, 46]); 1_000_000];
+    let geometry = json!({"type": "Polygon", "coordinates": [ring]});
+    let create =
+        "mutation($g: JSON!) { createSector(input: {name: \"Énorme\", geometry: $g}) { id } }";
+    let started = Instant::now();
+    let (body, health) = tokio::join!(app.graphql(create, json!({"g": geometry})), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.get("/health").await
+    });
+    let took = started.elapsed();
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "{body:#}");
+    assert!(
+        crate::helpers::error_message(&body).contains("100000"),
+        "{body:#}"
+    );
+    assert_eq!(health.status, 200);
+    eprintln!("a million vertices refused in {took:?}");
+    assert_eq!(app.rows::<entity::sector::Entity>().await, 0);
+}

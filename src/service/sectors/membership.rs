@@ -45,12 +45,19 @@ pub async fn place_sector(
     sector_id: Uuid,
     shape: &Shape,
 ) -> Result<(), DbErr> {
-    let wanted: HashSet<Pair> = positions(db, org, Some(shape.bbox))
-        .await?
-        .into_iter()
-        .filter(|p| matches!((p.latitude, p.longitude), (Some(lat), Some(lon)) if shape.holds(lat, lon)))
-        .map(|p| (sector_id, p.point_id))
-        .collect();
+    let candidates = positions(db, org, Some(shape.bbox)).await?;
+    // The exact tests are CPU work (a polygon of many vertices, many
+    // points): on a blocking thread, not an async worker.
+    let shape = shape.clone();
+    let wanted: HashSet<Pair> = tokio::task::spawn_blocking(move || {
+        candidates
+            .into_iter()
+            .filter(|p| matches!((p.latitude, p.longitude), (Some(lat), Some(lon)) if shape.holds(lat, lon)))
+            .map(|p| (sector_id, p.point_id))
+            .collect()
+    })
+    .await
+    .map_err(|joined| DbErr::Custom(format!("placing a sector: {joined}")))?;
     let mut stored = HashSet::new();
     let of_sector = sector_membership::Column::SectorId.eq(sector_id);
     read_pairs(db, org, of_sector, &mut stored).await?;

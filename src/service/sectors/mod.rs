@@ -35,11 +35,32 @@ fn invalid_geometry(error: GeometryError, feature: Option<usize>) -> ServiceErro
     })
 }
 
-/// A sector's name and shape as given to `create` and `update`.
-fn validated(name: &str, geometry: &JsonValue) -> Result<(String, Shape), ServiceError> {
+/// A sector's name and shape as given to `create` and `update`, read on a
+/// blocking thread: a large polygon is CPU work the async workers must not
+/// wait on.
+async fn validated(
+    name: &str,
+    geometry: &JsonValue,
+    max_vertices: usize,
+) -> Result<(String, Shape), ServiceError> {
     let name = sector_name(name)?;
-    let shape = Shape::parse(geometry).map_err(|e| invalid_geometry(e, None))?;
+    // Counted before anything is copied: a refused geometry costs a walk.
+    Shape::check_vertices(geometry, max_vertices).map_err(|e| invalid_geometry(e, None))?;
+    let geometry = geometry.clone();
+    let shape = off_the_async_workers(move || {
+        Shape::parse(&geometry).map_err(|e| invalid_geometry(e, None))
+    })
+    .await?;
     Ok((name, shape))
+}
+
+/// Runs CPU work (geometry) on tokio's blocking threads.
+pub(super) async fn off_the_async_workers<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ServiceError::Task)?
 }
 
 fn sector_name(name: &str) -> Result<String, ValidationError> {
@@ -104,8 +125,9 @@ pub async fn create(
     org: OrgId,
     name: &str,
     geometry: &JsonValue,
+    max_vertices: usize,
 ) -> Result<sector::Model, ServiceError> {
-    let (name, shape) = validated(name, geometry)?;
+    let (name, shape) = validated(name, geometry, max_vertices).await?;
     let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
     let model = insert_sector(&tx, org, name, &shape).await?;
     tx.commit().await?;
@@ -117,8 +139,24 @@ pub async fn create(
 pub async fn import(
     db: &DatabaseConnection,
     org: OrgId,
-    geojson: &[u8],
+    geojson: Vec<u8>,
+    max_vertices: usize,
 ) -> Result<Vec<sector::Model>, ServiceError> {
+    let sectors = off_the_async_workers(move || read_features(&geojson, max_vertices)).await?;
+    let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
+    let mut created = Vec::with_capacity(sectors.len());
+    for (name, shape) in sectors {
+        created.push(insert_sector(&tx, org, name, &shape).await?);
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Each feature's name and shape; `max_vertices` positions in all.
+fn read_features(
+    geojson: &[u8],
+    max_vertices: usize,
+) -> Result<Vec<(String, Shape)>, ServiceError> {
     let text = String::from_utf8_lossy(geojson);
     let parsed: geojson::GeoJson = text.parse().map_err(|e: geojson::Error| {
         invalid_geometry(GeometryError::NotGeoJson(e.to_string()), None)
@@ -129,6 +167,7 @@ pub async fn import(
         geojson::GeoJson::Geometry(geometry) => vec![geojson::Feature::from(geometry)],
     };
     let mut sectors = Vec::with_capacity(features.len());
+    let mut left = max_vertices;
     for (i, feature) in features.iter().enumerate() {
         let geometry = feature
             .geometry
@@ -136,7 +175,14 @@ pub async fn import(
             .ok_or_else(|| invalid_geometry(GeometryError::Empty, Some(i)))?;
         let value = serde_json::to_value(geometry)
             .map_err(|e| invalid_geometry(GeometryError::NotGeoJson(e.to_string()), Some(i)))?;
-        let shape = Shape::parse(&value).map_err(|e| invalid_geometry(e, Some(i)))?;
+        let shape = Shape::parse_bounded(&value, left).map_err(|e| match e {
+            GeometryError::TooManyVertices { .. } => invalid_geometry(
+                GeometryError::TooManyVertices { max: max_vertices },
+                Some(i),
+            ),
+            other => invalid_geometry(other, Some(i)),
+        })?;
+        left -= shape.vertices();
         let name = ["name", "nom", "Name", "NAME", "NOM", "Nom"]
             .iter()
             .find_map(|key| feature.property(key).and_then(JsonValue::as_str))
@@ -144,13 +190,7 @@ pub async fn import(
             .unwrap_or_else(|| format!("Secteur {}", i + 1));
         sectors.push((sector_name(&name)?, shape));
     }
-    let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
-    let mut created = Vec::with_capacity(sectors.len());
-    for (name, shape) in sectors {
-        created.push(insert_sector(&tx, org, name, &shape).await?);
-    }
-    tx.commit().await?;
-    Ok(created)
+    Ok(sectors)
 }
 
 pub async fn update(
@@ -159,8 +199,9 @@ pub async fn update(
     id: Uuid,
     name: &str,
     geometry: &JsonValue,
+    max_vertices: usize,
 ) -> Result<sector::Model, ServiceError> {
-    let (name, shape) = validated(name, geometry)?;
+    let (name, shape) = validated(name, geometry, max_vertices).await?;
     let tx = locks::begin_memberships(db, org, Memberships::Exclusive).await?;
     let current = require_owned_locked::<sector::Entity>(&tx, org, id).await?;
     let reshaped = current.geometry != shape.geojson;
