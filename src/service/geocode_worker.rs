@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use super::batch::insert_models;
 use super::claims::{self, WorkQueue};
-use super::geocoding::{Geocoding, geocode};
-use super::{ServiceError, log_internal, webhooks};
+use super::geocoding::{Announce, Geocoding, geocode};
+use super::{ServiceError, log_internal};
 use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;
 
@@ -70,17 +70,7 @@ pub async fn pass(
     }
     for (org, points) in by_org {
         let ids: Vec<Uuid> = points.iter().map(|p| p.id).collect();
-        let now = geocode(db, geocoding, OrgId::new(org), points).await?;
-        let not_found = now
-            .iter()
-            .filter(|p| p.geocode_status == GeocodeStatus::NotFound)
-            .count();
-        if not_found > 0 {
-            // After the positions' own transaction: a notice, not a change.
-            let data = serde_json::json!({ "notFound": not_found });
-            let event = entity::values::WebhookEvent::GeocodingNeedsAttention;
-            webhooks::enqueue(db, OrgId::new(org), event, data).await?;
-        }
+        let now = geocode(db, geocoding, OrgId::new(org), points, Announce::NotFound).await?;
         let still_waiting: Vec<Uuid> = now
             .iter()
             .filter(|p| p.latitude.is_none() && GeocodeStatus::WAITING.contains(&p.geocode_status))

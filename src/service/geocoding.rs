@@ -253,6 +253,15 @@ impl Geocoding {
     }
 }
 
+/// Whether [`geocode`] announces the addresses it found nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Announce {
+    /// An edit: its author reads the status in the answer.
+    Nothing,
+    /// The background worker: the organization learns it by webhook.
+    NotFound,
+}
+
 /// Locates the points that wait for it (`PENDING` or `FAILED`), saves what
 /// was found and places them in their sectors; returns the points as they
 /// now are, in the same order.
@@ -261,11 +270,16 @@ impl Geocoding {
 /// it was computed for: one whose address changed during the lookup (the
 /// provider can take seconds), or that got a position by hand, is left as
 /// it now is.
+///
+/// With `announce`, addresses it found nowhere are announced
+/// (`geocoding.needs_attention`) in the transaction that records them: the
+/// notice exists exactly when the change does.
 pub async fn geocode(
     db: &DatabaseConnection,
     geocoding: &Geocoding,
     org: OrgId,
     mut points: Vec<service_point::Model>,
+    announce: Announce,
 ) -> Result<Vec<service_point::Model>, ServiceError> {
     let waiting = |p: &service_point::Model| {
         p.latitude.is_none() && GeocodeStatus::WAITING.contains(&p.geocode_status)
@@ -284,6 +298,7 @@ pub async fn geocode(
     let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
     let mut moved = Vec::new();
     let mut changed_meanwhile = Vec::new();
+    let mut not_found = 0usize;
     for point in points.iter_mut().filter(|p| waiting(p)) {
         let Some(result) = located.get(&point.address_key) else {
             continue;
@@ -318,8 +333,16 @@ pub async fn geocode(
         if point.latitude.is_some() {
             moved.push(Position::from(&*point));
         }
+        if point.geocode_status == GeocodeStatus::NotFound {
+            not_found += 1;
+        }
     }
     sectors::place_points(&tx, org, &moved).await?;
+    if announce == Announce::NotFound && not_found > 0 {
+        let data = serde_json::json!({ "notFound": not_found });
+        let event = entity::values::WebhookEvent::GeocodingNeedsAttention;
+        super::webhooks::enqueue(&tx, org, event, data).await?;
+    }
     tx.commit().await?;
     if !changed_meanwhile.is_empty() {
         let now: HashMap<Uuid, service_point::Model> =

@@ -111,7 +111,7 @@ pub async fn create(
     sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     tx.commit().await?;
     // Located after the commit: the provider never holds a transaction open.
-    Ok(geocoding::geocode(db, geocoding, org, vec![model])
+    Ok(geocoding::geocode(db, geocoding, org, vec![model], geocoding::Announce::Nothing)
         .await?
         .remove(0))
 }
@@ -161,7 +161,7 @@ pub async fn update(
             .await?;
     }
     tx.commit().await?;
-    Ok(geocoding::geocode(db, geocoding, org, vec![model])
+    Ok(geocoding::geocode(db, geocoding, org, vec![model], geocoding::Announce::Nothing)
         .await?
         .remove(0))
 }
