@@ -111,9 +111,15 @@ pub async fn create(
     sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     tx.commit().await?;
     // Located after the commit: the provider never holds a transaction open.
-    Ok(geocoding::geocode(db, geocoding, org, vec![model], geocoding::Announce::Nothing)
-        .await?
-        .remove(0))
+    Ok(geocoding::geocode(
+        db,
+        geocoding,
+        org,
+        vec![model],
+        geocoding::Announce::Nothing,
+    )
+    .await?
+    .remove(0))
 }
 
 /// `coordinates`: `None` keeps them, `Some(None)` clears hand-given ones so
@@ -161,9 +167,15 @@ pub async fn update(
             .await?;
     }
     tx.commit().await?;
-    Ok(geocoding::geocode(db, geocoding, org, vec![model], geocoding::Announce::Nothing)
-        .await?
-        .remove(0))
+    Ok(geocoding::geocode(
+        db,
+        geocoding,
+        org,
+        vec![model],
+        geocoding::Announce::Nothing,
+    )
+    .await?
+    .remove(0))
 }
 
 /// Deletes the point; its occupants and sector memberships cascade.

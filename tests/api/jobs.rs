@@ -819,3 +819,20 @@ async fn an_organization_runs_a_bounded_number_of_expensive_operations_at_once()
     let body = app.graphql(expensive, json!({})).await;
     assert!(body.get("errors").is_none(), "{body:#}");
 }
+
+#[tokio::test]
+async fn retries_sent_at_once_with_one_key_all_get_the_first_run() {
+    let app = spawn_app().await;
+    let file = xlsx(&[header(), pont_tenants()[0].clone()]);
+    let vars = json!({"mode": "MERGE_KEEP_MISSING", "key": "same"});
+    // Five copies of one request at once: one runs, the others answer with
+    // its run, none with IMPORT_IN_PROGRESS.
+    let copies = (0..5).map(|_| job(&app, file.clone(), vars.clone()));
+    let runs = futures_util::future::join_all(copies).await;
+    let ids: std::collections::HashSet<String> = runs
+        .iter()
+        .map(|run| run["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{runs:#?}");
+    assert_eq!(app.rows::<entity::import_run::Entity>().await, 1);
+}

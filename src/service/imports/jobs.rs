@@ -88,15 +88,15 @@ pub(super) enum Created {
 pub(super) async fn find_by_key(
     db: &impl ConnectionTrait,
     org: OrgId,
-    request: &NewImport,
+    key: Option<&str>,
     hash: &str,
 ) -> Result<Option<import_run::Model>, ServiceError> {
-    let Some(key) = &request.idempotency_key else {
+    let Some(key) = key else {
         return Ok(None);
     };
     let found = import_run::Entity::find()
         .filter(import_run::Column::OrganizationId.eq(org.uuid()))
-        .filter(import_run::Column::IdempotencyKey.eq(key.as_str()))
+        .filter(import_run::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?;
     match found {
@@ -118,7 +118,7 @@ pub(super) async fn create(
     lease: Duration,
 ) -> Result<Created, ServiceError> {
     let tx = locks::begin_import_runs(db, org).await?;
-    if let Some(run) = find_by_key(&tx, org, request, hash).await? {
+    if let Some(run) = find_by_key(&tx, org, request.idempotency_key.as_deref(), hash).await? {
         tx.rollback().await?;
         return Ok(Created::Existing(run));
     }

@@ -62,9 +62,10 @@ pub async fn import(
     progress: Arc<Progress>,
 ) -> Result<import_run::Model, ServiceError> {
     let hash = request.hash();
+    let key = request.idempotency_key.clone();
     // A retry while the first run still holds the organization's claim
     // gets that run, not a refusal.
-    if let Some(run) = jobs::find_by_key(db, org, &request, &hash).await? {
+    if let Some(run) = jobs::find_by_key(db, org, key.as_deref(), &hash).await? {
         return Ok(run);
     }
     let work = async {
@@ -82,8 +83,26 @@ pub async fn import(
             Created::Existing(run) => Ok(run),
         }
     };
-    importer.exclusively(db, org, work).await
+    match importer.exclusively(db, org, work).await {
+        // The first request may hold the organization's place and not have
+        // written its run yet: a retry looks again for a moment.
+        Err(ServiceError::ImportInProgress) if key.is_some() => {
+            for _ in 0..RETRY_LOOKS {
+                tokio::time::sleep(RETRY_LOOK_EVERY).await;
+                if let Some(run) = jobs::find_by_key(db, org, key.as_deref(), &hash).await? {
+                    return Ok(run);
+                }
+            }
+            Err(ServiceError::ImportInProgress)
+        }
+        result => result,
+    }
 }
+
+/// How long a retry waits for the first request's run to appear: it is
+/// written right after the place is taken.
+const RETRY_LOOKS: usize = 10;
+const RETRY_LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Stores the upload and answers with the `QUEUED` run at once; a worker
 /// on any instance runs it.
