@@ -637,3 +637,28 @@ async fn a_million_vertex_sector_is_refused_before_it_is_parsed() {
     eprintln!("a million vertices refused in {took:?}");
     assert_eq!(app.rows::<entity::sector::Entity>().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_server_within_its_grace_whatever_is_in_flight() {
+    let (url, _guard) = crate::jobs::durable_database().await;
+    let mut instance = crate::instances::Instance::start(&url, &[("SHUTDOWN_GRACE", "1s")]);
+    instance.healthy().await.unwrap();
+    // A request that never ends by itself: its body never comes.
+    let address = instance.base.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    instance.terminate();
+    tokio::task::block_in_place(|| instance.wait_exit());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "stopped after {took:?}");
+    assert!(took >= Duration::from_millis(900), "stopped after {took:?}");
+    drop(stalled);
+}
