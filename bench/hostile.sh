@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Hostile GraphQL against the release server, for memory: 10,000 occupants
-# loaded (SQLite, or PostgreSQL with LOAD_DATABASE_URL), then each kind of
-# hostile request sent N times (default 200) by 8 clients at once: alias
-# flood, deep query, heavy lists, search-and-count flood, directive flood,
-# 100-operation batch, 1 MB query. Prints, for each kind, the answer's
-# error code (the same for every request, or the script fails) and the
-# server's RSS after it: refused requests should leave memory flat.
-#   bench/hostile.sh [N]   needs curl, jq and xargs; about a minute
+# Hostile GraphQL against the release server: 10,000 occupants loaded
+# (SQLite, or PostgreSQL with LOAD_DATABASE_URL), then each kind of hostile
+# request sent N times (default 200) by 8 clients at once: alias flood,
+# deep query, heavy lists, search-and-count flood, directive flood,
+# 100-operation batch, 1 MB query, fragment fan-outs (2 and 3 a level, 30
+# levels), a nested-list cycle, large unpaged lists, nested connections of
+# 500 × 500 rows, a 15 MB body without a token, a million-vertex sector.
+# Prints, for each kind, the answer's error code (the same for every
+# request, or the script fails), the slowest answer, `/health`'s p99 while
+# the kind ran (polled every 20 ms) and the server's RSS after it.
+#   bench/hostile.sh [N]   needs curl, jq, python3 and xargs; a few minutes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-200}"
@@ -29,18 +32,54 @@ query "{ $(repeat 's%i: clients(first: 1, search: "rable") { totalCount } ' 100)
 query "{ __typename$(repeat ' @skip(if: false)' 100) }" >"$work/directives.json"
 jq -cn '[range(100) | {query: "{ clients { totalCount } }"}]' >"$work/batch.json"
 { printf '{"query":"{ __typename } # '; head -c 1000000 /dev/zero | tr '\0' x; printf '"}'; } >"$work/big.json"
+fan_out() { # levels, spreads per level
+	local q="query { ...F0 }"
+	for ((l = 0; l < $1; l++)); do q+=" fragment F$l on Query {$(repeat " ...F$((l + 1))" "$2") }"; done
+	printf '%s fragment F%s on Query { __typename }' "$q" "$1"
+}
+query "$(fan_out 30 2)" >"$work/fanout2.json"
+query "$(fan_out 30 3)" >"$work/fanout3.json"
+query "{ sectors { alertRecipients { servicePoint { sectors { alertRecipients { phone } } } } } }" >"$work/cycle.json"
+query "{ sectors { alertRecipients { phone servicePoint { occupants { phone firstName } } } } }" >"$work/unpaged.json"
+query "{ importRuns(first: 500) { edges { node { rows(first: 500) { edges { node { rowNumber } } } } } } }" >"$work/connections.json"
+python3 -c 'import json,sys; json.dump({"query": "mutation($g: JSON!) { createSector(input: {name: \"X\", geometry: $g}) { id } }", "variables": {"g": {"type": "Polygon", "coordinates": [[[-71, 46]] * 1000000]}}}, sys.stdout)' >"$work/vertices.json"
+head -c 15000000 /dev/zero | tr '\0' ' ' >"$work/anonymous.json"
 
-send() { # kind: the error code of every answer, one line each
-	curl -s "$base/graphql" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-		--data-binary "@$work/$1.json" | jq -r 'if type == "array" then .[0] else . end | .errors[0].extensions.code // "none"'
+send() { # kind: the error code of the answer and its time, on one line
+	local auth=(-H "Authorization: Bearer $token") out took
+	[ "$1" = anonymous ] && auth=()
+	out=$(mktemp -p "$work")
+	took=$(curl -s -o "$out" -w '%{time_total}' "$base/graphql" "${auth[@]}" \
+		-H 'Content-Type: application/json' --data-binary "@$work/$1.json")
+	printf '%s %s\n' "$(jq -r 'if type == "array" then .[0] else . end | .errors[0].extensions.code // "none"' "$out" 2>/dev/null || echo unreadable)" "$took"
+	rm -f "$out"
 }
 export -f send
 export base token work
 
+# /health's answer times, every 20 ms, until the file `stop` appears.
+watch_health() {
+	rm -f "$work/stop" "$work/health.times"
+	while [ ! -e "$work/stop" ]; do
+		curl -s -o /dev/null -w '%{time_total}\n' "$base/health" >>"$work/health.times"
+		sleep 0.02
+	done
+}
+p99() { sort -n | awk '{a[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%.0f ms", a[i]*1000}'; }
+
 echo "server RSS with 10,000 occupants loaded: $(rss)"
-printf '%-11s %-16s %s\n' kind answer "RSS after $count"
-for kind in aliases depth lists searches directives batch big; do
-	codes=$(seq "$count" | xargs -P 8 -I{} bash -c "send $kind" | sort | uniq -c)
+printf '%-12s %-16s %12s %14s %s\n' kind answer slowest health_p99 "RSS after $count"
+for kind in aliases depth lists searches directives batch big fanout2 fanout3 cycle unpaged connections anonymous vertices; do
+	n=$count
+	case $kind in anonymous | vertices) n=$((count / 10 > 0 ? count / 10 : 1)) ;; esac
+	watch_health &
+	watcher=$!
+	answers=$(seq "$n" | xargs -P 8 -I{} bash -c "send $kind")
+	touch "$work/stop"
+	wait "$watcher"
+	codes=$(awk '{print $1}' <<<"$answers" | sort | uniq -c)
 	[ "$(wc -l <<<"$codes")" -eq 1 ] || { echo "$kind: mixed answers: $codes" >&2; exit 1; }
-	printf '%-11s %-16s %s\n' "$kind" "$(awk '{print $2}' <<<"$codes")" "$(rss)"
+	slowest=$(awk '{print $2}' <<<"$answers" | sort -n | tail -1)
+	printf '%-12s %-16s %9.0f ms %14s %s\n' "$kind" "$(awk '{print $2}' <<<"$codes")" \
+		"$(awk -v s="$slowest" 'BEGIN {print s * 1000}')" "$(p99 <"$work/health.times")" "$(rss)"
 done

@@ -637,32 +637,11 @@ mod tests {
 
     #[test]
     fn graphiqls_introspection_stays_well_within_the_defaults() {
-        let admitted = figures(crate::graphql::gate::tests::INTROSPECTION).unwrap();
+        let admitted = figures(INTROSPECTION).unwrap();
         assert!(admitted.cost < 100_000, "{admitted:?}");
         assert!(admitted.depth <= 13, "{admitted:?}");
     }
 
     /// The query GraphiQL sends on load (graphql-js `getIntrospectionQuery`).
-    pub const INTROSPECTION: &str = r#"
-query IntrospectionQuery {
-  __schema {
-    queryType { name } mutationType { name } subscriptionType { name }
-    types { ...FullType }
-    directives { name description locations args { ...InputValue } }
-  }
-}
-fragment FullType on __Type {
-  kind name description
-  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
-  inputFields { ...InputValue }
-  interfaces { ...TypeRef }
-  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-  possibleTypes { ...TypeRef }
-}
-fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-fragment TypeRef on __Type {
-  kind name
-  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
-}
-"#;
+    const INTROSPECTION: &str = include_str!("../../tests/fixtures/introspection.graphql");
 }

@@ -21,7 +21,7 @@ use entity::values::{DeliveryStatus, ImportStatus};
 use entity::{
     import_report, import_run, import_snapshot, import_upload, webhook_delivery, worker_lease,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
     Set,
@@ -139,48 +139,32 @@ pub async fn pass(
             .exec(db)
     })
     .await?;
-    let uploads = in_batches(FILE_BATCH, |batch| {
-        let ids = ids_of(
-            import_upload::Entity,
-            import_upload::Column::ImportRunId,
-            import_upload::Column::CreatedAt.lt(cutoff),
-            batch,
-        );
-        import_upload::Entity::delete_many()
-            .filter(import_upload::Column::ImportRunId.in_subquery(ids))
-            .exec(db)
-    })
+    let uploads = delete_in_batches(
+        db,
+        import_upload::Column::ImportRunId,
+        import_upload::Column::CreatedAt.lt(cutoff),
+        FILE_BATCH,
+    )
     .await?;
-    let snapshots = in_batches(FILE_BATCH, |batch| {
-        let ids = ids_of(
-            import_snapshot::Entity,
-            import_snapshot::Column::ImportRunId,
-            import_snapshot::Column::CreatedAt.lt(undo_cutoff),
-            batch,
-        );
-        import_snapshot::Entity::delete_many()
-            .filter(import_snapshot::Column::ImportRunId.in_subquery(ids))
-            .exec(db)
-    })
+    let snapshots = delete_in_batches(
+        db,
+        import_snapshot::Column::ImportRunId,
+        import_snapshot::Column::CreatedAt.lt(undo_cutoff),
+        FILE_BATCH,
+    )
     .await?;
-    let deliveries = in_batches(BATCH, |batch| {
-        let ids = ids_of(
-            webhook_delivery::Entity,
-            webhook_delivery::Column::Id,
-            webhook_delivery::Column::CreatedAt.lt(cutoff).and(
-                webhook_delivery::Column::Status
-                    .is_in([DeliveryStatus::Succeeded, DeliveryStatus::Failed]),
-            ),
-            batch,
-        );
-        webhook_delivery::Entity::delete_many()
-            .filter(webhook_delivery::Column::Id.in_subquery(ids))
-            .exec(db)
-    })
+    let deliveries = delete_in_batches(
+        db,
+        webhook_delivery::Column::Id,
+        webhook_delivery::Column::CreatedAt.lt(cutoff).and(
+            webhook_delivery::Column::Status
+                .is_in([DeliveryStatus::Succeeded, DeliveryStatus::Failed]),
+        ),
+        BATCH,
+    )
     .await?;
     let keys = in_batches(BATCH, |batch| {
         let ids = ids_of(
-            import_run::Entity,
             import_run::Column::Id,
             import_run::Column::IdempotencyKey
                 .is_not_null()
@@ -209,19 +193,33 @@ pub async fn pass(
     Ok(purged)
 }
 
-/// Up to `batch` values of `id` of the rows of `entity` that match.
-fn ids_of<E: EntityTrait>(
-    entity: E,
-    id: impl sea_orm::sea_query::IntoColumnRef,
-    matching: sea_orm::sea_query::SimpleExpr,
-    batch: u64,
-) -> SelectStatement {
+/// Up to `batch` values of `id` of the rows of its table that match.
+fn ids_of<C: ColumnTrait>(id: C, matching: SimpleExpr, batch: u64) -> SelectStatement {
     Query::select()
         .column(id)
-        .from(entity)
+        .from(id.entity_name())
         .and_where(matching)
         .limit(batch)
         .to_owned()
+}
+
+/// Deletes the rows that match, `batch` at a time (`id` a one-column key).
+async fn delete_in_batches<C>(
+    db: &DatabaseConnection,
+    id: C,
+    matching: SimpleExpr,
+    batch: u64,
+) -> Result<u64, DbErr>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    in_batches(batch, |batch| {
+        <C::EntityName as EntityTrait>::delete_many()
+            .filter(id.in_subquery(ids_of(id, matching.clone(), batch)))
+            .exec(db)
+    })
+    .await
 }
 
 /// Runs `purge(batch)` until it removes less than a batch: how many rows

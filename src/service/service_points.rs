@@ -110,16 +110,7 @@ pub async fn create(
         .map_err(|e| on_unique_violation(e, ValidationError::DuplicateAddress))?;
     sectors::place_points(&tx, org, &[Position::from(&model)]).await?;
     tx.commit().await?;
-    // Located after the commit: the provider never holds a transaction open.
-    Ok(geocoding::geocode(
-        db,
-        geocoding,
-        org,
-        vec![model],
-        geocoding::Announce::Nothing,
-    )
-    .await?
-    .remove(0))
+    located(db, geocoding, org, model).await
 }
 
 /// `coordinates`: `None` keeps them, `Some(None)` clears hand-given ones so
@@ -167,18 +158,23 @@ pub async fn update(
             .await?;
     }
     tx.commit().await?;
-    Ok(geocoding::geocode(
-        db,
-        geocoding,
-        org,
-        vec![model],
-        geocoding::Announce::Nothing,
-    )
-    .await?
-    .remove(0))
+    located(db, geocoding, org, model).await
 }
 
 /// Deletes the point; its occupants and sector memberships cascade.
 pub async fn delete(db: &DatabaseConnection, org: OrgId, id: Uuid) -> Result<(), ServiceError> {
     delete_placed::<service_point::Entity>(db, org, id, Memberships::Shared).await
+}
+
+/// The point once the geocoder had its say (after the commit: the provider
+/// never holds a transaction open); its author reads the status.
+async fn located(
+    db: &DatabaseConnection,
+    geocoding: &Geocoding,
+    org: OrgId,
+    point: service_point::Model,
+) -> Result<service_point::Model, ServiceError> {
+    let announce = geocoding::Announce::Nothing;
+    let mut now = geocoding::geocode(db, geocoding, org, vec![point], announce).await?;
+    Ok(now.remove(0))
 }

@@ -185,6 +185,11 @@ async fn codes_over(
     error_codes(&body)
 }
 
+/// Reads until the server closes the socket.
+async fn closed(socket: &mut WebSocket) {
+    while receive(socket).await.get("close").is_none() {}
+}
+
 /// A socket past `connection_init` with the test organization's token.
 async fn open_socket(app: &TestApp) -> WebSocket {
     let mut socket = connect_ws(app, None).await.expect("upgrade");
@@ -309,12 +314,7 @@ async fn a_revoked_token_loses_its_open_socket() {
     // ...nothing is written, and the socket is closed soon after.
     assert_eq!(app.rows::<entity::client::Entity>().await, 0);
     let started = Instant::now();
-    loop {
-        let message = receive(&mut socket).await;
-        if message.get("close").is_some() {
-            break;
-        }
-    }
+    closed(&mut socket).await;
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -332,14 +332,11 @@ async fn only_connection_init_stops_the_first_clock() {
     let started = Instant::now();
     send(&mut socket, json!({"type": "ping"})).await;
     assert_eq!(receive(&mut socket).await["type"], "pong");
-    loop {
-        if receive(&mut socket).await.get("close").is_some() {
-            break;
-        }
-    }
+    closed(&mut socket).await;
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
-    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    // Well before the test's 60 s wait for a message, on a loaded machine.
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
 
 #[tokio::test]
@@ -379,13 +376,10 @@ async fn a_socket_lives_at_most_its_lifetime() {
     .await;
     let mut socket = open_socket(&app).await;
     let started = Instant::now();
-    loop {
-        if receive(&mut socket).await.get("close").is_some() {
-            break;
-        }
-    }
+    closed(&mut socket).await;
     let lived = started.elapsed();
-    assert!(lived < Duration::from_secs(2), "{lived:?}");
+    assert!(lived >= Duration::from_millis(400), "{lived:?}");
+    assert!(lived < Duration::from_secs(5), "{lived:?}");
 }
 
 /// What the server answers a raw HTTP/1.1 request: its status line and

@@ -7,28 +7,7 @@ use serde_json::json;
 use crate::helpers::{error_codes, spawn_app, spawn_app_with};
 
 /// The query GraphiQL sends on load (graphql-js `getIntrospectionQuery`).
-const INTROSPECTION: &str = r#"
-query IntrospectionQuery {
-  __schema {
-    queryType { name } mutationType { name } subscriptionType { name }
-    types { ...FullType }
-    directives { name description locations args { ...InputValue } }
-  }
-}
-fragment FullType on __Type {
-  kind name description
-  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
-  inputFields { ...InputValue }
-  interfaces { ...TypeRef }
-  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-  possibleTypes { ...TypeRef }
-}
-fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-fragment TypeRef on __Type {
-  kind name
-  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
-}
-"#;
+const INTROSPECTION: &str = include_str!("../fixtures/introspection.graphql");
 
 #[tokio::test]
 async fn graphiqls_introspection_passes_the_default_limits() {
