@@ -60,6 +60,7 @@ impl Application {
         }
         let policy = WebhookPolicy {
             allow_private: config.webhooks.webhook_allow_private,
+            test_sends_per_minute: config.webhooks.webhook_test_sends_per_minute,
         };
         let schema = build_schemas(&config.limits, config.introspection, importer, policy);
         let auth = Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl));

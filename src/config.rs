@@ -231,6 +231,15 @@ pub struct WebhookConfig {
     /// out of reach of the check at every connection.
     #[arg(long, env = "WEBHOOK_PROXY", global = true)]
     pub webhook_proxy: Option<String>,
+    /// Test deliveries (`sendTestWebhook`) an organization may queue a
+    /// minute.
+    #[arg(
+        long,
+        env = "WEBHOOK_TEST_SENDS_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub webhook_test_sends_per_minute: usize,
     /// How often each instance looks for deliveries due.
     #[arg(long, env = "WEBHOOK_WORKER_INTERVAL", default_value = "250ms", value_parser = crate::domain::parse_duration, global = true)]
     pub webhook_worker_interval: Duration,
@@ -252,6 +261,7 @@ impl Default for WebhookConfig {
             ],
             webhook_timeout: Duration::from_secs(10),
             webhook_proxy: None,
+            webhook_test_sends_per_minute: 10,
             webhook_worker_interval: Duration::from_millis(250),
         }
     }

@@ -186,6 +186,8 @@ impl WebhookDelivery {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WebhookPolicy {
     pub allow_private: bool,
+    /// `WEBHOOK_TEST_SENDS_PER_MINUTE`.
+    pub test_sends_per_minute: usize,
 }
 
 fn policy(ctx: &Context<'_>) -> Result<WebhookPolicy, ApiError> {
@@ -288,7 +290,7 @@ impl WebhookMutation {
         let t = writer(ctx)?;
         let uuid = decode_existing(&id, Kind::WebhookEndpoint)?;
         Ok(WebhookDelivery(
-            service::send_test(&t.db, t.org, uuid).await?,
+            service::send_test(&t.db, t.org, uuid, policy(ctx)?.test_sends_per_minute).await?,
         ))
     }
 }

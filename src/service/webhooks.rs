@@ -67,9 +67,6 @@ fn checked_description(description: Option<String>) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
-/// Test sends an organization may queue per minute.
-pub const MAX_TEST_SENDS_PER_MINUTE: usize = 10;
-
 /// Creates an endpoint: it and its secret, shown this once. An
 /// organization has `MAX_WEBHOOK_ENDPOINTS` at most: each is a receiver
 /// its deliveries wait on.
@@ -157,19 +154,21 @@ pub async fn list_endpoints(
         .await?)
 }
 
-/// A `test` delivery to this endpoint, whatever it subscribed to.
+/// A `test` delivery to this endpoint, whatever it subscribed to; an
+/// organization queues `per_minute` of them at most.
 pub async fn send_test(
     db: &DatabaseConnection,
     org: OrgId,
     id: Uuid,
+    per_minute: usize,
 ) -> Result<webhook_delivery::Model, ServiceError> {
     let endpoint = require_owned::<webhook_endpoint::Entity>(db, org, id).await?;
     let minute_ago = Utc::now() - chrono::Duration::minutes(1);
     let recent = owned::<webhook_delivery::Entity>(org)
         .filter(webhook_delivery::Column::Event.eq(WebhookEvent::Test))
         .filter(webhook_delivery::Column::CreatedAt.gt(minute_ago));
-    let max = MAX_TEST_SENDS_PER_MINUTE;
-    if super::count(db, recent).await? >= max as u64 {
+    if super::count(db, recent).await? >= per_minute as u64 {
+        let max = per_minute;
         return Err(ServiceError::Limit(LimitReached::TestSendsPerMinute {
             max,
         }));

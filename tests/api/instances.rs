@@ -460,6 +460,7 @@ async fn two_instances_deliver_each_webhook_once() {
     let env = [
         ("WEBHOOK_ALLOW_PRIVATE", "true"),
         ("WEBHOOK_WORKER_INTERVAL", "10ms"),
+        ("WEBHOOK_TEST_SENDS_PER_MINUTE", "30"),
     ];
     let mut instances = [Instance::start(&url, &env), Instance::start(&url, &env)];
     for instance in &mut instances {

@@ -666,7 +666,7 @@ async fn endpoints_and_test_sends_are_capped_per_organization() {
 
     let id = first.unwrap();
     let send = "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }";
-    for _ in 0..flokon_api::service::webhooks::MAX_TEST_SENDS_PER_MINUTE {
+    for _ in 0..10 {
         let body = app.graphql(send, json!({"id": id})).await;
         assert!(body.get("errors").is_none(), "{body:#}");
     }
