@@ -656,3 +656,49 @@ async fn sigterm_ends_the_server_within_its_grace_whatever_is_in_flight() {
     assert!(took >= Duration::from_millis(900), "stopped after {took:?}");
     drop(stalled);
 }
+
+#[tokio::test]
+async fn work_stops_when_the_client_goes_away() {
+    let (app, _geocoder) =
+        crate::jobs::app_with_slow_geocoder_and(Duration::from_secs(2), |_| {}).await;
+    let client = app.create_client("C-1", None).await;
+    // A client that waits gets its point located.
+    let waited = app
+        .graphql(
+            "mutation($input: CreateServicePointInput!) { createServicePoint(input: $input) { geocodeStatus } }",
+            json!({"input": {"clientId": client, "address": {"addressLine1": "2 rue B", "city": "Québec"}}}),
+        )
+        .await;
+    let located = waited["data"]["createServicePoint"]["geocodeStatus"].clone();
+    assert_ne!(located, "PENDING", "{waited:#}");
+    let body = json!({
+        "query": "mutation($input: CreateServicePointInput!) { createServicePoint(input: $input) { id } }",
+        "variables": {"input": {"clientId": client, "address": {"addressLine1": "1 rue A", "city": "Québec"}}},
+    })
+    .to_string();
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut leaving = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        app.token,
+        body.len()
+    );
+    leaving.write_all(request.as_bytes()).await.unwrap();
+    // The point is written, then the geocoder is asked (2 s): the client
+    // leaves meanwhile.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(leaving);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let points = app
+        .data(
+            "{ servicePoints { edges { node { addressLine1 geocodeStatus } } } }",
+            json!({}),
+        )
+        .await;
+    // The lookup's answer was never written: the request's work was dropped.
+    assert_eq!(
+        points["servicePoints"]["edges"],
+        json!([{"node": {"addressLine1": "2 rue B", "geocodeStatus": located}},
+               {"node": {"addressLine1": "1 rue A", "geocodeStatus": "PENDING"}}])
+    );
+}
