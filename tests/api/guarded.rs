@@ -702,3 +702,32 @@ async fn work_stops_when_the_client_goes_away() {
                {"node": {"addressLine1": "1 rue A", "geocodeStatus": "PENDING"}}])
     );
 }
+
+#[tokio::test]
+async fn the_websocket_reads_allowed_origins_as_cors_does() {
+    // Configured with a trailing slash, as people write them.
+    let app = spawn_app_with(|config| {
+        config.cors_allowed_origins = vec!["http://127.0.0.1:8300/".to_owned()];
+    })
+    .await;
+    assert!(connect_ws(&app, Some("http://127.0.0.1:8300")).await.is_ok());
+    assert_eq!(
+        connect_ws(&app, Some("http://127.0.0.1:8301")).await.err(),
+        Some(403)
+    );
+}
+
+#[tokio::test]
+async fn callers_without_a_token_take_expensive_places_too() {
+    let app = spawn_app_with(|config| {
+        config.limits.expensive_complexity = 2;
+        config.limits.max_expensive_per_org = 0;
+    })
+    .await;
+    let body = app
+        .graphql_as(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+    let body = app.graphql_as(None, "{ __typename }", json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body:#}");
+}
