@@ -21,7 +21,7 @@ use async_graphql::parser::types::{
     BaseType, DocumentOperations, ExecutableDocument, Field, Selection, SelectionSet, Type,
     TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{Name, Value, Variables};
+use async_graphql::{Name, Pos, Positioned, Value, Variables};
 
 use crate::error::{ApiError, Message};
 
@@ -276,6 +276,25 @@ impl Figures {
     }
 }
 
+/// What one more row of each unpaged list of the document weighs (its
+/// selection's cost), by the list field's place in the document: a list
+/// that returns more rows than its stated bound charges the rows beyond it
+/// to the operation's cost as it runs (`RowMeter`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowCosts(HashMap<Pos, u64>);
+
+impl RowCosts {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The cost of one row of the list at `pos` (1 for one the walk did
+    /// not see).
+    pub fn per_row(&self, pos: Pos) -> u64 {
+        self.0.get(&pos).copied().unwrap_or(1)
+    }
+}
+
 /// Why the gate refused a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -323,14 +342,14 @@ impl From<Refusal> for ApiError {
 }
 
 /// The figures of the operation that will run, once the whole document is
-/// known to stay within `limits`.
+/// known to stay within `limits`, and what its unpaged lists weigh a row.
 pub fn admit(
     model: &CostModel,
     limits: &GateLimits,
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
-) -> Result<Figures, Refusal> {
+) -> Result<(Figures, RowCosts), Refusal> {
     let mut walk = Walk {
         model,
         document,
@@ -338,6 +357,7 @@ pub fn admit(
         default_rows: limits.default_page_size,
         fragments: HashMap::new(),
         visiting: HashSet::new(),
+        row_costs: HashMap::new(),
     };
     // async-graphql's validation walks every operation and every fragment
     // definition, expanded: all of it is bounded, not only what runs.
@@ -389,7 +409,7 @@ pub fn admit(
             max: limits.max_cost,
         });
     }
-    Ok(figures)
+    Ok((figures, RowCosts(walk.row_costs)))
 }
 
 struct Walk<'a> {
@@ -401,6 +421,7 @@ struct Walk<'a> {
     /// for (which its `edges` would multiply by).
     fragments: HashMap<(&'a str, Option<u64>), Figures>,
     visiting: HashSet<&'a str>,
+    row_costs: HashMap<Pos, u64>,
 }
 
 impl<'a> Walk<'a> {
@@ -416,7 +437,7 @@ impl<'a> Walk<'a> {
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
-                    figures.add(self.field(&field.node, type_name, edge_rows)?);
+                    figures.add(self.field(field, type_name, edge_rows)?);
                 }
                 Selection::InlineFragment(inline) => {
                     let inline = &inline.node;
@@ -454,10 +475,11 @@ impl<'a> Walk<'a> {
 
     fn field(
         &mut self,
-        field: &'a Field,
+        positioned: &'a Positioned<Field>,
         type_name: &str,
         edge_rows: Option<u64>,
     ) -> Result<Figures, Refusal> {
+        let field = &positioned.node;
         let model = self.model.field(type_name, &field.name.node);
         let mut weight = 1u64;
         if field.name.node == "totalCount" {
@@ -486,6 +508,9 @@ impl<'a> Walk<'a> {
             }
         };
         let child = self.selection_set(&field.selection_set.node, child_type, child_edge_rows)?;
+        if model.is_some_and(|model| matches!(model.rows, Rows::Bound(_))) {
+            self.row_costs.insert(positioned.pos, child.cost.max(1));
+        }
         Ok(Figures {
             cost: weight.saturating_add(rows.saturating_mul(child.cost)),
             fields: 1u64.saturating_add(child.fields),
@@ -538,7 +563,7 @@ mod tests {
 
     fn figures_with(query: &str, variables: Variables) -> Result<Figures, Refusal> {
         let document = async_graphql::parser::parse_query(query).expect("parses");
-        admit(&model(), &limits(), &document, None, &variables)
+        admit(&model(), &limits(), &document, None, &variables).map(|(figures, _)| figures)
     }
 
     /// `query { ...F0 } fragment F0 on Query { ...F1 ...F1 } ... fragment
@@ -633,6 +658,25 @@ mod tests {
         let admitted = figures(query).unwrap();
         assert_eq!(admitted.cost, (1 + 1 + 2 * 2) + (1 + 1 + 50 * 2));
         assert_eq!(admitted.aliases, 2);
+    }
+
+    #[test]
+    fn each_unpaged_list_knows_what_a_row_weighs() {
+        let query = "{ sectors { name alertRecipients { phone servicePoint { fullAddress } } } }";
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let (_, costs) =
+            admit(&model(), &limits(), &document, None, &Variables::default()).unwrap();
+        // `sectors` at line 1, column 3: name 1 + alertRecipients (1 + 1,000
+        // × 3); `alertRecipients` at column 18: phone 1 + servicePoint 2.
+        assert_eq!(costs.per_row(Pos { line: 1, column: 3 }), 1 + 1 + 1_000 * 3);
+        assert_eq!(
+            costs.per_row(Pos {
+                line: 1,
+                column: 18
+            }),
+            3
+        );
+        assert_eq!(costs.per_row(Pos { line: 9, column: 9 }), 1);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::id::{Kind, encode};
 use super::loader::{
     ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, SectorsOfPoint, prefetch,
 };
+use super::operation::charge_rows;
 use crate::domain::{self, GeocodeStatus as Status, Phone, full_address};
 use crate::error::ApiError;
 use crate::service::{Page, service_points};
@@ -215,25 +216,26 @@ impl ServicePoint {
     /// The sectors the point lies in (boundary included); none without
     /// coordinates.
     async fn sectors(&self, ctx: &Context<'_>) -> Result<Vec<super::sector::Sector>, ApiError> {
-        let sectors = loader(ctx)?.load_one(SectorsOfPoint(self.model.id)).await?;
-        Ok(sectors
-            .unwrap_or_default()
-            .into_iter()
-            .map(super::sector::Sector)
-            .collect())
+        let sectors = loader(ctx)?
+            .load_one(SectorsOfPoint(self.model.id))
+            .await?
+            .unwrap_or_default();
+        charge_rows(ctx, "ServicePoint", "sectors", sectors.len())?;
+        Ok(sectors.into_iter().map(super::sector::Sector).collect())
     }
 
     async fn occupants(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
         let occupants = loader(ctx)?
             .load_one(OccupantsOfPoint(self.model.id))
-            .await?;
+            .await?
+            .unwrap_or_default();
+        charge_rows(ctx, "ServicePoint", "occupants", occupants.len())?;
         let point = ServicePoint {
             model: self.model.clone(),
             client: self.client.clone(),
         };
         let point = Arc::new(point);
         Ok(occupants
-            .unwrap_or_default()
             .into_iter()
             .map(|model| Occupant {
                 model,

@@ -6,6 +6,7 @@
 
 use std::any::TypeId;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
@@ -14,7 +15,7 @@ use async_graphql::{Data, Executor, Pos, Request, Response, ServerError};
 
 use super::Tenant;
 use super::admission::{Slot, Slots};
-use super::gate::{self, CostModel, Figures, GateLimits};
+use super::gate::{self, CostModel, Figures, GateLimits, RowCosts};
 use crate::auth::{Authenticator, OrgId};
 use crate::config::Limits;
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
@@ -53,12 +54,60 @@ impl Gate {
 }
 
 /// An operation the gate let through.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Admitted {
     pub figures: Figures,
     /// A subscription lives as long as its client wants (within the
     /// socket's lifetime); anything else has a deadline.
     pub subscription: bool,
+    /// What a row of each of its unpaged lists weighs; `None` when it has
+    /// none.
+    row_costs: Option<Arc<RowCosts>>,
+}
+
+/// The rest of an operation's cost budget, which its unpaged lists draw on
+/// for the rows they return beyond their stated bounds (request data): a
+/// response is refused while it is built, not after.
+pub struct RowMeter {
+    row_costs: Arc<RowCosts>,
+    left: AtomicU64,
+}
+
+impl RowMeter {
+    /// Charges `extra` rows of the list at `pos`; `LIMIT_EXCEEDED` once
+    /// the operation would pass `MAX_QUERY_COMPLEXITY`.
+    pub fn charge(&self, pos: async_graphql::Pos, extra: u64) -> Result<(), ApiError> {
+        let cost = extra.saturating_mul(self.row_costs.per_row(pos));
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(cost)
+            })
+            .map(drop)
+            .map_err(|_| {
+                ApiError::LimitExceeded(Message::new(
+                    "Réponse trop coûteuse : une liste a plus de lignes que prévu. Demandez moins de champs ou de lignes.",
+                    "Response too costly: a list holds more rows than its stated bound allows here. Ask for fewer fields or rows.",
+                ))
+            })
+    }
+}
+
+/// For an unpaged list that returned `rows`: past its stated bound, the
+/// rows beyond it are charged to the operation's cost (see [`RowMeter`]).
+pub fn charge_rows(
+    ctx: &async_graphql::Context<'_>,
+    type_name: &str,
+    field: &str,
+    rows: usize,
+) -> Result<(), ApiError> {
+    let Some(bound) = gate::stated_bound(type_name, field) else {
+        return Ok(());
+    };
+    let extra = (rows as u64).saturating_sub(bound);
+    match (extra, ctx.data_opt::<RowMeter>()) {
+        (0, _) | (_, None) => Ok(()),
+        (extra, Some(meter)) => meter.charge(ctx.item.pos, extra),
+    }
 }
 
 /// The operation of `document` that `operation_name` picks, if it is a
@@ -90,9 +139,10 @@ impl super::Schemas {
                 operation_name.as_deref(),
                 &variables,
             )
-            .map(|figures| Admitted {
+            .map(|(figures, row_costs)| Admitted {
                 figures,
                 subscription: is_subscription(document, operation_name.as_deref()),
+                row_costs: (!row_costs.is_empty()).then(|| Arc::new(row_costs)),
             })
         });
         request.variables = variables;
@@ -128,7 +178,8 @@ impl super::Schemas {
     /// Runs an admitted operation to its end or its deadline (imports that
     /// carry their file excepted: they run as jobs and have their own
     /// limits), every error given a code.
-    pub async fn execute(&self, request: Request) -> Response {
+    pub async fn execute(&self, request: Request, admitted: &Admitted) -> Response {
+        let request = self.metered(request, admitted);
         let timed = request.uploads.is_empty();
         let run = self.schema.execute(request);
         let response = match timed {
@@ -150,6 +201,7 @@ impl super::Schemas {
         admitted: Admitted,
         slot: Option<Slot>,
     ) -> BoxStream<'static, Response> {
+        let request = self.metered(request, &admitted);
         let responses = self
             .schema
             .execute_stream_with_session_data(request, session);
@@ -173,6 +225,24 @@ impl super::Schemas {
         })
         .map(bounded)
         .boxed()
+    }
+}
+
+impl super::Schemas {
+    /// The request with its row meter, when it has unpaged lists.
+    fn metered(&self, request: Request, admitted: &Admitted) -> Request {
+        match &admitted.row_costs {
+            Some(row_costs) => request.data(RowMeter {
+                row_costs: row_costs.clone(),
+                left: AtomicU64::new(
+                    self.gate
+                        .limits
+                        .max_cost
+                        .saturating_sub(admitted.figures.cost),
+                ),
+            }),
+            None => request,
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use super::loader::{
     AlertsOfSector, PointCountOfSector, PointsOfSector, RecipientsOfSector, prefetch,
 };
 use super::object::{Occupant, ServicePoint, loader};
+use super::operation::charge_rows;
 use super::{record_by_id, tenant, writer};
 use crate::error::ApiError;
 use crate::service::{self, Page};
@@ -103,6 +104,7 @@ impl Sector {
             .load_one(RecipientsOfSector(self.0.id))
             .await?
             .unwrap_or_default();
+        charge_rows(ctx, "Sector", "alertRecipients", recipients.occupants.len())?;
         let points: HashMap<Uuid, Arc<ServicePoint>> = recipients
             .points
             .into_iter()
@@ -124,6 +126,7 @@ impl Sector {
             .load_one(AlertsOfSector(self.0.id))
             .await?
             .unwrap_or_default();
+        charge_rows(ctx, "Sector", "alerts", alerts.len())?;
         Ok(alerts
             .into_iter()
             .map(|a| SectorAlert {
@@ -156,6 +159,7 @@ impl SectorQuery {
     async fn sectors(&self, ctx: &Context<'_>) -> Result<Vec<Sector>, ApiError> {
         let t = tenant(ctx)?;
         let sectors = service::sectors::list(&t.db, t.org).await?;
+        charge_rows(ctx, "Query", "sectors", sectors.len())?;
         let ids: Vec<Uuid> = sectors.iter().map(|s| s.id).collect();
         prefetch::for_sectors(ctx, loader(ctx)?, ctx.look_ahead(), &ids).await?;
         Ok(sectors.into_iter().map(Sector).collect())

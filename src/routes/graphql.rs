@@ -93,7 +93,8 @@ pub async fn graphql(
     let response = match batch {
         BatchRequest::Single(request) if wants_stream => {
             let slot = state.schema.place(&admitted[0], org)?;
-            return Ok(multipart_mixed(&state, attach(request), admitted[0], slot));
+            let admitted = admitted.into_iter().next().unwrap_or_default();
+            return Ok(multipart_mixed(&state, attach(request), admitted, slot));
         }
         BatchRequest::Single(request) => {
             BatchResponse::Single(run(&state, attach(request), &admitted[0], org).await)
@@ -125,7 +126,7 @@ async fn run(
     org: Option<OrgId>,
 ) -> GqlResponse {
     match state.schema.place(admitted, org) {
-        Ok(_slot) => state.schema.execute(request).await,
+        Ok(_slot) => state.schema.execute(request, admitted).await,
         Err(refused) => error_response(refused),
     }
 }

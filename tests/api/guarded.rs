@@ -710,7 +710,11 @@ async fn the_websocket_reads_allowed_origins_as_cors_does() {
         config.cors_allowed_origins = vec!["http://127.0.0.1:8300/".to_owned()];
     })
     .await;
-    assert!(connect_ws(&app, Some("http://127.0.0.1:8300")).await.is_ok());
+    assert!(
+        connect_ws(&app, Some("http://127.0.0.1:8300"))
+            .await
+            .is_ok()
+    );
     assert_eq!(
         connect_ws(&app, Some("http://127.0.0.1:8301")).await.err(),
         Some(403)
@@ -730,4 +734,28 @@ async fn callers_without_a_token_take_expensive_places_too() {
     assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
     let body = app.graphql_as(None, "{ __typename }", json!({})).await;
     assert_eq!(body["data"]["__typename"], "Query", "{body:#}");
+}
+
+#[tokio::test]
+async fn a_list_longer_than_its_stated_bound_pays_for_its_rows_as_it_is_built() {
+    // 25 occupants at one point: `ServicePoint.occupants` is counted as 20.
+    let query = "{ servicePoints(first: 1) { edges { node { occupants { phone firstName } } } } }";
+    // Admitted at 1 + 1 + (1 + 1 + 20 × 2) = 44; built, 5 rows × 2 more.
+    let seed = async |app: &TestApp| {
+        let (_, point) = app.create_client_with_point("C-1").await;
+        for i in 0..25 {
+            app.create_occupant(&point, &format!("418-555-{:04}", 100 + i), "SMS")
+                .await;
+        }
+    };
+    let tight = spawn_app_with(|config| config.limits.max_complexity = 50).await;
+    seed(&tight).await;
+    let body = tight.graphql(query, json!({})).await;
+    assert_eq!(error_codes(&body), ["LIMIT_EXCEEDED"], "{body:#}");
+
+    let enough = spawn_app_with(|config| config.limits.max_complexity = 54).await;
+    seed(&enough).await;
+    let body = enough.data(query, json!({})).await;
+    let occupants = &body["servicePoints"]["edges"][0]["node"]["occupants"];
+    assert_eq!(occupants.as_array().unwrap().len(), 25);
 }
