@@ -129,7 +129,8 @@ impl super::Schemas {
     /// async-graphql to say why.
     pub fn admit(&self, request: &mut Request) -> Result<Admitted, ApiError> {
         let gate = self.gate.clone();
-        let operation_name = request.operation_name.clone();
+        // Taken out while the document is borrowed, put back after.
+        let operation_name = request.operation_name.take();
         let variables = std::mem::take(&mut request.variables);
         let measured = self.parse(request).map(|document| {
             gate::admit(
@@ -146,6 +147,7 @@ impl super::Schemas {
             })
         });
         request.variables = variables;
+        request.operation_name = operation_name;
         match measured {
             Some(admitted) => Ok(admitted?),
             None => Ok(Admitted::default()),
