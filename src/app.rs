@@ -69,6 +69,7 @@ impl Application {
             auth,
             schema,
             sockets: Arc::new(graphql::SocketPlaces::new(&config.limits)),
+            large_requests: Arc::new(tokio::sync::Semaphore::new(graphql::LARGE_REQUESTS)),
             config: Arc::new(config),
         };
         let grace = state.config.shutdown_grace;

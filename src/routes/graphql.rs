@@ -41,18 +41,55 @@ pub async fn graphql(
     let bytes = read_body(body, &headers, org.is_some(), limits).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let options = MultipartOptions::default()
-        .max_file_size(limits.max_upload_bytes)
-        .max_num_files(1);
-    let mut batch = async_graphql::http::receive_batch_body(content_type, bytes.as_ref(), options)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // A large JSON body (a sector of many vertices in its variables) costs
+    // its size many times over once parsed: a few at a time, each read on
+    // a blocking thread, so that memory stays bounded and the async
+    // workers keep answering (`/health` among them).
+    let multipart = content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("multipart/"));
+    let large = !multipart && bytes.len() > LARGE_JSON_BODY;
+    let _large_place = match large {
+        true => Some(large_place(&state.large_requests).await?),
+        false => None,
+    };
+    // Values a request's variables may hold: a sector at its largest,
+    // three each of its positions, with room to spare.
+    let max_values = limits.max_sector_vertices.saturating_mul(3) + 10_000;
+    let unreadable = |error: String| {
+        ApiError::BadInput(Message::new(
+            format!("Requête GraphQL illisible : {error}"),
+            format!("Unreadable GraphQL request: {error}"),
+        ))
+    };
+    let mut batch = match large {
+        true => tokio::task::spawn_blocking(move || {
+            let batch = serde_json::from_slice::<BatchRequest>(&bytes)
+                .map_err(|error| unreadable(error.to_string()))?;
+            let too_many = batch
+                .iter()
+                .any(|request| variable_values(&request.variables, max_values) > max_values);
+            match too_many {
+                true => Err(ApiError::LimitExceeded(Message::new(
+                    format!("Variables trop volumineuses : {max_values} valeurs au plus."),
+                    format!("Variables too large: {max_values} values at most."),
+                ))),
+                false => Ok(batch),
+            }
+        })
         .await
-        .map_err(|error| {
-            ApiError::BadInput(Message::new(
-                format!("Requête GraphQL illisible : {error}"),
-                format!("Unreadable GraphQL request: {error}"),
-            ))
-        })?;
+        .map_err(|joined| ApiError::internal(crate::service::ServiceError::Task(joined)))??,
+        false => {
+            let options = MultipartOptions::default()
+                .max_file_size(limits.max_upload_bytes)
+                .max_num_files(1);
+            async_graphql::http::receive_batch_body(content_type, bytes.as_ref(), options)
+                .await
+                .map_err(|error| unreadable(error.to_string()))?
+        }
+    };
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > limits.max_batch
     {
@@ -115,6 +152,41 @@ pub async fn graphql(
     );
     answer.headers_mut().extend(response.http_headers());
     Ok(answer)
+}
+
+/// The values (every list, object and scalar) `variables` holds, counted
+/// no further than `max + 1`.
+fn variable_values(variables: &async_graphql::Variables, max: usize) -> usize {
+    let mut stack: Vec<&async_graphql::Value> = variables.values().collect();
+    let mut count = 0;
+    while let Some(value) = stack.pop() {
+        count += 1;
+        if count > max {
+            break;
+        }
+        match value {
+            async_graphql::Value::List(items) => stack.extend(items),
+            async_graphql::Value::Object(fields) => stack.extend(fields.values()),
+            _ => {}
+        }
+    }
+    count
+}
+
+/// JSON bodies above this size are large: [`LARGE_REQUESTS`] at a time.
+const LARGE_JSON_BODY: usize = 1024 * 1024;
+/// Large JSON requests one instance serves at once, and how long one waits
+/// for its turn before `OVERLOADED`.
+pub const LARGE_REQUESTS: usize = 2;
+const LARGE_REQUEST_WAIT: Duration = Duration::from_secs(1);
+
+async fn large_place(
+    places: &Arc<tokio::sync::Semaphore>,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    match tokio::time::timeout(LARGE_REQUEST_WAIT, places.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::Overloaded),
+    }
 }
 
 /// One admitted operation, holding an expensive operation's place while it

@@ -24,6 +24,8 @@ pub struct AppState {
     pub schema: Schemas,
     pub config: Arc<ServeConfig>,
     pub sockets: Arc<graphql::SocketPlaces>,
+    /// Large JSON requests' turns ([`graphql::LARGE_REQUESTS`]).
+    pub large_requests: Arc<tokio::sync::Semaphore>,
 }
 
 /// The organization of the request's bearer token; `None` without a valid
