@@ -41,15 +41,12 @@ pub async fn graphql(
     let bytes = read_body(body, &headers, org.is_some(), limits).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .and_then(|v| v.to_str().ok());
     // A large JSON body (a sector of many vertices in its variables) costs
     // its size many times over once parsed: a few at a time, each read on
     // a blocking thread, so that memory stays bounded and the async
     // workers keep answering (`/health` among them).
-    let multipart = content_type
-        .as_deref()
-        .is_some_and(|c| c.starts_with("multipart/"));
+    let multipart = content_type.is_some_and(|c| c.starts_with("multipart/"));
     let large = !multipart && bytes.len() > LARGE_JSON_BODY;
     let _large_place = match large {
         true => Some(large_place(&state.large_requests).await?),
