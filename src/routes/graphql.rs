@@ -52,8 +52,8 @@ pub async fn graphql(
         true => Some(large_place(&state.large_requests).await?),
         false => None,
     };
-    // Values a request's variables may hold: a sector at its largest,
-    // three each of its positions, with room to spare.
+    // Values a large body may hold: a sector at its largest (three values
+    // a position), with room to spare.
     let max_values = limits.max_sector_vertices.saturating_mul(3) + 10_000;
     let unreadable = |error: String| {
         ApiError::BadInput(Message::new(
@@ -63,18 +63,16 @@ pub async fn graphql(
     };
     let mut batch = match large {
         true => tokio::task::spawn_blocking(move || {
-            let batch = serde_json::from_slice::<BatchRequest>(&bytes)
-                .map_err(|error| unreadable(error.to_string()))?;
-            let too_many = batch
-                .iter()
-                .any(|request| variable_values(&request.variables, max_values) > max_values);
-            match too_many {
-                true => Err(ApiError::LimitExceeded(Message::new(
-                    format!("Variables trop volumineuses : {max_values} valeurs au plus."),
-                    format!("Variables too large: {max_values} values at most."),
-                ))),
-                false => Ok(batch),
+            // Counted on the bytes: parsed, each value takes tens of
+            // times its text.
+            if json_values(&bytes, max_values) > max_values {
+                return Err(ApiError::LimitExceeded(Message::new(
+                    format!("Requête trop volumineuse : {max_values} valeurs JSON au plus."),
+                    format!("Request too large: {max_values} JSON values at most."),
+                )));
             }
+            serde_json::from_slice::<BatchRequest>(&bytes)
+                .map_err(|error| unreadable(error.to_string()))
         })
         .await
         .map_err(|joined| ApiError::internal(crate::service::ServiceError::Task(joined)))??,
@@ -151,20 +149,25 @@ pub async fn graphql(
     Ok(answer)
 }
 
-/// The values (every list, object and scalar) `variables` holds, counted
-/// no further than `max + 1`.
-fn variable_values(variables: &async_graphql::Variables, max: usize) -> usize {
-    let mut stack: Vec<&async_graphql::Value> = variables.values().collect();
-    let mut count = 0;
-    while let Some(value) = stack.pop() {
-        count += 1;
-        if count > max {
-            break;
-        }
-        match value {
-            async_graphql::Value::List(items) => stack.extend(items),
-            async_graphql::Value::Object(fields) => stack.extend(fields.values()),
-            _ => {}
+/// How many values (scalars, lists and objects) a JSON text holds at most,
+/// read from its bytes without building anything: a separator or an
+/// opening bracket outside strings starts one. Stops counting past `max`.
+fn json_values(text: &[u8], max: usize) -> usize {
+    let (mut count, mut in_string, mut escaped) = (1, false, false);
+    for &byte in text {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b',' | b'[' | b'{') => {
+                count += 1;
+                if count > max {
+                    break;
+                }
+            }
+            (false, _, _) => {}
         }
     }
     count
@@ -425,4 +428,19 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         .iter()
         .map(|o| o.trim().trim_end_matches('/'))
         .any(|o| o == "*" || o == origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_values;
+
+    #[test]
+    fn json_values_are_counted_on_the_text_strings_aside() {
+        assert_eq!(json_values(br#"1"#, 100), 1);
+        assert_eq!(json_values(br#"[1,2,[3,4]]"#, 100), 6);
+        assert_eq!(json_values(br#"{"a":[1,2],"b":"x,[{\"y"}"#, 100), 5);
+        let polygon = format!("[{}[0,0]]", "[0,0],".repeat(999));
+        assert_eq!(json_values(polygon.as_bytes(), 10_000), 3_001);
+        assert_eq!(json_values(polygon.as_bytes(), 100), 101);
+    }
 }
