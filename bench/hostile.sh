@@ -5,12 +5,14 @@
 # deep query, heavy lists, search-and-count flood, directive flood,
 # 100-operation batch, 1 MB query, fragment fan-outs (2 and 3 a level, 30
 # levels), a nested-list cycle, large unpaged lists, nested connections of
-# 500 × 500 rows, a 15 MB body without a token, a million-vertex sector.
+# 500 × 500 rows, a 15 MB body without a token, a million-vertex sector;
+# then, over the websocket (bench/ws_hostile.py, `pip install websockets`),
+# the alias flood, the fan-out of 3 and the cycle.
 # Prints, for each kind, the answers' error codes (with counts when they
 # mix; an answer without one fails the script), the slowest answer,
 # `/health`'s p99 while the kind ran (polled every 20 ms) and the server's
 # RSS after it.
-#   bench/hostile.sh [N]   needs curl, jq, python3 and xargs; a few minutes
+#   bench/hostile.sh [N]   needs curl, jq, python3 (websockets) and xargs; a few minutes
 #   KINDS="fanout2 vertices" bench/hostile.sh   only those kinds
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,10 @@ query "{ importRuns(first: 500) { edges { node { rows(first: 500) { edges { node
 python3 -c 'import json,sys; json.dump({"query": "mutation($g: JSON!) { createSector(input: {name: \"X\", geometry: $g}) { id } }", "variables": {"g": {"type": "Polygon", "coordinates": [[[-71, 46]] * 1000000]}}}, sys.stdout)' >"$work/vertices.json"
 head -c 15000000 /dev/zero | tr '\0' ' ' >"$work/anonymous.json"
 
+send_ws() { # kind count: over the websocket, the same lines as `send`
+	python3 bench/ws_hostile.py "${base/http/ws}/graphql/ws" "$token" "$work/${1#ws-}.json" "$2"
+}
+
 send() { # kind: the error code of the answer and its time, on one line
 	local auth=(-H "Authorization: Bearer $token") out took
 	[ "$1" = anonymous ] && auth=()
@@ -71,12 +77,15 @@ p99() { sort -n | awk '{a[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%.0
 
 echo "server RSS with 10,000 occupants loaded: $(rss)"
 printf '%-12s %-16s %12s %14s %s\n' kind answer slowest health_p99 "RSS after $count"
-for kind in ${KINDS:-aliases depth lists searches directives batch big fanout2 fanout3 cycle unpaged connections anonymous vertices}; do
+for kind in ${KINDS:-aliases depth lists searches directives batch big fanout2 fanout3 cycle unpaged connections anonymous vertices ws-aliases ws-fanout3 ws-cycle}; do
 	n=$count
 	case $kind in anonymous | vertices) n=$((count / 10 > 0 ? count / 10 : 1)) ;; esac
 	watch_health &
 	watcher=$!
-	answers=$(seq "$n" | xargs -P 8 -I{} bash -c "send $kind")
+	case $kind in
+	ws-*) answers=$(send_ws "$kind" "$n") ;;
+	*) answers=$(seq "$n" | xargs -P 8 -I{} bash -c "send $kind") ;;
+	esac
 	touch "$work/stop"
 	wait "$watcher"
 	# Every answer an error with a code: nothing ran. Large bodies may also

@@ -28,6 +28,7 @@ pub struct Gate {
     threshold: u64,
     timeout: Duration,
     max_response_bytes: usize,
+    max_query_bytes: usize,
 }
 
 impl Gate {
@@ -45,6 +46,7 @@ impl Gate {
             threshold: limits.expensive_complexity as u64,
             timeout: limits.request_timeout,
             max_response_bytes: limits.max_response_bytes,
+            max_query_bytes: limits.max_query_bytes,
         }
     }
 
@@ -129,6 +131,13 @@ impl super::Schemas {
     /// async-graphql to say why.
     pub fn admit(&self, request: &mut Request) -> Result<Admitted, ApiError> {
         let gate = self.gate.clone();
+        if request.query.len() > gate.max_query_bytes {
+            let max = gate.max_query_bytes;
+            return Err(ApiError::LimitExceeded(Message::new(
+                format!("Requête trop longue : {max} octets au plus."),
+                format!("Query too long: {max} bytes at most."),
+            )));
+        }
         // Taken out while the document is borrowed, put back after.
         let operation_name = request.operation_name.take();
         let variables = std::mem::take(&mut request.variables);

@@ -94,16 +94,6 @@ pub async fn graphql(
             format!("Too many operations in one request: {max} at most."),
         )));
     }
-    if batch
-        .iter()
-        .any(|request| request.query.len() > limits.max_query_bytes)
-    {
-        let max = limits.max_query_bytes;
-        return Err(ApiError::LimitExceeded(Message::new(
-            format!("Requête trop longue : {max} octets au plus."),
-            format!("Query too long: {max} bytes at most."),
-        )));
-    }
     // Every operation through the gate before any runs.
     let admitted = batch
         .iter_mut()
