@@ -738,3 +738,28 @@ async fn a_list_longer_than_its_stated_bound_pays_for_its_rows_as_it_is_built() 
     let occupants = &body["servicePoints"]["edges"][0]["node"]["occupants"];
     assert_eq!(occupants.as_array().unwrap().len(), 25);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_server_within_its_grace_whatever_is_in_flight() {
+    let (url, _guard) = crate::jobs::durable_database().await;
+    let mut instance = crate::instances::Instance::start(&url, &[("SHUTDOWN_GRACE", "1s")]);
+    instance.healthy().await.unwrap();
+    // A request that never ends by itself: its body never comes.
+    let address = instance.base.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    instance.terminate();
+    tokio::task::block_in_place(|| instance.wait_exit());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "stopped after {took:?}");
+    assert!(took >= Duration::from_millis(900), "stopped after {took:?}");
+    drop(stalled);
+}
