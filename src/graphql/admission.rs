@@ -14,16 +14,16 @@ use uuid::Uuid;
 use crate::auth::OrgId;
 use crate::error::{ApiError, Message};
 
-/// Places per party (an organization by default), within a cap.
-pub struct Slots<K: Hash + Eq + Copy = Uuid> {
-    max: usize,
-    held: Mutex<HashMap<K, usize>>,
-}
-
 /// Who may hold places: an organization, or an address.
 pub trait Party: Hash + Eq + Copy + Send + Sync + 'static {}
 impl Party for Uuid {}
 impl Party for IpAddr {}
+
+/// Places per party (an organization by default), within a cap.
+pub struct Slots<K: Party = Uuid> {
+    max: usize,
+    held: Mutex<HashMap<K, usize>>,
+}
 
 impl<K: Party> Slots<K> {
     pub fn new(max: usize) -> Arc<Slots<K>> {

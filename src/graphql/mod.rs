@@ -179,10 +179,6 @@ impl Schemas {
         }
         Some(document)
     }
-
-    pub fn gate(&self) -> &operation::Gate {
-        &self.gate
-    }
 }
 
 pub fn build_schemas(

@@ -49,10 +49,6 @@ impl Gate {
             max_query_bytes: limits.max_query_bytes,
         }
     }
-
-    pub fn max_response_bytes(&self) -> usize {
-        self.max_response_bytes
-    }
 }
 
 /// An operation the gate let through.
@@ -237,9 +233,30 @@ impl super::Schemas {
         .map(bounded)
         .boxed()
     }
-}
 
-impl super::Schemas {
+    /// An HTTP answer serialized, or the errors that replace it when it is
+    /// over `MAX_RESPONSE_BYTES`.
+    pub fn serialize(&self, response: &async_graphql::BatchResponse) -> Vec<u8> {
+        let max_bytes = self.gate.max_response_bytes;
+        match serde_json::to_vec(response) {
+            Ok(bytes) if bytes.len() <= max_bytes => bytes,
+            _ => {
+                let error = || error_response(too_large(max_bytes));
+                let replacement = match response {
+                    async_graphql::BatchResponse::Single(_) => {
+                        async_graphql::BatchResponse::Single(error())
+                    }
+                    async_graphql::BatchResponse::Batch(responses) => {
+                        async_graphql::BatchResponse::Batch(
+                            responses.iter().map(|_| error()).collect(),
+                        )
+                    }
+                };
+                serde_json::to_vec(&replacement).unwrap_or_default()
+            }
+        }
+    }
+
     /// The request with its row meter, when it has unpaged lists.
     fn metered(&self, request: Request, admitted: &Admitted) -> Request {
         match &admitted.row_costs {
@@ -290,31 +307,6 @@ fn within_size(response: Response, max_bytes: usize) -> Response {
     }
 }
 
-/// A serialized HTTP answer, or the error that replaces it when it is over
-/// `max_bytes`.
-pub fn serialize_within(response: &async_graphql::BatchResponse, max_bytes: usize) -> Vec<u8> {
-    match serde_json::to_vec(response) {
-        Ok(bytes) if bytes.len() <= max_bytes => bytes,
-        _ => {
-            let error = error_response(too_large(max_bytes));
-            let replacement = match response {
-                async_graphql::BatchResponse::Single(_) => {
-                    async_graphql::BatchResponse::Single(error)
-                }
-                async_graphql::BatchResponse::Batch(responses) => {
-                    async_graphql::BatchResponse::Batch(
-                        responses
-                            .iter()
-                            .map(|_| error_response(too_large(max_bytes)))
-                            .collect(),
-                    )
-                }
-            };
-            serde_json::to_vec(&replacement).unwrap_or_default()
-        }
-    }
-}
-
 /// Gives every error a code. Errors from resolvers all carry one (see
 /// `ApiError`); one that does not but has a source is an unmapped internal
 /// error and is masked. The others are async-graphql's own: parsing,
@@ -347,13 +339,10 @@ pub fn finish(mut response: Response) -> Response {
     response
 }
 
-/// async-graphql's own limits, which the gate's make unreachable in
-/// practice but which still answer first for what the gate does not
-/// measure (directives).
+/// async-graphql's own limits, for what the gate does not measure
+/// (directives, and fragment spreads nested past its recursion depth).
 fn is_limit_message(message: &str) -> bool {
-    message.contains("nested too deep")
-        || message.contains("too complex")
-        || message.contains("recursion depth")
+    message.contains("recursion depth")
         || message.contains("Too many directives")
         || message.contains("number of directives")
 }

@@ -4,7 +4,7 @@
 //! never trigger a mutation.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::futures_util::StreamExt;
@@ -25,9 +25,7 @@ use crate::auth::{Authenticator, OrgId, bearer_token};
 use crate::error::{ApiError, Message};
 use crate::graphql::Tenant;
 use crate::graphql::admission::{Slot, Slots};
-use crate::graphql::operation::{
-    Admitted, SocketExecutor, SocketToken, error_response, serialize_within,
-};
+use crate::graphql::operation::{Admitted, SocketExecutor, SocketToken, error_response};
 
 pub async fn graphql(
     State(state): State<AppState>,
@@ -129,8 +127,7 @@ pub async fn graphql(
             BatchResponse::Batch(responses)
         }
     };
-    let max_bytes = state.schema.gate().max_response_bytes();
-    let mut answer = Response::new(Body::from(serialize_within(&response, max_bytes)));
+    let mut answer = Response::new(Body::from(state.schema.serialize(&response)));
     answer.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/graphql-response+json"),
@@ -278,13 +275,13 @@ pub async fn websocket(
         Ok(place) => place,
         Err(refused) => return refused.into_response(),
     };
+    let (opened, mut opening) = tokio::sync::watch::channel(None);
     let init = SocketInit {
         db: state.db.clone(),
         auth: state.auth.clone(),
         sockets: state.sockets.per_org.clone(),
-        unauthenticated: Arc::new(Mutex::new(Some(unauthenticated))),
-        opened: Arc::new(tokio::sync::Notify::new()),
-        token: Arc::new(Mutex::new(None)),
+        _unauthenticated: unauthenticated,
+        opened,
     };
     let executor = SocketExecutor {
         schemas: state.schema.clone(),
@@ -296,24 +293,24 @@ pub async fn websocket(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
             let (sink, stream) = socket.split();
-            let opened = init.opened.clone();
-            let (auth, token) = (init.auth.clone(), init.token.clone());
+            let auth = init.auth.clone();
             let serve = GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
                 .on_connection_init(move |payload| init.connection_init(payload))
                 .serve();
-            // Only a valid `connection_init` stops the first clock: pings
-            // and anything else do not.
-            let unopened = async {
-                if tokio::time::timeout(init_timeout, opened.notified())
-                    .await
-                    .is_ok()
-                {
-                    std::future::pending::<()>().await;
-                }
-            };
-            let revoked = async {
-                opened.notified().await;
-                let token = token.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            // The socket's token, once a valid `connection_init` sent it:
+            // only that stops the first clock (pings and anything else do
+            // not); then it is asked about again until it is revoked.
+            let watched = async {
+                let sent = tokio::time::timeout(init_timeout, opening.wait_for(Option::is_some));
+                // The watch's lock is let go before anything waits.
+                let sent = sent.await.map(|token| token.map(|token| token.clone()));
+                let token = match sent {
+                    Ok(Ok(token)) => token,
+                    // Refused: async-graphql closes it, with the reason.
+                    Ok(Err(_)) => std::future::pending().await,
+                    // Silent past the timeout.
+                    Err(_) => return,
+                };
                 let Some(token) = token else { return };
                 loop {
                     tokio::time::sleep(recheck).await;
@@ -324,8 +321,7 @@ pub async fn websocket(
             };
             tokio::select! {
                 _ = serve => {}
-                _ = unopened => {}
-                _ = revoked => {}
+                _ = watched => {}
                 _ = tokio::time::sleep(lifetime) => {}
             }
         })
@@ -351,10 +347,11 @@ struct SocketInit {
     db: DatabaseConnection,
     auth: Arc<Authenticator>,
     sockets: Arc<Slots>,
-    unauthenticated: Arc<Mutex<Option<Slot<IpAddr>>>>,
-    /// Notified once the socket is open (authenticated).
-    opened: Arc<tokio::sync::Notify>,
-    token: Arc<Mutex<Option<String>>>,
+    /// The address's place, given back when `connection_init` has run
+    /// (the socket is then open, or closing).
+    _unauthenticated: Slot<IpAddr>,
+    /// The token, sent once the socket is open.
+    opened: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl SocketInit {
@@ -392,14 +389,7 @@ impl SocketInit {
         let mut data = Tenant { db: self.db, org }.into_data();
         data.insert(SocketToken(token.to_owned()));
         data.insert(place);
-        *self.token.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.to_owned());
-        self.unauthenticated
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        self.opened.notify_waiters();
-        // Also for a waiter that subscribes after this point.
-        self.opened.notify_one();
+        self.opened.send_replace(Some(token.to_owned()));
         Ok(data)
     }
 }

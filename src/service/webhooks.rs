@@ -453,24 +453,13 @@ pub async fn worker(db: DatabaseConnection, sender: Arc<Sender>, settings: Deliv
     let mut sends = JoinSet::new();
     loop {
         let free = settings.batch.saturating_sub(sends.len() as u64);
-        if free > 0 {
-            match claims::claim::<DueDeliveries>(&db, free, DELIVERY_LEASE).await {
-                Ok(due) => {
-                    for delivery in due {
-                        let (db, sender) = (db.clone(), sender.clone());
-                        let delays = settings.retry_delays.clone();
-                        sends.spawn(async move { deliver(&db, &sender, delivery, &delays).await });
-                    }
-                }
-                Err(error) => log_internal(&error),
-            }
+        if free > 0
+            && let Err(error) = claim_and_send(&db, &sender, &settings, free, &mut sends).await
+        {
+            log_internal(&error);
         }
         tokio::select! {
-            Some(joined) = sends.join_next(), if !sends.is_empty() => {
-                if let Ok(Err(error)) = joined {
-                    log_internal(&error);
-                }
-            }
+            Some(joined) = sends.join_next(), if !sends.is_empty() => log_failed(joined),
             () = wake.wait(settings.interval) => {}
         }
     }
@@ -483,19 +472,40 @@ pub async fn pass(
     sender: &Arc<Sender>,
     settings: &DeliverySettings,
 ) -> Result<usize, DbErr> {
-    let due = claims::claim::<DueDeliveries>(db, settings.batch, DELIVERY_LEASE).await?;
-    let tried = due.len();
     let mut sends = JoinSet::new();
+    let tried = claim_and_send(db, sender, settings, settings.batch, &mut sends).await?;
+    while let Some(joined) = sends.join_next().await {
+        log_failed(joined);
+    }
+    Ok(tried)
+}
+
+type Sends = JoinSet<Result<(), DbErr>>;
+
+/// Claims up to `most` due deliveries and starts sending each in `sends`:
+/// how many it claimed.
+async fn claim_and_send(
+    db: &DatabaseConnection,
+    sender: &Arc<Sender>,
+    settings: &DeliverySettings,
+    most: u64,
+    sends: &mut Sends,
+) -> Result<usize, DbErr> {
+    let due = claims::claim::<DueDeliveries>(db, most, DELIVERY_LEASE).await?;
+    let claimed = due.len();
     for delivery in due {
         let (db, sender, delays) = (db.clone(), sender.clone(), settings.retry_delays.clone());
         sends.spawn(async move { deliver(&db, &sender, delivery, &delays).await });
     }
-    while let Some(joined) = sends.join_next().await {
-        if let Ok(Err(error)) = joined {
-            log_internal(&error);
-        }
+    Ok(claimed)
+}
+
+/// A send that ended in a database error is logged (its lease lapses and
+/// it is tried again).
+fn log_failed(joined: Result<Result<(), DbErr>, tokio::task::JoinError>) {
+    if let Ok(Err(error)) = joined {
+        log_internal(&error);
     }
-    Ok(tried)
 }
 
 async fn deliver(
