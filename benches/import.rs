@@ -517,7 +517,8 @@ async fn main() {
     );
 
     let start = Instant::now();
-    let limits = flokon_api::config::Limits::default().import();
+    let limits =
+        flokon_api::import::ImportLimits::from(&flokon_api::config::ImportConfig::default());
     let progress = flokon_api::import::progress::Progress::default();
     let parsed = flokon_api::import::parse(&bytes, &limits, &[], &progress);
     assert_eq!(parsed.rows.len(), ROWS);

@@ -288,7 +288,7 @@ async fn run(label: &str, options: ConnectOptions) {
     });
     flokon_api::db::migrate(&db).await.unwrap();
     let (org, token) = organizations::create(&db, "Bench").await.unwrap();
-    let org = OrgId::new(org.id);
+    let org = OrgId::owning(&org);
     let points = seed(&db, org).await;
 
     // 49 sectors of random size, and one holding about 5% of the points.

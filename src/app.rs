@@ -24,14 +24,11 @@ use crate::auth::Authenticator;
 use crate::config::ServeConfig;
 use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
-use crate::geocode;
 use crate::graphql::build_schemas;
 use crate::graphql::webhook::WebhookPolicy;
 use crate::routes::{AppState, graphiql, graphql, health, spreadsheets};
 use crate::service::geocode_worker::{self, WorkerSettings};
-use crate::service::geocoding::Geocoding;
 use crate::service::imports::{self, Importer};
-use crate::service::rate_budget::DbRateBudget;
 use crate::service::{retention, webhooks};
 use crate::webhook;
 
@@ -54,7 +51,7 @@ impl Application {
     ) -> std::io::Result<Application> {
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
-        let importer = importer(&config, &db)?;
+        let importer = Importer::configured(&db, &config.imports, &config.geocoding)?;
         if config.background_workers {
             start_workers(&config, &db, &importer)?;
         }
@@ -166,29 +163,6 @@ fn start_workers(
         },
     ));
     Ok(())
-}
-
-/// What runs imports, with the configured geocoder: the server's, and the
-/// `import` command's.
-pub fn importer(config: &ServeConfig, db: &DatabaseConnection) -> std::io::Result<Arc<Importer>> {
-    let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
-    // A provider's rate is owed per deployment: on PostgreSQL every
-    // instance takes its turns from one budget in the database.
-    let budget = geocode::rate_limit(&config.geocoding)
-        .and_then(|rps| DbRateBudget::for_deployment(db, "geocoder", rps))
-        .map(|budget| Arc::new(budget) as Arc<dyn geocode::RateBudget>);
-    let geocoder =
-        geocode::build_sharing(&config.geocoding, budget).map_err(std::io::Error::other)?;
-    let geocoding = Arc::new(Geocoding {
-        geocoder,
-        deadline: Duration::from_millis(config.geocoding.geocoder_deadline_ms),
-    });
-    Ok(Arc::new(Importer::new(
-        config.limits.import(),
-        geocoding,
-        parses,
-        config.jobs.import_lease,
-    )))
 }
 
 pub fn router(state: AppState) -> Router {

@@ -4,20 +4,47 @@
 use std::time::{Duration, Instant};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use entity::api_token;
+use entity::{api_token, organization};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The organization a request acts for. Every data-access function takes
-/// one, so no query can forget the tenant.
+/// one, so no query can forget the tenant. Made only here: from a verified
+/// token ([`Authenticator`]), or from a record the organization owns
+/// ([`OrgId::owning`]: the organization itself, which the operator's
+/// command line looks up by id, or a job's run claimed from a queue). No
+/// code can turn an arbitrary id into one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OrgId(Uuid);
 
+/// A record read from the database that belongs to one organization.
+pub trait Owned {
+    fn owner(&self) -> Uuid;
+}
+
+impl Owned for organization::Model {
+    fn owner(&self) -> Uuid {
+        self.id
+    }
+}
+
+macro_rules! owned_records {
+    ($($module:ident),*) => {$(
+        impl Owned for entity::$module::Model {
+            fn owner(&self) -> Uuid {
+                self.organization_id
+            }
+        }
+    )*};
+}
+
+owned_records!(import_run, service_point);
+
 impl OrgId {
-    /// Only for ids that come from a verified token or the operator's CLI.
-    pub fn new(id: Uuid) -> OrgId {
-        OrgId(id)
+    /// The organization that owns `record`, to act for it.
+    pub fn owning(record: &impl Owned) -> OrgId {
+        OrgId(record.owner())
     }
 
     pub fn uuid(self) -> Uuid {

@@ -9,9 +9,9 @@
 pub mod app;
 /// Bearer tokens → the organization a request acts for.
 pub mod auth;
-/// Operator commands beyond serving (`import`).
-pub mod command;
-/// Flags and environment variables.
+/// The command line: parsing and every command (serve, import, org...).
+pub mod cli;
+/// Settings (flags and environment variables), plain values.
 pub mod config;
 /// Connecting and migrating, on SQLite and PostgreSQL.
 pub mod db;

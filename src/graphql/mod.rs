@@ -229,7 +229,7 @@ fn default_schemas() -> Schemas {
         &limits,
         true,
         Arc::new(Importer::new(
-            limits.import(),
+            crate::import::ImportLimits::from(&crate::config::ImportConfig::default()),
             geocoding,
             1,
             std::time::Duration::from_secs(60),

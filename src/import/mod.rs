@@ -21,12 +21,27 @@ use rows::RowOutcome;
 
 use crate::domain::Field;
 
-/// Limits of an import (SPEC: "Limits", all configurable).
+/// Limits of an import, all configurable (`MAX_IMPORT_ROWS`,
+/// `MAX_UNCOMPRESSED_BYTES`, `MAX_CELL_CHARS`).
 #[derive(Clone, Debug)]
 pub struct ImportLimits {
     /// Data rows, header and title rows not counted.
     pub max_rows: usize,
     pub read: ReadLimits,
+}
+
+impl From<&crate::config::ImportConfig> for ImportLimits {
+    fn from(config: &crate::config::ImportConfig) -> ImportLimits {
+        ImportLimits {
+            max_rows: config.max_import_rows,
+            read: ReadLimits {
+                max_rows: config.max_import_rows,
+                max_uncompressed_bytes: config.max_uncompressed_bytes,
+                max_cell_chars: config.max_cell_chars,
+                max_columns: 200,
+            },
+        }
+    }
 }
 
 /// A file read and validated, not yet planned.

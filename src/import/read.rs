@@ -464,7 +464,7 @@ mod tests {
     const CLIENTS_ODS: &[u8] = include_bytes!("../../tests/fixtures/clients.ods");
 
     fn default_limits() -> ReadLimits {
-        crate::config::Limits::default().import().read
+        crate::import::ImportLimits::from(&crate::config::ImportConfig::default()).read
     }
 
     fn read(bytes: &[u8]) -> Result<usize, FileError> {
@@ -637,7 +637,7 @@ mod tests {
     #[test]
     fn fuzz_findings_get_a_file_error() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
-        let limits = crate::config::Limits::default().import();
+        let limits = crate::import::ImportLimits::from(&crate::config::ImportConfig::default());
         let mut files = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();

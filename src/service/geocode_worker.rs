@@ -64,13 +64,13 @@ pub async fn pass(
 ) -> Result<usize, ServiceError> {
     let claimed = claims::claim::<WaitingPoints>(db, settings.batch, LEASE).await?;
     let tried = claimed.len();
-    let mut by_org: HashMap<Uuid, Vec<service_point::Model>> = HashMap::new();
+    let mut by_org: HashMap<OrgId, Vec<service_point::Model>> = HashMap::new();
     for point in claimed {
-        by_org.entry(point.organization_id).or_default().push(point);
+        by_org.entry(OrgId::owning(&point)).or_default().push(point);
     }
     for (org, points) in by_org {
         let ids: Vec<Uuid> = points.iter().map(|p| p.id).collect();
-        let now = geocode(db, geocoding, OrgId::new(org), points, Announce::NotFound).await?;
+        let now = geocode(db, geocoding, org, points, Announce::NotFound).await?;
         let still_waiting: Vec<Uuid> = now
             .iter()
             .filter(|p| p.latitude.is_none() && GeocodeStatus::WAITING.contains(&p.geocode_status))

@@ -23,11 +23,11 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
     Ok(organization::Entity::find().count(db).await?)
 }
 
-pub async fn exists(db: &impl ConnectionTrait, org: OrgId) -> Result<bool, ServiceError> {
-    Ok(organization::Entity::find_by_id(org.uuid())
-        .one(db)
-        .await?
-        .is_some())
+/// The organization with this id, if there is one: how the operator's
+/// command line names a tenant.
+pub async fn named(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<OrgId>, ServiceError> {
+    let found = organization::Entity::find_by_id(id).one(db).await?;
+    Ok(found.as_ref().map(OrgId::owning))
 }
 
 /// Creates an organization and its first token.
@@ -44,7 +44,7 @@ pub async fn create(
     }
     .insert(db)
     .await?;
-    let token = create_token(db, OrgId::new(org.id), Some("first token")).await?;
+    let token = create_token(db, OrgId::owning(&org), Some("first token")).await?;
     Ok((org, token))
 }
 

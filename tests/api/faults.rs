@@ -64,7 +64,7 @@ async fn the_database_going_away_mid_import_commits_nothing_and_the_server_recov
         ..DbConfig::default()
     };
     let app = spawn_app_on(lock_timeout, |config| {
-        config.jobs.import_lease = Duration::from_secs(2);
+        config.imports.import_lease = Duration::from_secs(2);
     })
     .await;
     seed(&app).await;

@@ -111,7 +111,7 @@ fn inflating_xlsx(size: usize, fill: u8) -> Vec<u8> {
 
 #[tokio::test]
 async fn zip_bombs_are_refused_before_parsing() {
-    let app = spawn_app_with(|config| config.limits.max_uncompressed_bytes = 8 << 20).await;
+    let app = spawn_app_with(|config| config.imports.max_uncompressed_bytes = 8 << 20).await;
     // 16 MiB of zeros in a few KB: refused on size and ratio.
     let bomb = inflating_xlsx(16 << 20, 0);
     assert!(bomb.len() < 100_000);
@@ -194,7 +194,7 @@ async fn far_apart_cells_in_an_xls_or_ods_are_refused_before_they_are_laid_out()
 
 #[tokio::test]
 async fn a_shared_string_shown_in_many_cells_is_bounded() {
-    let app = spawn_app_with(|config| config.limits.max_uncompressed_bytes = 8 << 20).await;
+    let app = spawn_app_with(|config| config.imports.max_uncompressed_bytes = 8 << 20).await;
     // One 2,000-character string in 5,000 × 10 cells: a shared string in
     // the xlsx (a 2 MB sheet), 100 MB once copied into each cell.
     let mut workbook = rust_xlsxwriter::Workbook::new();
@@ -219,7 +219,7 @@ async fn a_shared_string_shown_in_many_cells_is_bounded() {
 
 #[tokio::test]
 async fn too_many_rows_are_refused_whole() {
-    let app = spawn_app_with(|config| config.limits.max_import_rows = 3).await;
+    let app = spawn_app_with(|config| config.imports.max_import_rows = 3).await;
     let mut rows = vec![header()];
     for phone in [
         "418-555-0101",
@@ -238,7 +238,7 @@ async fn too_many_rows_are_refused_whole() {
 
 #[tokio::test]
 async fn too_long_a_cell_is_refused_whole() {
-    let app = spawn_app_with(|config| config.limits.max_cell_chars = 50).await;
+    let app = spawn_app_with(|config| config.imports.max_cell_chars = 50).await;
     let mut row = occupant("A", "418-555-0101", "SMS", "1 rue A", "C-1");
     row[5] = crate::fixtures::V::S("n".repeat(51));
     assert_eq!(

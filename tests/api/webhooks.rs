@@ -604,11 +604,15 @@ async fn a_dead_receiver_of_one_organization_never_delays_another() {
         .unwrap()
         .unwrap()
         .organization_id;
+    let org = flokon_api::service::organizations::named(&app.db, org)
+        .await
+        .unwrap()
+        .unwrap();
     // Its backlog: 60 deliveries due now.
     for _ in 0..60 {
         flokon_api::service::webhooks::enqueue(
             &app.db,
-            flokon_api::auth::OrgId::new(org),
+            org,
             entity::values::WebhookEvent::Test,
             json!({}),
         )

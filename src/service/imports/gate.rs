@@ -17,11 +17,14 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::auth::OrgId;
+use crate::config::{GeocoderConfig, ImportConfig};
+use crate::geocode;
 use crate::import::error::FileError;
 use crate::import::headers::Mapping;
 use crate::import::progress::Progress;
 use crate::import::{self as pipeline, ImportLimits, Parsed};
 use crate::service::geocoding::Geocoding;
+use crate::service::rate_budget::DbRateBudget;
 use crate::service::{ServiceError, locks, log_internal};
 
 /// Shared by all requests: who is importing now, and how many parses may
@@ -53,6 +56,32 @@ impl Importer {
             busy: Mutex::new(HashSet::new()),
             parses: Semaphore::new(concurrent_parses.max(1)),
         }
+    }
+
+    /// With the configured limits, lease and geocoder: the server's, and
+    /// the `import` command's.
+    pub fn configured(
+        db: &DatabaseConnection,
+        imports: &ImportConfig,
+        geocoding: &GeocoderConfig,
+    ) -> std::io::Result<Arc<Importer>> {
+        let parses = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // A provider's rate is owed per deployment: on PostgreSQL every
+        // instance takes its turns from one budget in the database.
+        let budget = geocode::rate_limit(geocoding)
+            .and_then(|rps| DbRateBudget::for_deployment(db, "geocoder", rps))
+            .map(|budget| Arc::new(budget) as Arc<dyn geocode::RateBudget>);
+        let geocoder = geocode::build_sharing(geocoding, budget).map_err(std::io::Error::other)?;
+        let geocoding = Arc::new(Geocoding {
+            geocoder,
+            deadline: Duration::from_millis(geocoding.geocoder_deadline_ms),
+        });
+        Ok(Arc::new(Importer::new(
+            ImportLimits::from(imports),
+            geocoding,
+            parses,
+            imports.import_lease,
+        )))
     }
 
     /// One import per organization at a time, refused at once otherwise:

@@ -336,7 +336,7 @@ async fn fail(db: &DatabaseConnection, which: Condition) -> Result<usize, DbErr>
             "dryRun": run.dry_run,
             "errors": [FileError::Interrupted.issue().code],
         });
-        let org = OrgId::new(run.organization_id);
+        let org = OrgId::owning(run);
         webhooks::enqueue(&tx, org, WebhookEvent::ImportFailed, data).await?;
     }
     let ids: Vec<Uuid> = failed.iter().map(|run| run.id).collect();
@@ -471,7 +471,7 @@ async fn run_queued(
     importer: &Arc<Importer>,
     run: import_run::Model,
 ) -> Result<(), ServiceError> {
-    let org = OrgId::new(run.organization_id);
+    let org = OrgId::owning(&run);
     let Some(upload) = import_upload::Entity::find_by_id(run.id).one(db).await? else {
         fail(db, this(run.id)).await?;
         return Ok(());

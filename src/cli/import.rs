@@ -11,14 +11,15 @@ use entity::import_run;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sea_orm::DatabaseConnection;
 
+use super::{Database, Failure, named};
 use crate::auth::OrgId;
-use crate::config::ServeConfig;
+use crate::config::{GeocoderConfig, ImportConfig};
 use crate::domain::{ImportMode, Lang, RowStatus};
 use crate::import::error::Issue;
 use crate::import::plan::Summary;
 use crate::import::progress::{Phase, Progress, Snapshot};
-use crate::service::imports::{self, ImportOptions, NewImport};
-use crate::service::{PageRequest, ServiceError, import_reports, organizations};
+use crate::service::imports::{self, ImportOptions, Importer, NewImport};
+use crate::service::{PageRequest, ServiceError, import_reports};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct ImportArgs {
@@ -35,6 +36,12 @@ pub struct ImportArgs {
     /// Import the valid rows even when others have errors.
     #[arg(long)]
     pub skip_invalid_rows: bool,
+    #[command(flatten)]
+    pub database: Database,
+    #[command(flatten)]
+    pub imports: ImportConfig,
+    #[command(flatten)]
+    pub geocoding: GeocoderConfig,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -62,15 +69,8 @@ const ERROR_ROWS_SHOWN: u64 = 20;
 
 /// Runs the import; `Ok(true)` when it committed, or was a dry run
 /// without errors.
-pub async fn import(
-    db: &DatabaseConnection,
-    config: &ServeConfig,
-    args: ImportArgs,
-) -> Result<bool, Box<dyn std::error::Error>> {
-    let org = OrgId::new(args.org);
-    if !organizations::exists(db, org).await? {
-        return Err(format!("no organization {}", args.org).into());
-    }
+pub async fn import(db: &DatabaseConnection, args: ImportArgs) -> Result<bool, Failure> {
+    let org = named(db, args.org).await?;
     let bytes = std::fs::read(&args.file)
         .map_err(|error| format!("cannot read {}: {error}", args.file.display()))?;
     let file_name = args
@@ -78,7 +78,7 @@ pub async fn import(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let importer = crate::app::importer(config, db)?;
+    let importer = Importer::configured(db, &args.imports, &args.geocoding)?;
     let request = NewImport {
         file_name,
         bytes,
@@ -100,7 +100,7 @@ pub async fn import(
     report(db, org, &run).await
 }
 
-fn describe(error: ServiceError) -> Box<dyn std::error::Error> {
+fn describe(error: ServiceError) -> Failure {
     match error {
         ServiceError::ImportInProgress => {
             "an import is already in progress for this organization: try again when it is done"
@@ -184,7 +184,7 @@ async fn report(
     db: &DatabaseConnection,
     org: OrgId,
     run: &import_run::Model,
-) -> Result<bool, Box<dyn std::error::Error>> {
+) -> Result<bool, Failure> {
     let lang = lang();
     let summary: Summary = serde_json::from_value(run.summary.clone()).unwrap_or_default();
     let file_errors: Vec<Issue> = serde_json::from_value(run.file_errors.clone())?;
