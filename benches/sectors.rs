@@ -21,8 +21,9 @@ use entity::{client, occupant, sector_membership, service_point};
 use flokon_api::app::Application;
 use flokon_api::auth::OrgId;
 use flokon_api::config::ServeConfig;
-use flokon_api::service::locks::{self, Memberships};
-use flokon_api::service::{batch::insert_batched, organizations, sectors};
+use flokon_api::service::store::batch::insert_batched;
+use flokon_api::service::store::locks::{self, Memberships};
+use flokon_api::service::{organizations, sectors};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QuerySelect, Set, Statement, TransactionTrait,

@@ -15,8 +15,8 @@ use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
     search_key,
 };
-use crate::service::locks::{self, Memberships};
 use crate::service::sectors::points_in;
+use crate::service::store::locks::{self, Memberships};
 use crate::service::{ServiceError, delete_placed, require_owned_locked};
 use sea_orm::DatabaseConnection;
 

@@ -18,9 +18,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::batch::insert_models;
-use super::claims::{self, WorkQueue};
 use super::geocoding::{Announce, Geocoding, geocode};
+use super::store::batch::insert_models;
+use super::store::claims::{self, WorkQueue};
 use super::{ServiceError, log_internal};
 use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;

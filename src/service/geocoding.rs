@@ -16,9 +16,9 @@ use sea_orm::{
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::batch::insert_batched;
-use super::locks::{self, Memberships};
 use super::sectors::{self, Position};
+use super::store::batch::insert_batched;
+use super::store::locks::{self, Memberships};
 use super::{ServiceError, get_many_owned};
 use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;

@@ -11,7 +11,7 @@ use crate::auth::OrgId;
 use crate::domain::{
     ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
 };
-use crate::service::locks;
+use crate::service::store::locks;
 use crate::service::{ServiceError, require_owned_locked};
 use sea_orm::DatabaseConnection;
 

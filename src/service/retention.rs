@@ -28,8 +28,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::service::claims::after;
 use crate::service::log_internal;
+use crate::service::store::claims::after;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Retention {

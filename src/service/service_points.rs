@@ -13,8 +13,8 @@ use super::{get_owned, on_unique_violation, owned, taken};
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::service::geocoding::{self, Geocoding};
-use crate::service::locks::{self, Memberships};
 use crate::service::sectors::{self, Position};
+use crate::service::store::locks::{self, Memberships};
 use crate::service::{ServiceError, delete_placed, require_owned_locked};
 
 #[derive(Clone, Debug, Default)]

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::claims::{self, WorkQueue};
+use super::store::claims::{self, WorkQueue};
 use super::{
     LimitReached, Page, PageRequest, ServiceError, fetch_page_by, log_internal, owned,
     require_owned,

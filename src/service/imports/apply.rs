@@ -7,8 +7,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::auth::OrgId;
 use crate::import::plan::Plan;
-use crate::service::batch::{delete_ids, insert_models};
 use crate::service::delete_all_owned;
+use crate::service::store::batch::{delete_ids, insert_models};
 
 /// Deletes every client, service point and occupant of the organization,
 /// children first: each table in one set-based statement, where deleting

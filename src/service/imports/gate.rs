@@ -24,8 +24,9 @@ use crate::import::headers::Mapping;
 use crate::import::progress::Progress;
 use crate::import::{self as pipeline, ImportLimits, Parsed};
 use crate::service::geocoding::Geocoding;
-use crate::service::rate_budget::DbRateBudget;
-use crate::service::{ServiceError, locks, log_internal};
+use crate::service::store::locks;
+use crate::service::store::rate_budget::DbRateBudget;
+use crate::service::{ServiceError, log_internal};
 
 /// Shared by all requests: who is importing now, and how many parses may
 /// run at once (parsing is CPU-bound and runs on blocking threads).

@@ -29,8 +29,9 @@ use crate::import::error::FileError;
 use crate::import::headers::{self, Mapping};
 use crate::import::plan::Summary;
 use crate::import::progress::{Progress, Snapshot};
-use crate::service::claims::{self, WorkQueue};
-use crate::service::{ServiceError, locks, log_internal, webhooks};
+use crate::service::store::claims::{self, WorkQueue};
+use crate::service::store::locks;
+use crate::service::{ServiceError, log_internal, webhooks};
 
 /// An import as asked for.
 pub struct NewImport {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::gate::{Importer, lock_organization};
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
-use crate::service::batch::insert_models;
+use crate::service::store::batch::insert_models;
 use crate::service::{ServiceError, UndoRefusal, delete_owned, require_owned, sectors};
 
 pub(super) async fn snapshot(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::reads::points_in;
 use crate::auth::OrgId;
 use crate::domain::global_id;
-use crate::service::locks::{self, Memberships};
+use crate::service::store::locks::{self, Memberships};
 use crate::service::{ServiceError, require_owned_locked, webhooks};
 use entity::values::WebhookEvent;
 use serde_json::json;

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::shape_of;
 use crate::auth::OrgId;
 use crate::sector::Shape;
-use crate::service::batch::{MAX_PARAMETERS, insert_batched};
+use crate::service::store::batch::{MAX_PARAMETERS, insert_batched};
 
 /// A membership as `(sector, point)`.
 type Pair = (Uuid, Uuid);

@@ -12,7 +12,7 @@ use super::owned;
 use crate::auth::OrgId;
 use crate::domain::{Field, Lang, MAX_IDENTIFIER, ValidationError, required_text};
 use crate::sector::{GeometryError, Shape};
-use crate::service::locks::{self, Memberships};
+use crate::service::store::locks::{self, Memberships};
 use crate::service::{ServiceError, delete_placed, require_owned_locked};
 
 mod alerts;

@@ -64,7 +64,7 @@ impl RateBudget for DbRateBudget {
                 Ok(wait) => tokio::time::sleep(wait).await,
                 // The process's own limiter still holds; better a request
                 // than a stalled worker.
-                Err(error) => super::log_internal(&error),
+                Err(error) => crate::service::log_internal(&error),
             }
         })
     }

@@ -1,0 +1,196 @@
+//! The tenant helpers: the only code that names an organization column.
+//! Every read and write of a tenant's records goes through them (a test
+//! fails on a raw organization filter anywhere else), so no query can
+//! forget the tenant.
+
+use entity::{
+    client, import_run, import_snapshot, occupant, sector, sector_membership, service_point,
+    webhook_delivery, webhook_endpoint,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use uuid::Uuid;
+
+use super::locks;
+use super::positional::Positional;
+use crate::auth::OrgId;
+use crate::domain::ValidationError;
+use crate::service::ServiceError;
+
+/// A table whose rows belong to an organization. The generic reads and
+/// deletes below always filter on its organization column.
+pub trait TenantTable: EntityTrait {
+    const ORGANIZATION: Self::Column;
+}
+
+/// A tenant table whose rows have one id.
+pub trait TenantEntity: TenantTable {
+    const ID: Self::Column;
+    /// How its rows decode: the model's own way, or by position
+    /// ([`super::positional`]) for the records read most.
+    type Row: FromQueryResult + Into<Self::Model> + Send + Sync;
+}
+
+macro_rules! tenant_entity {
+    ($($module:ident: $id:ident $(as $row:ident)?),*) => {$(
+        impl TenantTable for $module::Entity {
+            const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
+        }
+        impl TenantEntity for $module::Entity {
+            const ID: $module::Column = $module::Column::$id;
+            type Row = tenant_entity!(@row $module $($row)?);
+        }
+    )*};
+    (@row $module:ident) => { $module::Model };
+    (@row $module:ident $row:ident) => { $row<$module::Model> };
+}
+
+tenant_entity!(
+    client: Id as Positional,
+    service_point: Id as Positional,
+    occupant: Id as Positional,
+    import_run: Id,
+    sector: Id,
+    import_snapshot: ImportRunId,
+    webhook_endpoint: Id,
+    webhook_delivery: Id
+);
+
+impl TenantTable for sector_membership::Entity {
+    const ORGANIZATION: sector_membership::Column = sector_membership::Column::OrganizationId;
+}
+
+/// Every row of `E` the organization owns.
+pub fn owned<E: TenantTable>(org: OrgId) -> Select<E> {
+    E::find().filter(E::ORGANIZATION.eq(org.uuid()))
+}
+
+/// All rows `select` finds, decoded the entity's way ([`TenantEntity::Row`]).
+pub async fn fetch_all<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let rows = select.into_model::<E::Row>().all(db).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The organization's rows of `E` under any of these parents (`parent` is
+/// the column naming them), in id order.
+pub async fn children<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    parent: E::Column,
+    parent_ids: &[Uuid],
+) -> Result<Vec<E::Model>, DbErr> {
+    let select = owned::<E>(org)
+        .filter(parent.is_in(parent_ids.iter().copied()))
+        .order_by_asc(E::ID);
+    fetch_all(db, select).await
+}
+
+/// Deletes rows of `E` the organization owns, narrowed by the caller;
+/// children go by cascade. Never TRUNCATE: other tenants share the tables.
+pub fn delete_all_owned<E: TenantTable>(org: OrgId) -> DeleteMany<E> {
+    E::delete_many().filter(E::ORGANIZATION.eq(org.uuid()))
+}
+
+pub async fn get_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<Option<E::Model>, ServiceError> {
+    Ok(owned::<E>(org).filter(E::ID.eq(id)).one(db).await?)
+}
+
+/// The organization's row of `E` with this id, or `NotFound`.
+pub async fn require_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<E::Model, ServiceError> {
+    get_owned::<E>(db, org, id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// [`require_owned`], the row locked until the transaction ends
+/// (PostgreSQL's `FOR UPDATE`; SQLite's writer holds the whole database).
+pub async fn require_owned_locked<E: TenantEntity>(
+    tx: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<E::Model, ServiceError> {
+    owned::<E>(org)
+        .filter(E::ID.eq(id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Deletes a record whose cascade removes memberships (a client's points,
+/// a point, a sector), under the membership lock.
+pub async fn delete_placed<E: TenantEntity>(
+    db: &sea_orm::DatabaseConnection,
+    org: OrgId,
+    id: Uuid,
+    mode: locks::Memberships,
+) -> Result<(), ServiceError> {
+    let tx = locks::begin_memberships(db, org, mode).await?;
+    delete_owned::<E>(&tx, org, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn get_many_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[Uuid],
+) -> Result<Vec<E::Model>, DbErr> {
+    fetch_all(db, owned::<E>(org).filter(E::ID.is_in(ids.iter().copied()))).await
+}
+
+/// Deletes one owned row (children cascade); not found if it is not the
+/// organization's.
+pub async fn delete_owned<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    id: Uuid,
+) -> Result<(), ServiceError> {
+    let result = delete_all_owned::<E>(org)
+        .filter(E::ID.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}
+
+/// Whether a row of `E` other than `except` matches `unique`: the
+/// friendly check before a unique index would refuse the write.
+pub(crate) async fn taken<E: TenantEntity>(
+    db: &impl ConnectionTrait,
+    unique: Condition,
+    except: Option<Uuid>,
+) -> Result<bool, DbErr> {
+    let found = E::find()
+        .select_only()
+        .column(E::ID)
+        .filter(unique)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some_and(|id| Some(id) != except))
+}
+
+/// Maps a unique-constraint violation lost to a concurrent writer to the
+/// same validation error the pre-check would have given.
+pub(crate) fn on_unique_violation(error: sea_orm::DbErr, invalid: ValidationError) -> ServiceError {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ServiceError::Invalid(invalid),
+        _ => ServiceError::Db(error),
+    }
+}
