@@ -90,7 +90,7 @@ struct WaitingPoints;
 
 impl WorkQueue for WaitingPoints {
     type Entity = service_point::Entity;
-    const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0002;
+    const CLAIM_LOCK: i64 = crate::db::locks::GEOCODING_CLAIMS;
 
     fn due(now: DateTime<Utc>) -> Select<service_point::Entity> {
         let not_yet = Query::select()

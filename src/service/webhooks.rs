@@ -357,7 +357,7 @@ struct DueDeliveries;
 
 impl WorkQueue for DueDeliveries {
     type Entity = webhook_delivery::Entity;
-    const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0004;
+    const CLAIM_LOCK: i64 = crate::db::locks::WEBHOOK_CLAIMS;
 
     fn due(now: DateTime<Utc>) -> Select<webhook_delivery::Entity> {
         use sea_orm::sea_query::{Alias, WindowStatement};

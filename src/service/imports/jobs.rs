@@ -364,7 +364,7 @@ struct QueuedRuns;
 
 impl WorkQueue for QueuedRuns {
     type Entity = import_run::Entity;
-    const CLAIM_LOCK: i64 = 0x666c_6f6b_6f6e_0003;
+    const CLAIM_LOCK: i64 = crate::db::locks::IMPORT_CLAIMS;
 
     fn due(now: DateTime<Utc>) -> Select<import_run::Entity> {
         import_run::Entity::find()

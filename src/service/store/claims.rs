@@ -19,9 +19,8 @@ use sea_orm::{
 /// A kind of claimable work.
 pub trait WorkQueue {
     type Entity: EntityTrait;
-    /// The advisory key serializing this queue's claims (PostgreSQL's
-    /// one-bigint space; organizations' UUID halves live there too, so
-    /// pick a constant that reads as text).
+    /// The advisory key serializing this queue's claims (one of
+    /// `db::locks`).
     const CLAIM_LOCK: i64;
 
     /// The items due at `now` that no lease holds, in the order to take.
@@ -45,7 +44,7 @@ pub async fn claim<Q: WorkQueue>(
     let tx = db.begin().await?;
     let mut due = Q::due(now).limit(batch);
     if tx.get_database_backend() == DbBackend::Postgres {
-        crate::db::advisory_xact_lock(&tx, Q::CLAIM_LOCK).await?;
+        crate::db::locks::advisory_xact_lock(&tx, Q::CLAIM_LOCK).await?;
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let items = due.all(&tx).await?;

@@ -1,6 +1,6 @@
 //! Locks that keep concurrent writers right on every instance, held to the
 //! end of the transaction that takes them. PostgreSQL: advisory locks keyed
-//! by organization. SQLite (one instance, one writer): a first statement
+//! by organization (their keys, with every other, in `db::locks`). SQLite (one instance, one writer): a first statement
 //! that writes, which takes the database's write lock at once, as `BEGIN
 //! IMMEDIATE` would, so a transaction never reads a state that a writer
 //! then changes under it.
@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use crate::auth::OrgId;
+use crate::db::locks as keys;
 
 /// Who may write memberships alongside whom. Memberships must equal the
 /// current shapes × the current positions: whoever changes shapes (sector
@@ -23,19 +24,6 @@ use crate::auth::OrgId;
 pub enum Memberships {
     Shared,
     Exclusive,
-}
-
-/// The namespaces of PostgreSQL's two-integer advisory keys: the second
-/// integer is the organization's. (The one-bigint key space, apart from
-/// this one, holds the import claim.)
-const MEMBERSHIPS: i32 = 1;
-const IMPORT_RUNS: i32 = 2;
-
-/// An organization as a 32-bit key: UUIDv7's last bytes are random, so
-/// two organizations rarely share one, and sharing only serializes more.
-fn org_key(org: OrgId) -> i32 {
-    let bytes = org.uuid().into_bytes();
-    i32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]])
 }
 
 /// Takes the organization's membership lock, waiting for it (within the
@@ -53,10 +41,11 @@ pub async fn lock_memberships(
         Memberships::Shared => "pg_advisory_xact_lock_shared",
         Memberships::Exclusive => "pg_advisory_xact_lock",
     };
+    let (space, key) = keys::memberships(org);
     tx.execute_raw(Statement::from_sql_and_values(
         backend,
         format!("SELECT {function}($1, $2)"),
-        [MEMBERSHIPS.into(), org_key(org).into()],
+        [space.into(), key.into()],
     ))
     .await?;
     Ok(())
@@ -70,14 +59,10 @@ pub async fn try_lock_imports(tx: &impl ConnectionTrait, org: OrgId) -> Result<b
         write_first(tx, org).await?;
         return Ok(true);
     }
-    let bytes = org.uuid().into_bytes();
-    let key = i64::from_be_bytes([
-        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
-    ]);
     let statement = Statement::from_sql_and_values(
         backend,
         "SELECT pg_try_advisory_xact_lock($1) AS locked",
-        [key.into()],
+        [keys::imports(org).into()],
     );
     let row = tx.query_one_raw(statement).await?;
     Ok(row
@@ -115,10 +100,11 @@ pub async fn begin_import_runs(
         write_first(&tx, org).await?;
         return Ok(tx);
     }
+    let (space, key) = keys::import_runs(org);
     tx.execute_raw(Statement::from_sql_and_values(
         backend,
         "SELECT pg_advisory_xact_lock($1, $2)",
-        [IMPORT_RUNS.into(), org_key(org).into()],
+        [space.into(), key.into()],
     ))
     .await?;
     Ok(tx)

@@ -1,12 +1,11 @@
 //! Connecting and migrating, for SQLite and PostgreSQL alike.
 
+pub mod locks;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 
 use crate::config::DbConfig;
 
@@ -52,10 +51,6 @@ pub async fn connect_with(
     Database::connect(options).await
 }
 
-/// The key of the migration lock, in PostgreSQL's one-bigint advisory key
-/// space (organization keys there are UUID halves: this one is not).
-const MIGRATION_LOCK: i64 = 0x666c_6f6b_6f6e_0001;
-
 /// Applies pending migrations. On PostgreSQL they run in one transaction
 /// that first takes the migration lock: instances booting together wait
 /// for each other, and the later ones find nothing left to do.
@@ -64,21 +59,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         return Migrator::up(db, None).await;
     }
     let tx = db.begin().await?;
-    advisory_xact_lock(&tx, MIGRATION_LOCK).await?;
+    locks::advisory_xact_lock(&tx, locks::MIGRATIONS).await?;
     Migrator::up(&tx, None).await?;
     tx.commit().await
-}
-
-/// PostgreSQL: waits for the advisory lock `key`, held until the
-/// transaction ends.
-pub async fn advisory_xact_lock(tx: &impl ConnectionTrait, key: i64) -> Result<(), DbErr> {
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [key.into()],
-    ))
-    .await?;
-    Ok(())
 }
 
 /// Migrations not applied yet, read without changing anything.
