@@ -27,10 +27,13 @@ use crate::error::{ApiError, REQUEST, RequestContext};
 use crate::graphql::build_schemas;
 use crate::graphql::webhook::WebhookPolicy;
 use crate::routes::{AppState, graphiql, graphql, health, spreadsheets};
-use crate::service::geocode_worker::{self, WorkerSettings};
-use crate::service::imports::{self, Importer};
-use crate::service::{retention, webhooks};
+use crate::service::imports::Importer;
 use crate::webhook;
+use crate::worker::Runner;
+use crate::worker::geocoding::{Locating, WorkerSettings};
+use crate::worker::imports::QueuedImports;
+use crate::worker::retention::Retention;
+use crate::worker::webhooks::{Deliveries, DeliverySettings};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -39,6 +42,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    /// The background workers, when the configuration runs them.
+    workers: Option<Runner>,
 }
 
 impl Application {
@@ -52,9 +57,11 @@ impl Application {
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let importer = Importer::configured(&db, &config.imports, &config.geocoding)?;
-        if config.background_workers {
-            start_workers(&config, &db, &importer)?;
-        }
+        let workers = if config.background_workers {
+            Some(start_workers(&config, &db, &importer).await?)
+        } else {
+            None
+        };
         let policy = WebhookPolicy {
             allow_private: config.webhooks.webhook_allow_private,
             test_sends_per_minute: config.webhooks.webhook_test_sends_per_minute,
@@ -78,6 +85,7 @@ impl Application {
             listener,
             router,
             grace,
+            workers,
         })
     }
 
@@ -85,67 +93,75 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, letting requests in flight finish
-    /// for `SHUTDOWN_GRACE` at most.
+    /// Serves until SIGTERM or Ctrl-C, letting requests in flight and the
+    /// background workers' work finish for `SHUTDOWN_GRACE` at most.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (signalled, mut signal) = tokio::sync::watch::channel(false);
+        let mut drain_signal = signal.clone();
         let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             shutdown_signal().await;
-            let _ = stopping.send(());
+            signalled.send_replace(true);
         });
         let grace = self.grace;
         let drained = async {
-            if stopped.await.is_err() {
+            if drain_signal.wait_for(|stop| *stop).await.is_err() {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(grace).await;
         };
-        tokio::select! {
-            served = std::future::IntoFuture::into_future(serve) => served,
-            () = drained => {
-                tracing::warn!(?grace, "shutting down: requests still in flight after the grace period, dropped");
-                Ok(())
+        let http = async {
+            tokio::select! {
+                served = std::future::IntoFuture::into_future(serve) => served,
+                () = drained => {
+                    tracing::warn!(?grace, "shutting down: requests still in flight after the grace period, dropped");
+                    Ok(())
+                }
             }
-        }
+        };
+        // From the signal on (or the server's end), no background pass
+        // starts; those under way get the same grace.
+        let background = async {
+            let _ = signal.wait_for(|stop| *stop).await;
+            if let Some(workers) = self.workers {
+                workers.stop(grace).await;
+            }
+        };
+        let (served, ()) = tokio::join!(http, background);
+        served
     }
 }
 
 /// The background workers of every instance: geocoding, queued imports,
 /// retention, webhook deliveries.
-fn start_workers(
+async fn start_workers(
     config: &ServeConfig,
     db: &DatabaseConnection,
     importer: &Arc<Importer>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Runner> {
+    let mut runner = Runner::new(db.clone());
     if importer.geocoding.enabled() {
-        let settings = WorkerSettings {
-            interval: Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1)),
-            batch: config.geocoding.geocoder_worker_batch.max(1),
-        };
-        tokio::spawn(geocode_worker::worker(
-            db.clone(),
-            importer.geocoding.clone(),
-            settings,
-        ));
+        runner.start(Locating {
+            geocoding: importer.geocoding.clone(),
+            settings: WorkerSettings {
+                interval: Duration::from_secs(config.geocoding.geocoder_retry_seconds.max(1)),
+                batch: config.geocoding.geocoder_worker_batch.max(1),
+            },
+        });
     }
-    tokio::spawn(imports::worker(
-        db.clone(),
+    runner.start(QueuedImports::new(
         importer.clone(),
         config.jobs.import_workers,
     ));
-    tokio::spawn(retention::worker(
-        db.clone(),
-        retention::Retention {
-            days: config.jobs.import_retention_days,
-            undo_window: config.jobs.undo_window,
-            interval: config.jobs.import_retention_interval,
-        },
-    ));
+    runner.start(Retention {
+        days: config.jobs.import_retention_days,
+        undo_window: config.jobs.undo_window,
+        interval: config.jobs.import_retention_interval,
+    });
     let hooks = &config.webhooks;
     let sender = webhook::Sender::new(
         hooks.webhook_timeout,
@@ -153,16 +169,13 @@ fn start_workers(
         hooks.webhook_proxy.as_deref(),
     )
     .map_err(std::io::Error::other)?;
-    tokio::spawn(webhooks::worker(
-        db.clone(),
-        Arc::new(sender),
-        webhooks::DeliverySettings {
-            interval: hooks.webhook_worker_interval,
-            retry_delays: hooks.webhook_retry_delays.clone(),
-            batch: 20,
-        },
-    ));
-    Ok(())
+    let settings = DeliverySettings {
+        interval: hooks.webhook_worker_interval,
+        retry_delays: hooks.webhook_retry_delays.clone(),
+        batch: 20,
+    };
+    runner.start(Deliveries::new(db, Arc::new(sender), settings).await);
+    Ok(runner)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -35,3 +35,6 @@ pub mod service;
 pub mod spreadsheet;
 /// Sending webhooks: signatures, and no request to private addresses.
 pub mod webhook;
+/// Background work: one runner for every worker (geocoding, queued
+/// imports, webhook deliveries, retention).
+pub mod worker;

@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Apply pending database migrations.
@@ -101,7 +101,7 @@ struct ServeArgs {
 pub async fn run(cli: Cli) -> Result<bool, Failure> {
     match cli.command {
         None => serve(cli.serve).await?,
-        Some(Command::Serve(args)) => serve(args).await?,
+        Some(Command::Serve(args)) => serve(*args).await?,
         Some(Command::Schema) => print!("{}", graphql::sdl()),
         Some(Command::Migrate(database)) => {
             database.migrated().await?;

@@ -10,13 +10,11 @@
 pub mod clients;
 mod error;
 pub mod export;
-pub mod geocode_worker;
 pub mod geocoding;
 pub mod import_reports;
 pub mod imports;
 pub mod occupants;
 pub mod organizations;
-pub mod retention;
 pub mod sectors;
 pub mod service_points;
 pub mod store;

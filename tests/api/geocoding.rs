@@ -446,8 +446,8 @@ async fn an_outage_leaves_points_pending_and_the_worker_completes_them() {
 #[tokio::test]
 async fn a_point_the_provider_refuses_waits_twice_as_long_before_each_new_try() {
     use entity::geocode_work;
-    use flokon_api::service::geocode_worker::{WorkerSettings, pass};
     use flokon_api::service::geocoding::Geocoding;
+    use flokon_api::worker::geocoding::{WorkerSettings, pass};
     use sea_orm::EntityTrait;
 
     // The server itself runs no worker (no geocoder): the test drives it.

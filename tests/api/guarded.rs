@@ -540,13 +540,13 @@ async fn a_purged_residents_name_leaves_the_sqlite_files() {
         .await;
     assert!(deleted.get("errors").is_none(), "{deleted:#}");
     // The retention pass removes its report and upload, then the WAL.
-    let retention = flokon_api::service::retention::Retention {
+    let retention = flokon_api::worker::retention::Retention {
         days: 0,
         undo_window: Duration::ZERO,
         interval: Duration::from_secs(3600),
     };
     let later = chrono::Utc::now() + chrono::Duration::seconds(1);
-    let purged = flokon_api::service::retention::pass(&app.db, retention, later)
+    let purged = flokon_api::worker::retention::pass(&app.db, retention, later)
         .await
         .unwrap();
     assert_eq!(purged.report_chunks, 1, "{purged:?}");
@@ -580,7 +580,7 @@ async fn an_undo_snapshot_expires_after_the_undo_window_and_old_deliveries_go() 
     assert_eq!(run["committed"], true, "{run:#}");
     assert_eq!(app.rows::<entity::import_snapshot::Entity>().await, 1);
 
-    let retention = flokon_api::service::retention::Retention {
+    let retention = flokon_api::worker::retention::Retention {
         days: 90,
         undo_window: Duration::from_secs(30 * 86_400),
         interval: Duration::from_secs(3600),
@@ -589,7 +589,7 @@ async fn an_undo_snapshot_expires_after_the_undo_window_and_old_deliveries_go() 
         let db = app.db.clone();
         let at = chrono::Utc::now() + chrono::Duration::days(days_later);
         async move {
-            flokon_api::service::retention::pass(&db, retention, at)
+            flokon_api::worker::retention::pass(&db, retention, at)
                 .await
                 .unwrap()
         }

@@ -639,7 +639,7 @@ async fn a_dead_receiver_of_one_organization_never_delays_another() {
     // The dead receiver holds its own places only.
     let (_, most) = *open.lock().unwrap();
     assert!(
-        most as i64 <= flokon_api::service::webhooks::PER_ENDPOINT,
+        most as i64 <= flokon_api::worker::webhooks::PER_ENDPOINT,
         "{most} at once"
     );
 }

@@ -85,6 +85,12 @@ impl Importer {
         )))
     }
 
+    /// Resolves when a run is queued on this instance (it wakes the import
+    /// worker).
+    pub async fn queued(&self) {
+        self.queued.notified().await;
+    }
+
     /// One import per organization at a time, refused at once otherwise:
     /// in this process first, then, on PostgreSQL, in the database for
     /// every instance (a lease renewed while the import runs). SQLite

@@ -14,12 +14,10 @@ use entity::{import_run, import_upload};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
-    TransactionTrait, UpdateMany,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait, UpdateMany,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::{ImportOptions, Importer, issues_json};
@@ -29,7 +27,7 @@ use crate::import::error::FileError;
 use crate::import::headers::{self, Mapping};
 use crate::import::plan::Summary;
 use crate::import::progress::{Progress, Snapshot};
-use crate::service::store::claims::{self, WorkQueue};
+use crate::service::store::claims::{self};
 use crate::service::store::locks;
 use crate::service::{ServiceError, log_internal, webhooks};
 
@@ -310,7 +308,7 @@ pub(super) fn with_progress(
 /// committed) unless they are already settled, announces it
 /// (`import.failed`) and drops their uploads, in one transaction: how
 /// many.
-async fn fail(db: &DatabaseConnection, which: Condition) -> Result<usize, DbErr> {
+pub async fn fail(db: &DatabaseConnection, which: Condition) -> Result<usize, DbErr> {
     let errors = issues_json(&[FileError::Interrupted.issue()]);
     let tx = db.begin().await?;
     // One statement settles and says which: a run that finished meanwhile
@@ -359,115 +357,10 @@ pub(super) async fn drop_uploads(db: &impl ConnectionTrait, runs: &[Uuid]) -> Re
     Ok(())
 }
 
-/// Queued runs no worker holds, oldest first.
-struct QueuedRuns;
-
-impl WorkQueue for QueuedRuns {
-    type Entity = import_run::Entity;
-    const CLAIM_LOCK: i64 = crate::db::locks::IMPORT_CLAIMS;
-
-    fn due(now: DateTime<Utc>) -> Select<import_run::Entity> {
-        import_run::Entity::find()
-            .filter(import_run::Column::Status.eq(ImportStatus::Queued))
-            .filter(
-                Condition::any()
-                    .add(import_run::Column::ClaimedUntil.is_null())
-                    .add(import_run::Column::ClaimedUntil.lt(now)),
-            )
-            .order_by_asc(import_run::Column::CreatedAt)
-    }
-
-    async fn mark(
-        tx: &DatabaseTransaction,
-        runs: &[import_run::Model],
-        until: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        if runs.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
-        import_run::Entity::update_many()
-            .col_expr(
-                import_run::Column::Status,
-                Expr::value(ImportStatus::Running),
-            )
-            .col_expr(import_run::Column::ClaimedUntil, Expr::value(until))
-            .filter(import_run::Column::Id.is_in(ids))
-            .exec(tx)
-            .await?;
-        Ok(())
-    }
-}
-
-/// Every instance runs one: it settles runs whose executor died, and runs
-/// queued imports, `IMPORT_WORKERS` at once, woken at once when this
-/// instance queues one and every second otherwise.
-pub async fn worker(db: DatabaseConnection, importer: Arc<Importer>, workers: usize) {
-    let slots = Arc::new(Semaphore::new(workers.max(1)));
-    loop {
-        if let Err(error) = pass(&db, &importer, &slots).await {
-            log_internal(&error);
-        }
-        tokio::select! {
-            _ = importer.queued.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
-async fn pass(
-    db: &DatabaseConnection,
-    importer: &Arc<Importer>,
-    slots: &Arc<Semaphore>,
-) -> Result<(), DbErr> {
-    // A queued run's `claimed_until` is when it may be tried again, not a
-    // lease: only running ones run out. Read first: an idle pass writes
-    // nothing (SQLite has one writer).
-    let expired = || {
-        Condition::all()
-            .add(import_run::Column::Status.eq(ImportStatus::Running))
-            .add(import_run::Column::ClaimedUntil.lt(Utc::now()))
-    };
-    let dead: Vec<Uuid> = import_run::Entity::find()
-        .select_only()
-        .column(import_run::Column::Id)
-        .filter(expired())
-        .into_tuple()
-        .all(db)
-        .await?;
-    if !dead.is_empty() {
-        // Still expired when written: a late renewal keeps its run.
-        let which = expired().add(import_run::Column::Id.is_in(dead));
-        let interrupted = fail(db, which).await?;
-        tracing::warn!(
-            runs = interrupted,
-            "imports interrupted: their lease ran out"
-        );
-    }
-    let free = slots.available_permits();
-    if free == 0 {
-        return Ok(());
-    }
-    let runs = claims::claim::<QueuedRuns>(db, free as u64, importer.lease).await?;
-    for run in runs {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return Ok(());
-        };
-        let (db, importer) = (db.clone(), importer.clone());
-        tokio::spawn(async move {
-            if let Err(error) = run_queued(&db, &importer, run).await {
-                log_internal(&error);
-            }
-            drop(permit);
-        });
-    }
-    Ok(())
-}
-
 /// How long a queued run waits when its organization is importing.
 const BUSY_RETRY: Duration = Duration::from_secs(2);
 
-async fn run_queued(
+pub async fn run_queued(
     db: &DatabaseConnection,
     importer: &Arc<Importer>,
     run: import_run::Model,

@@ -40,7 +40,7 @@ use crate::service::{ServiceError, TenantEntity, owned};
 
 pub use gate::Importer;
 use jobs::Created;
-pub use jobs::{NewImport, worker};
+pub use jobs::{NewImport, fail, run_queued};
 pub use undo::undo;
 
 #[derive(Clone, Debug)]

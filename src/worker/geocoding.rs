@@ -18,12 +18,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::geocoding::{Announce, Geocoding, geocode};
-use super::store::batch::insert_models;
-use super::store::claims::{self, WorkQueue};
-use super::{ServiceError, log_internal};
+use super::{Pace, Worker};
 use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;
+use crate::service::ServiceError;
+use crate::service::geocoding::{Announce, Geocoding, geocode};
+use crate::service::store::batch::insert_models;
+use crate::service::store::claims::{self, WorkQueue};
 
 #[derive(Clone, Copy, Debug)]
 pub struct WorkerSettings {
@@ -38,20 +39,27 @@ const LEASE: Duration = Duration::from_secs(600);
 /// The longest delay between two tries of one point.
 const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Runs forever: a pass, then the interval (at once again after a full
-/// batch, so a backlog drains at the provider's pace).
-pub async fn worker(db: DatabaseConnection, geocoding: Arc<Geocoding>, settings: WorkerSettings) {
-    loop {
-        let tried = match pass(&db, &geocoding, settings).await {
-            Ok(tried) => tried,
-            Err(error) => {
-                log_internal(&error);
-                0
-            }
-        };
-        if (tried as u64) < settings.batch {
-            tokio::time::sleep(settings.interval).await;
-        }
+/// Every instance runs one: a pass, then the interval (at once again
+/// after a full batch, so a backlog drains at the provider's pace).
+pub struct Locating {
+    pub geocoding: Arc<Geocoding>,
+    pub settings: WorkerSettings,
+}
+
+impl Worker for Locating {
+    const NAME: &'static str = "geocoding";
+
+    fn rest(&self) -> Duration {
+        self.settings.interval
+    }
+
+    async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
+        let tried = pass(db, &self.geocoding, self.settings).await?;
+        Ok(if tried as u64 >= self.settings.batch {
+            Pace::More
+        } else {
+            Pace::Rest
+        })
     }
 }
 

@@ -18,18 +18,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::values::{DeliveryStatus, ImportStatus};
-use entity::{
-    import_report, import_run, import_snapshot, import_upload, webhook_delivery, worker_lease,
-};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr};
+use entity::{import_report, import_run, import_snapshot, import_upload, webhook_delivery};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    Set,
 };
-use uuid::Uuid;
 
-use crate::service::log_internal;
-use crate::service::store::claims::after;
+use super::{Pace, Share, Worker};
+use crate::service::ServiceError;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Retention {
@@ -53,52 +49,27 @@ pub struct Purged {
 
 /// Every instance runs one; a pass happens once per interval in the whole
 /// deployment, by whichever instance takes the turn.
-pub async fn worker(db: DatabaseConnection, retention: Retention) {
-    let holder = Uuid::now_v7();
-    loop {
-        match take_turn(&db, "retention", holder, retention.interval).await {
-            Ok(true) => match pass(&db, retention, Utc::now()).await {
-                Ok(purged) if purged != Purged::default() => {
-                    tracing::info!(?purged, "retention pass");
-                }
-                Ok(_) => {}
-                Err(error) => log_internal(&error),
-            },
-            Ok(false) => {}
-            Err(error) => log_internal(&error),
-        }
-        tokio::time::sleep(retention.interval.min(Duration::from_secs(60))).await;
-    }
-}
+impl Worker for Retention {
+    const NAME: &'static str = "retention";
 
-/// Takes the chore `name` for `interval` unless another holder's turn
-/// still runs: the lease is also the schedule.
-pub async fn take_turn(
-    db: &DatabaseConnection,
-    name: &str,
-    holder: Uuid,
-    interval: Duration,
-) -> Result<bool, DbErr> {
-    let now = Utc::now();
-    let lease = worker_lease::ActiveModel {
-        name: Set(name.to_owned()),
-        holder: Set(holder),
-        claimed_until: Set(after(now, interval)),
-    };
-    let when_lapsed = OnConflict::column(worker_lease::Column::Name)
-        .update_columns([
-            worker_lease::Column::Holder,
-            worker_lease::Column::ClaimedUntil,
-        ])
-        .action_and_where(
-            Expr::col((worker_lease::Entity, worker_lease::Column::ClaimedUntil)).lt(now),
-        )
-        .to_owned();
-    let taken = worker_lease::Entity::insert(lease)
-        .on_conflict(when_lapsed)
-        .exec_without_returning(db)
-        .await?;
-    Ok(taken == 1)
+    fn share(&self) -> Share {
+        Share::Turns {
+            every: self.interval,
+        }
+    }
+
+    /// How often an instance asks for the turn.
+    fn rest(&self) -> Duration {
+        self.interval.min(Duration::from_secs(60))
+    }
+
+    async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
+        let purged = pass(db, *self, Utc::now()).await?;
+        if purged != Purged::default() {
+            tracing::info!(?purged, "retention pass");
+        }
+        Ok(Pace::Rest)
+    }
 }
 
 /// Rows one purge statement removes: small enough that a writer waiting

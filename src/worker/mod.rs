@@ -1,0 +1,214 @@
+//! Background work. One [`Runner`] starts, paces, leases and stops every
+//! worker the same way; each worker (a file here) says only what one pass
+//! does. A deployment shares a worker in one of two ways ([`Share`]):
+//!
+//! - **claims**: every instance runs it, and each pass claims its items
+//!   with a lease (`service::store::claims`), so instances never take the
+//!   same item and a dead instance's items come back when their lease
+//!   lapses (geocoding, queued imports, webhook deliveries);
+//! - **turns**: one instance at a time runs a chore, holding the
+//!   deployment's turn (a lease row in `worker_lease`, which is also the
+//!   schedule) for its interval (retention).
+
+pub mod geocoding;
+pub mod imports;
+pub mod retention;
+pub mod webhooks;
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::worker_lease;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, EntityTrait, Set};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::service::store::claims::after;
+use crate::service::{ServiceError, log_internal};
+
+/// How the instances of a deployment share a worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    /// Every instance runs it; its passes claim items with leases.
+    Claims,
+    /// One pass per `every` in the whole deployment, by whichever
+    /// instance takes the turn.
+    Turns { every: Duration },
+}
+
+/// What a pass leaves behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// A full batch: more is waiting, go again at once (a backlog drains
+    /// at the pace of the work itself).
+    More,
+    /// Rest until the worker's interval, or a notice, says to go again.
+    Rest,
+}
+
+/// A kind of background work.
+pub trait Worker: Send + 'static {
+    /// Its name in logs, and its turn's name in `worker_lease`.
+    const NAME: &'static str;
+
+    fn share(&self) -> Share {
+        Share::Claims
+    }
+
+    /// How long to rest between passes that leave nothing waiting.
+    fn rest(&self) -> Duration;
+
+    fn pass(
+        &mut self,
+        db: &DatabaseConnection,
+    ) -> impl Future<Output = Result<Pace, ServiceError>> + Send;
+
+    /// Waits out a rest. Workers woken sooner (a notice, their own work
+    /// ending) say so here.
+    fn idle(&mut self, rest: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(rest)
+    }
+
+    /// After the last pass: lets work still in flight end (within the
+    /// runner's grace).
+    fn drain(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// Runs the workers of one instance until it stops.
+pub struct Runner {
+    db: DatabaseConnection,
+    stopping: watch::Sender<bool>,
+    workers: JoinSet<()>,
+}
+
+impl Runner {
+    pub fn new(db: DatabaseConnection) -> Runner {
+        Runner {
+            db,
+            stopping: watch::Sender::new(false),
+            workers: JoinSet::new(),
+        }
+    }
+
+    pub fn start<W: Worker>(&mut self, worker: W) {
+        let (db, stopping) = (self.db.clone(), self.stopping.subscribe());
+        self.workers.spawn(run(db, worker, stopping));
+    }
+
+    /// No pass starts any more; passes under way and work in flight have
+    /// `grace` to end, then are dropped (their leases lapse, and another
+    /// instance takes the work up).
+    pub async fn stop(mut self, grace: Duration) {
+        self.stopping.send_replace(true);
+        let all_ended = async { while self.workers.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all_ended).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "background work still running after the grace period, dropped"
+            );
+        }
+    }
+}
+
+async fn run<W: Worker>(
+    db: DatabaseConnection,
+    mut worker: W,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let holder = Uuid::now_v7();
+    while !*stopping.borrow_and_update() {
+        let pace = match worker.share() {
+            Share::Claims => worker.pass(&db).await,
+            Share::Turns { every } => match take_turn(&db, W::NAME, holder, every).await {
+                Ok(true) => worker.pass(&db).await,
+                Ok(false) => Ok(Pace::Rest),
+                Err(error) => Err(error.into()),
+            },
+        };
+        let pace = pace.unwrap_or_else(|error| {
+            log_internal(&error);
+            Pace::Rest
+        });
+        if pace == Pace::Rest {
+            let rest = worker.rest();
+            tokio::select! {
+                () = worker.idle(rest) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    }
+    worker.drain().await;
+}
+
+/// Takes the chore `name` for `every` unless another holder's turn still
+/// runs: the lease is also the schedule.
+pub async fn take_turn(
+    db: &DatabaseConnection,
+    name: &str,
+    holder: Uuid,
+    every: Duration,
+) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let lease = worker_lease::ActiveModel {
+        name: Set(name.to_owned()),
+        holder: Set(holder),
+        claimed_until: Set(after(now, every)),
+    };
+    let when_lapsed = OnConflict::column(worker_lease::Column::Name)
+        .update_columns([
+            worker_lease::Column::Holder,
+            worker_lease::Column::ClaimedUntil,
+        ])
+        .action_and_where(
+            Expr::col((worker_lease::Entity, worker_lease::Column::ClaimedUntil)).lt(now),
+        )
+        .to_owned();
+    let taken = worker_lease::Entity::insert(lease)
+        .on_conflict(when_lapsed)
+        .exec_without_returning(db)
+        .await?;
+    Ok(taken == 1)
+}
+
+/// What a worker woken by PostgreSQL notices waits on: its rest, or a
+/// notice on its channel, whichever comes first. SQLite's single instance
+/// only rests.
+pub struct Notices(Option<sea_orm::sqlx::postgres::PgListener>);
+
+impl Notices {
+    pub async fn listen(db: &DatabaseConnection, channel: &str) -> Notices {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Notices(None);
+        }
+        let pool = db.get_postgres_connection_pool();
+        let listener = async {
+            let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(channel).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listener.await {
+            Ok(listener) => Notices(Some(listener)),
+            Err(error) => {
+                // Resting still gets the work done, only later.
+                log_internal(&error);
+                Notices(None)
+            }
+        }
+    }
+
+    pub async fn wait(&mut self, rest: Duration) {
+        let Some(listener) = &mut self.0 else {
+            return tokio::time::sleep(rest).await;
+        };
+        if let Ok(Err(error)) = tokio::time::timeout(rest, listener.recv()).await {
+            // The connection is being re-established: no busy loop.
+            tracing::debug!(%error, "notice listener");
+            tokio::time::sleep(rest).await;
+        }
+    }
+}
