@@ -17,6 +17,7 @@ use crate::domain::{
 };
 use crate::service::sectors::points_in;
 use crate::service::store::locks::{self, Memberships};
+use crate::service::store::tenant::belongs;
 use crate::service::{ServiceError, delete_placed, require_owned_locked};
 use sea_orm::DatabaseConnection;
 
@@ -70,7 +71,7 @@ async fn ensure_external_id_free(
     except: Option<Uuid>,
 ) -> Result<(), ServiceError> {
     let unique = Condition::all()
-        .add(client::Column::OrganizationId.eq(org.uuid()))
+        .add(belongs::<client::Entity>(org))
         .add(client::Column::ExternalId.eq(external_id));
     if taken::<client::Entity>(db, unique, except).await? {
         return Err(ValidationError::DuplicateClientId {

@@ -24,6 +24,7 @@ use crate::auth::OrgId;
 use crate::domain::GeocodeStatus;
 use crate::geocode::{AddressQuery, GeocodeError, Geocoder, Outcome, Precision};
 use crate::import::progress::Progress;
+use crate::service::store::tenant::belongs;
 
 /// How long a "not found" is believed before the address is asked again.
 const NOT_FOUND_TTL_DAYS: i64 = 30;
@@ -319,7 +320,7 @@ pub async fn geocode(
         let written = service_point::Entity::update_many()
             .set(model)
             .filter(service_point::Column::Id.eq(point.id))
-            .filter(service_point::Column::OrganizationId.eq(org.uuid()))
+            .filter(belongs::<service_point::Entity>(org))
             .filter(service_point::Column::AddressKey.eq(point.address_key.as_str()))
             .filter(service_point::Column::GeocodeStatus.is_in(GeocodeStatus::WAITING))
             .filter(service_point::Column::Latitude.is_null())

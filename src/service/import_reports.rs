@@ -19,6 +19,7 @@ use crate::domain::RowStatus;
 use crate::import::plan::RowResult;
 use crate::import::report;
 use crate::service::ServiceError;
+use crate::service::store::tenant::belongs;
 
 /// Most recent first: the cursor is the previous page's last run id.
 pub async fn list_runs(
@@ -59,7 +60,7 @@ fn chunks_with(
     statuses: &[RowStatus],
 ) -> Select<import_report::Entity> {
     import_report::Entity::find()
-        .filter(import_report::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<import_report::Entity>(org))
         .filter(import_report::Column::ImportRunId.is_in(run_ids.iter().copied()))
         .filter(rows_of(statuses).gt(0))
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::auth::{OrgId, generate_token, hash_token};
 use crate::domain::{Field, MAX_IDENTIFIER, required_text};
 use crate::service::ServiceError;
+use crate::service::store::tenant::belongs;
 
 /// A token as shown once, at creation.
 #[derive(Debug)]
@@ -104,7 +105,7 @@ pub async fn list_tokens(
     org: OrgId,
 ) -> Result<Vec<api_token::Model>, ServiceError> {
     Ok(api_token::Entity::find()
-        .filter(api_token::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<api_token::Entity>(org))
         .order_by_asc(api_token::Column::Id)
         .all(db)
         .await?)

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use entity::organization;
+use entity::{import_claim, organization};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
@@ -26,6 +26,7 @@ use crate::import::{self as pipeline, ImportLimits, Parsed};
 use crate::service::geocoding::Geocoding;
 use crate::service::store::locks;
 use crate::service::store::rate_budget::DbRateBudget;
+use crate::service::store::tenant::{delete_all_owned, update_all_owned};
 use crate::service::{ServiceError, log_internal};
 
 /// Shared by all requests: who is importing now, and how many parses may
@@ -233,16 +234,16 @@ impl Lease {
 async fn renew(db: DatabaseConnection, org: OrgId, holder: Uuid, lease: Duration) {
     loop {
         tokio::time::sleep(lease / 3).await;
-        let renewed = db
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "UPDATE import_claim SET claimed_until = now() + make_interval(secs => $3) \
-                 WHERE organization_id = $1 AND holder = $2",
-                [org.uuid().into(), holder.into(), lease.as_secs_f64().into()],
-            ))
+        let renewed = update_all_owned::<import_claim::Entity>(org)
+            .col_expr(
+                import_claim::Column::ClaimedUntil,
+                Expr::cust_with_values("now() + make_interval(secs => ?)", [lease.as_secs_f64()]),
+            )
+            .filter(import_claim::Column::Holder.eq(holder))
+            .exec(&db)
             .await;
         match renewed {
-            Ok(result) if result.rows_affected() == 1 => {}
+            Ok(result) if result.rows_affected == 1 => {}
             Ok(_) => tracing::warn!(org = %org.uuid(), "import claim lost"),
             Err(error) => log_internal(&error),
         }
@@ -279,12 +280,10 @@ impl Drop for Lease {
 }
 
 async fn delete_claim(db: &DatabaseConnection, org: OrgId, holder: Uuid) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "DELETE FROM import_claim WHERE organization_id = $1 AND holder = $2",
-        [org.uuid().into(), holder.into()],
-    ))
-    .await?;
+    delete_all_owned::<import_claim::Entity>(org)
+        .filter(import_claim::Column::Holder.eq(holder))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -29,6 +29,7 @@ use crate::import::plan::Summary;
 use crate::import::progress::{Progress, Snapshot};
 use crate::service::store::claims::{self};
 use crate::service::store::locks;
+use crate::service::store::tenant::belongs;
 use crate::service::{ServiceError, log_internal, webhooks};
 
 /// An import as asked for.
@@ -94,7 +95,7 @@ pub(super) async fn find_by_key(
         return Ok(None);
     };
     let found = import_run::Entity::find()
-        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<import_run::Entity>(org))
         .filter(import_run::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?;
@@ -176,7 +177,7 @@ pub(super) async fn create(
 async fn active_run(tx: &DatabaseTransaction, org: OrgId) -> Result<bool, DbErr> {
     let now = Utc::now();
     let found = import_run::Entity::find()
-        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<import_run::Entity>(org))
         .filter(
             Condition::any()
                 .add(import_run::Column::Status.eq(ImportStatus::Queued))

@@ -15,6 +15,7 @@ use super::gate::{Importer, lock_organization};
 use crate::auth::OrgId;
 use crate::import::plan::Existing;
 use crate::service::store::batch::insert_models;
+use crate::service::store::tenant::belongs;
 use crate::service::{ServiceError, UndoRefusal, delete_owned, require_owned, sectors};
 
 pub(super) async fn snapshot(
@@ -75,7 +76,7 @@ fn unpack(data: &str) -> Result<Existing, serde_json::Error> {
 /// useless (undo only restores the latest commit).
 pub(super) async fn drop_snapshots(tx: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
     import_snapshot::Entity::delete_many()
-        .filter(import_snapshot::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<import_snapshot::Entity>(org))
         .exec(tx)
         .await?;
     Ok(())
@@ -106,7 +107,7 @@ async fn restore(
     // Any later commit, even one since undone: its import dropped this
     // run's snapshot.
     let later = import_run::Entity::find()
-        .filter(import_run::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<import_run::Entity>(org))
         .filter(import_run::Column::Committed.eq(true))
         // Commit order, never ids: those come from each host's clock.
         .filter(import_run::Column::CommitSeq.gt(run.commit_seq))
@@ -116,7 +117,7 @@ async fn restore(
         return Err(ServiceError::Undo(UndoRefusal::LaterImport));
     }
     let snapshot = import_snapshot::Entity::find_by_id(run.id)
-        .filter(import_snapshot::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<import_snapshot::Entity>(org))
         .one(&tx)
         .await?
         .ok_or(ServiceError::Undo(UndoRefusal::NoSnapshot))?;

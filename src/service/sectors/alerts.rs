@@ -12,6 +12,7 @@ use super::reads::points_in;
 use crate::auth::OrgId;
 use crate::domain::global_id;
 use crate::service::store::locks::{self, Memberships};
+use crate::service::store::tenant::belongs;
 use crate::service::{ServiceError, require_owned_locked, webhooks};
 use entity::values::WebhookEvent;
 use serde_json::json;
@@ -36,7 +37,7 @@ pub async fn set_alert(
     // Announced in this transaction: an alert rolled back announces nothing.
     if active {
         let recipients = occupant::Entity::find()
-            .filter(occupant::Column::OrganizationId.eq(org.uuid()))
+            .filter(belongs::<occupant::Entity>(org))
             .filter(occupant::Column::ServicePointId.in_subquery(points_in(id, org)))
             .count(&tx)
             .await?;
@@ -62,7 +63,7 @@ pub async fn set_alert(
             .filter(
                 Condition::all()
                     .add(sector_alert::Column::SectorId.eq(id))
-                    .add(sector_alert::Column::OrganizationId.eq(org.uuid()))
+                    .add(belongs::<sector_alert::Entity>(org))
                     .add(sector_alert::Column::EndedAt.is_null()),
             )
             .exec(&tx)
@@ -86,7 +87,7 @@ pub async fn alerts(
     sector_ids: &[Uuid],
 ) -> Result<Vec<sector_alert::Model>, DbErr> {
     sector_alert::Entity::find()
-        .filter(sector_alert::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector_alert::Entity>(org))
         .filter(sector_alert::Column::SectorId.is_in(sector_ids.iter().copied()))
         .order_by_desc(sector_alert::Column::StartedAt)
         .order_by_desc(sector_alert::Column::Id)

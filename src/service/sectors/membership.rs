@@ -17,7 +17,7 @@ use entity::{sector, sector_membership, service_point};
 use sea_orm::sea_query::{ArrayType, IntoCondition, Value};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set, Statement,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -25,6 +25,7 @@ use super::shape_of;
 use crate::auth::OrgId;
 use crate::sector::Shape;
 use crate::service::store::batch::{MAX_PARAMETERS, insert_batched};
+use crate::service::store::tenant::{belongs, raw_delete_owned};
 
 /// A membership as `(sector, point)`.
 type Pair = (Uuid, Uuid);
@@ -120,7 +121,7 @@ async fn read_pairs(
             sector_membership::Column::SectorId,
             sector_membership::Column::ServicePointId,
         ])
-        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector_membership::Entity>(org))
         .filter(scope)
         .into_tuple()
         .all(db)
@@ -132,7 +133,7 @@ async fn read_pairs(
 /// The organization's sectors, ready for point tests.
 async fn shapes(db: &impl ConnectionTrait, org: OrgId) -> Result<Vec<(Uuid, Shape)>, DbErr> {
     Ok(sector::Entity::find()
-        .filter(sector::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector::Entity>(org))
         .all(db)
         .await?
         .iter()
@@ -185,30 +186,26 @@ async fn delete_pairs(db: &impl ConnectionTrait, org: OrgId, pairs: &[Pair]) -> 
             let ids = pairs.iter().map(|p| Value::Uuid(Some(pick(p)))).collect();
             Value::Array(ArrayType::Uuid, Some(Box::new(ids)))
         };
-        db.execute_raw(Statement::from_sql_and_values(
+        db.execute_raw(raw_delete_owned::<sector_membership::Entity>(
             backend,
-            "DELETE FROM sector_membership WHERE organization_id = $1 \
-             AND (sector_id, service_point_id) IN \
-             (SELECT * FROM UNNEST($2::uuid[], $3::uuid[]))",
-            [org.uuid().into(), column(|p| p.0), column(|p| p.1)],
+            org,
+            "(sector_id, service_point_id) IN (SELECT * FROM UNNEST($2::uuid[], $3::uuid[]))",
+            [column(|p| p.0), column(|p| p.1)],
         ))
         .await?;
         return Ok(());
     }
     for chunk in pairs.chunks((MAX_PARAMETERS - 1) / 2) {
         let rows = vec!["(?, ?)"; chunk.len()].join(", ");
-        let mut values: Vec<Value> = Vec::with_capacity(1 + 2 * chunk.len());
-        values.push(org.uuid().into());
+        let mut values: Vec<Value> = Vec::with_capacity(2 * chunk.len());
         for (sector_id, point_id) in chunk {
             values.push((*sector_id).into());
             values.push((*point_id).into());
         }
-        db.execute_raw(Statement::from_sql_and_values(
+        db.execute_raw(raw_delete_owned::<sector_membership::Entity>(
             backend,
-            format!(
-                "DELETE FROM sector_membership WHERE organization_id = ? \
-                 AND (sector_id, service_point_id) IN (VALUES {rows})"
-            ),
+            org,
+            &format!("(sector_id, service_point_id) IN (VALUES {rows})"),
             values,
         ))
         .await?;
@@ -230,7 +227,7 @@ async fn positions(
             service_point::Column::Latitude,
             service_point::Column::Longitude,
         ])
-        .filter(service_point::Column::OrganizationId.eq(org.uuid()));
+        .filter(belongs::<service_point::Entity>(org));
     if let Some(bbox) = within {
         select = select
             .filter(service_point::Column::Latitude.between(bbox.min_latitude, bbox.max_latitude))

@@ -12,6 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::OrgId;
+use crate::service::store::tenant::belongs;
 use crate::service::{Page, PageRequest, fetch_all, fetch_pages_by, get_many_owned, owned};
 
 /// The ids of a sector's points, as a subquery.
@@ -20,7 +21,7 @@ pub fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectState
         .column(sector_membership::Column::ServicePointId)
         .from(sector_membership::Entity)
         .and_where(sector_membership::Column::SectorId.eq(sector_id))
-        .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .and_where(belongs::<sector_membership::Entity>(org))
         .take()
 }
 
@@ -30,7 +31,7 @@ fn memberships_of(sector_ids: &[Uuid], org: OrgId) -> sea_orm::sea_query::Select
         .column(sector_membership::Column::ServicePointId)
         .from(sector_membership::Entity)
         .and_where(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
-        .and_where(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .and_where(belongs::<sector_membership::Entity>(org))
         .take()
 }
 
@@ -50,7 +51,7 @@ pub async fn points_pages(
                 .to(service_point::Column::Id)
                 .into(),
         )
-        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector_membership::Entity>(org))
         .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()));
     let mut pages = fetch_pages_by(
         db,
@@ -80,14 +81,14 @@ pub async fn count_points(
         .select_only()
         .column(sector_membership::Column::SectorId)
         .expr(Expr::col(sector_membership::Column::ServicePointId).count())
-        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector_membership::Entity>(org))
         .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
         .filter(
             sector_membership::Column::ServicePointId.in_subquery(
                 Query::select()
                     .column(service_point::Column::Id)
                     .from(service_point::Entity)
-                    .and_where(service_point::Column::OrganizationId.eq(org.uuid()))
+                    .and_where(belongs::<service_point::Entity>(org))
                     .take(),
             ),
         )
@@ -126,7 +127,7 @@ pub async fn recipients(
             sector_membership::Column::ServicePointId,
             sector_membership::Column::SectorId,
         ])
-        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector_membership::Entity>(org))
         .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
         .into_tuple()
         .all(db)
@@ -176,7 +177,7 @@ pub async fn of_points(
     point_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, sector::Model)>, DbErr> {
     let memberships = sector_membership::Entity::find()
-        .filter(sector_membership::Column::OrganizationId.eq(org.uuid()))
+        .filter(belongs::<sector_membership::Entity>(org))
         .filter(sector_membership::Column::ServicePointId.is_in(point_ids.iter().copied()))
         .all(db)
         .await?;

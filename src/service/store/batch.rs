@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::tenant::{TenantEntity, TenantTable, delete_all_owned};
 use crate::auth::OrgId;
-use crate::service::{TenantEntity, TenantTable, delete_all_owned};
 
 /// Parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
 pub(crate) const MAX_PARAMETERS: usize = 30_000;

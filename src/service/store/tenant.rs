@@ -4,12 +4,13 @@
 //! forget the tenant.
 
 use entity::{
-    client, import_run, import_snapshot, occupant, sector, sector_membership, service_point,
-    webhook_delivery, webhook_endpoint,
+    api_token, client, import_claim, import_report, import_run, import_snapshot, occupant, sector,
+    sector_alert, sector_membership, service_point, webhook_delivery, webhook_endpoint,
 };
+use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, Statement, UpdateMany, Value,
 };
 use uuid::Uuid;
 
@@ -58,13 +59,69 @@ tenant_entity!(
     webhook_delivery: Id
 );
 
-impl TenantTable for sector_membership::Entity {
-    const ORGANIZATION: sector_membership::Column = sector_membership::Column::OrganizationId;
+macro_rules! tenant_table {
+    ($($module:ident),*) => {$(
+        impl TenantTable for $module::Entity {
+            const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
+        }
+    )*};
+}
+
+tenant_table!(
+    sector_membership,
+    sector_alert,
+    import_report,
+    import_claim,
+    api_token
+);
+
+/// The condition that a row of `E` is the organization's: for the
+/// statements the helpers below do not build (joins, subqueries, counts).
+pub fn belongs<E: TenantTable>(org: OrgId) -> SimpleExpr {
+    E::ORGANIZATION.eq(org.uuid())
 }
 
 /// Every row of `E` the organization owns.
 pub fn owned<E: TenantTable>(org: OrgId) -> Select<E> {
-    E::find().filter(E::ORGANIZATION.eq(org.uuid()))
+    E::find().filter(belongs::<E>(org))
+}
+
+/// The ids of the organization's rows of `E`, as a subquery.
+pub fn owned_ids<E: TenantEntity>(org: OrgId) -> SelectStatement {
+    Query::select()
+        .column(E::ID)
+        .from(E::default())
+        .and_where(belongs::<E>(org))
+        .take()
+}
+
+/// Updates rows of `E` the organization owns, narrowed by the caller.
+pub fn update_all_owned<E: TenantTable>(org: OrgId) -> UpdateMany<E> {
+    E::update_many().filter(belongs::<E>(org))
+}
+
+/// `DELETE FROM` the organization's rows of `E` `AND` a condition written
+/// in SQL (set-based deletes the query builder cannot say, such as row
+/// values against arrays). The condition's placeholders come after the
+/// organization's: `$2`, `$3`... on PostgreSQL, `?` on SQLite.
+pub fn raw_delete_owned<E: TenantTable>(
+    backend: DbBackend,
+    org: OrgId,
+    condition: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Statement {
+    let table = E::default().table_name().to_owned();
+    let column = sea_orm::IdenStatic::as_str(&E::ORGANIZATION);
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    Statement::from_sql_and_values(
+        backend,
+        format!("DELETE FROM {table} WHERE {column} = {placeholder} AND {condition}"),
+        std::iter::once(Value::from(org.uuid())).chain(values),
+    )
 }
 
 /// All rows `select` finds, decoded the entity's way ([`TenantEntity::Row`]).
@@ -93,7 +150,7 @@ pub async fn children<E: TenantEntity>(
 /// Deletes rows of `E` the organization owns, narrowed by the caller;
 /// children go by cascade. Never TRUNCATE: other tenants share the tables.
 pub fn delete_all_owned<E: TenantTable>(org: OrgId) -> DeleteMany<E> {
-    E::delete_many().filter(E::ORGANIZATION.eq(org.uuid()))
+    E::delete_many().filter(belongs::<E>(org))
 }
 
 pub async fn get_owned<E: TenantEntity>(
