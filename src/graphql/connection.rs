@@ -1,13 +1,12 @@
-//! Relay connections: `edges { node cursor }`, `pageInfo`, `totalCount`.
+//! Relay connections: `edges { node cursor }`, `pageInfo`, `totalCount`,
+//! one generic type for every node ([`ConnectionNode`] names it).
 
-use async_graphql::{Context, SimpleObject};
+use std::borrow::Cow;
 
+use async_graphql::{Context, OutputType, SimpleObject, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use super::id::{cursor, parse_cursor};
-use super::import::{ImportRun, RowReport};
-use super::object::{Client, ServicePoint};
-use super::webhook::WebhookDelivery;
+use super::id::parse_cursor;
 use crate::config::Limits;
 use crate::error::{ApiError, Message};
 use crate::service::{Page, PageRequest};
@@ -61,8 +60,8 @@ pub fn row_page_request(
 }
 
 /// A report row's cursor: `base64url("row:<number>")`.
-pub fn row_cursor(row: &RowReport) -> String {
-    URL_SAFE_NO_PAD.encode(format!("row:{}", row.0.number))
+pub fn row_cursor(number: u32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("row:{number}"))
 }
 
 fn parse_row_cursor(cursor: &str) -> Result<i32, ApiError> {
@@ -89,67 +88,79 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
-/// A node's id, for its cursor.
-pub trait Cursor {
-    fn uuid(&self) -> uuid::Uuid;
+/// A type listed in connections: the names of its connection and edge
+/// types in the schema, and its cursor (its id's, unless it says otherwise).
+pub trait ConnectionNode: OutputType + Send + Sync + 'static {
+    const CONNECTION: &'static str;
+    const EDGE: &'static str;
+
+    fn cursor(&self) -> String;
 }
 
-/// A connection and its edge type over `$node`, whose cursor is its id's
-/// ([`Cursor`]) unless a `$cursor` function says otherwise.
-macro_rules! connection {
-    ($connection:ident, $edge:ident, $node:ident) => {
-        connection!($connection, $edge, $node, |node: &$node| cursor(
-            node.uuid()
-        ));
-    };
-    ($connection:ident, $edge:ident, $node:ident, $cursor:expr) => {
-        #[derive(SimpleObject)]
-        #[graphql(serial)]
-        pub struct $edge {
-            pub node: $node,
-            pub cursor: String,
-        }
+/// Implements [`ConnectionNode`] for types whose cursor is their id's,
+/// read by `$id` (`|node| node.0.id`).
+macro_rules! listed_by_id {
+    ($($node:ty: $connection:literal, $edge:literal, $id:expr;)*) => {$(
+        impl $crate::graphql::connection::ConnectionNode for $node {
+            const CONNECTION: &'static str = $connection;
+            const EDGE: &'static str = $edge;
 
-        #[derive(SimpleObject)]
-        #[graphql(serial)]
-        pub struct $connection {
-            pub edges: Vec<$edge>,
-            pub page_info: PageInfo,
-            /// Counted only when asked for: a scan, so it weighs
-            /// `TOTAL_COUNT_COST` in the query's cost.
-            pub total_count: i64,
-        }
-
-        impl $connection {
-            pub fn new(page: Page<$node>, total_count: u64) -> $connection {
-                let edges: Vec<$edge> = page
-                    .items
-                    .into_iter()
-                    .map(|node| $edge {
-                        cursor: ($cursor)(&node),
-                        node,
-                    })
-                    .collect();
-                let end_cursor = edges.last().map(|edge| edge.cursor.clone());
-                $connection {
-                    edges,
-                    page_info: PageInfo {
-                        has_next_page: page.has_next,
-                        end_cursor,
-                    },
-                    total_count: total_count as i64,
-                }
+            fn cursor(&self) -> String {
+                let id: fn(&$node) -> uuid::Uuid = $id;
+                $crate::graphql::id::cursor(id(self))
             }
         }
-    };
+    )*};
+}
+pub(crate) use listed_by_id;
+
+#[derive(SimpleObject)]
+#[graphql(name_type, serial)]
+pub struct Edge<N: ConnectionNode> {
+    pub node: N,
+    pub cursor: String,
 }
 
-connection!(ClientConnection, ClientEdge, Client);
-connection!(ServicePointConnection, ServicePointEdge, ServicePoint);
-connection!(ImportRunConnection, ImportRunEdge, ImportRun);
-connection!(RowReportConnection, RowReportEdge, RowReport, row_cursor);
-connection!(
-    WebhookDeliveryConnection,
-    WebhookDeliveryEdge,
-    WebhookDelivery
-);
+impl<N: ConnectionNode> TypeName for Edge<N> {
+    fn type_name() -> Cow<'static, str> {
+        N::EDGE.into()
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name_type, serial)]
+pub struct Connection<N: ConnectionNode> {
+    pub edges: Vec<Edge<N>>,
+    pub page_info: PageInfo,
+    /// Counted only when asked for: a scan, so it weighs
+    /// `TOTAL_COUNT_COST` in the query's cost.
+    pub total_count: i64,
+}
+
+impl<N: ConnectionNode> TypeName for Connection<N> {
+    fn type_name() -> Cow<'static, str> {
+        N::CONNECTION.into()
+    }
+}
+
+impl<N: ConnectionNode> Connection<N> {
+    pub fn new(page: Page<N>, total_count: u64) -> Connection<N> {
+        let edges: Vec<Edge<N>> = page
+            .items
+            .into_iter()
+            .map(|node| Edge {
+                cursor: node.cursor(),
+                node,
+            })
+            .collect();
+        let end_cursor = edges.last().map(|edge| edge.cursor.clone());
+        Connection {
+            edges,
+            page_info: PageInfo {
+                has_next_page: page.has_next,
+                end_cursor,
+            },
+            total_count: total_count as i64,
+        }
+    }
+}

@@ -10,7 +10,8 @@ use entity::import_run;
 
 use super::admission::SubscriptionSlots;
 use super::connection::{
-    Cursor, ImportRunConnection, RowReportConnection, page_request, row_page_request, wants_total,
+    Connection, ConnectionNode, listed_by_id, page_request, row_cursor, row_page_request,
+    wants_total,
 };
 use super::id::{Kind, decode_existing, encode};
 use super::loader::{ClientKey, OccupantKey, PointKey, RowCountOfRun, RowsOfRun, prefetch};
@@ -222,9 +223,16 @@ pub fn row_statuses(status: Option<Vec<RowStatus>>) -> Vec<crate::domain::RowSta
 
 pub struct ImportRun(pub import_run::Model);
 
-impl Cursor for ImportRun {
-    fn uuid(&self) -> uuid::Uuid {
-        self.0.id
+listed_by_id! {
+    ImportRun: "ImportRunConnection", "ImportRunEdge", |run| run.0.id;
+}
+
+impl ConnectionNode for RowReport {
+    const CONNECTION: &'static str = "RowReportConnection";
+    const EDGE: &'static str = "RowReportEdge";
+
+    fn cursor(&self) -> String {
+        row_cursor(self.0.number)
     }
 }
 
@@ -339,7 +347,7 @@ impl ImportRun {
         status: Option<Vec<RowStatus>>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<RowReportConnection, ApiError> {
+    ) -> Result<Connection<RowReport>, ApiError> {
         let page = row_page_request(ctx, first, after)?;
         let statuses = row_statuses(status);
         let loader = loader(ctx)?;
@@ -363,7 +371,7 @@ impl ImportRun {
         };
         let node = ctx.look_ahead().field("edges").field("node");
         prefetch::for_rows(loader, node, &rows.items.iter().collect::<Vec<_>>()).await?;
-        Ok(RowReportConnection::new(rows.map(RowReport), total))
+        Ok(Connection::new(rows.map(RowReport), total))
     }
 }
 
@@ -461,7 +469,7 @@ impl ImportQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<ImportRunConnection, ApiError> {
+    ) -> Result<Connection<ImportRun>, ApiError> {
         let t = tenant(ctx)?;
         let page = page_request(ctx, first, after)?;
         let runs = import_reports::list_runs(&t.db, t.org, page).await?;
@@ -472,7 +480,7 @@ impl ImportQuery {
             true => import_reports::count_runs(&t.db, t.org).await?,
             false => 0,
         };
-        Ok(ImportRunConnection::new(runs.map(ImportRun), total))
+        Ok(Connection::new(runs.map(ImportRun), total))
     }
 }
 

@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, ID, Interface, Object};
 use chrono::{DateTime, Utc};
 use entity::{client, occupant, service_point};
 
-use super::connection::{Cursor, ServicePointConnection, page_request};
+use super::connection::{Connection, listed_by_id, page_request};
 use super::id::{Kind, encode};
 use super::loader::{
     ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, SectorsOfPoint, prefetch,
@@ -68,11 +68,12 @@ impl Client {
     }
 }
 
-impl Cursor for Client {
-    fn uuid(&self) -> uuid::Uuid {
-        self.0.id
-    }
+listed_by_id! {
+    Client: "ClientConnection", "ClientEdge", |client| client.0.id;
+    ServicePoint: "ServicePointConnection", "ServicePointEdge", |point| point.model.id;
 }
+
+pub type ServicePointConnection = Connection<ServicePoint>;
 
 // The types read in lists (records, edges, connections, report rows)
 // resolve their fields one after another (`serial`): the fields are plain
@@ -105,19 +106,7 @@ impl Client {
         let all = all.unwrap_or_default();
         let total = all.len() as u64;
         let page = Page::from_sorted(&all, page, |p| p.id);
-        let ids: Vec<uuid::Uuid> = page.items.iter().map(|p| p.id).collect();
-        prefetch::for_points(
-            loader(ctx)?,
-            ctx.look_ahead().field("edges").field("node"),
-            &ids,
-            &[],
-        )
-        .await?;
-        // The points know their client already: `servicePoint.client` costs nothing.
-        Ok(ServicePointConnection::new(
-            page.map(|p| ServicePoint::with_client(p, self.0.clone())),
-            total,
-        ))
+        service_point_page(ctx, page, total, Some(&self.0)).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -150,11 +139,6 @@ impl ServicePoint {
     }
 }
 
-impl Cursor for ServicePoint {
-    fn uuid(&self) -> uuid::Uuid {
-        self.model.id
-    }
-}
 
 #[Object(serial)]
 impl ServicePoint {
@@ -333,8 +317,8 @@ impl Occupant {
     }
 }
 
-/// A page of service points as a connection, with what its selection asks
-/// for prefetched and the total counted only when asked.
+/// The service points that `filter` keeps, a page of them as a
+/// connection; the total counted only when asked.
 pub async fn service_point_connection(
     ctx: &Context<'_>,
     filter: &crate::service::service_points::ServicePointFilter,
@@ -344,16 +328,34 @@ pub async fn service_point_connection(
     let t = super::tenant(ctx)?;
     let page = page_request(ctx, first, after)?;
     let items = crate::service::list(&t.db, service_points::filtered(t.org, filter), page).await?;
-    let ids: Vec<uuid::Uuid> = items.items.iter().map(|p| p.id).collect();
-    let clients: Vec<uuid::Uuid> = items.items.iter().map(|p| p.client_id).collect();
-    let node = ctx.look_ahead().field("edges").field("node");
-    prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
     let total = match super::connection::wants_total(ctx) {
         true => crate::service::count(&t.db, service_points::filtered(t.org, filter)).await?,
         false => 0,
     };
-    Ok(ServicePointConnection::new(
-        items.map(ServicePoint::new),
-        total,
-    ))
+    service_point_page(ctx, items, total, None).await
+}
+
+/// The one way a page of service points becomes a connection (whichever
+/// way it was read: a filter, a client's, a sector's): what the selection
+/// asks of each point is prefetched for the whole page, one statement per
+/// relation. With `client`, the page is that client's points, which then
+/// know it: `servicePoint.client` costs nothing.
+pub async fn service_point_page(
+    ctx: &Context<'_>,
+    page: Page<service_point::Model>,
+    total: u64,
+    client: Option<&Arc<client::Model>>,
+) -> Result<ServicePointConnection, ApiError> {
+    let ids: Vec<uuid::Uuid> = page.items.iter().map(|p| p.id).collect();
+    let clients: Vec<uuid::Uuid> = match client {
+        Some(_) => Vec::new(),
+        None => page.items.iter().map(|p| p.client_id).collect(),
+    };
+    let node = ctx.look_ahead().field("edges").field("node");
+    prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
+    let page = page.map(|point| match client {
+        Some(client) => ServicePoint::with_client(point, client.clone()),
+        None => ServicePoint::new(point),
+    });
+    Ok(Connection::new(page, total))
 }

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
-use super::connection::{ClientConnection, ServicePointConnection, page_request, wants_total};
+use super::connection::{Connection, page_request, wants_total};
 use super::id::{Kind, decode, decode_any};
 use super::import::ImportRun;
 use super::loader::prefetch;
@@ -65,7 +65,7 @@ impl RecordQuery {
         after: Option<String>,
         search: Option<String>,
         sector_id: Option<ID>,
-    ) -> Result<ClientConnection, ApiError> {
+    ) -> Result<Connection<Client>, ApiError> {
         let tenant = tenant(ctx)?;
         let page = page_request(ctx, first, after)?;
         let mut filter = ClientFilter {
@@ -75,7 +75,7 @@ impl RecordQuery {
         if let Some(sector_id) = sector_id {
             match decode(&sector_id, Kind::Sector)? {
                 Some(uuid) => filter.sector_id = Some(uuid),
-                None => return Ok(ClientConnection::new(service::Page::empty(), 0)),
+                None => return Ok(Connection::new(service::Page::empty(), 0)),
             }
         }
         let items = service::list(&tenant.db, clients::filtered(tenant.org, &filter), page).await?;
@@ -90,7 +90,7 @@ impl RecordQuery {
             true => service::count(&tenant.db, clients::filtered(tenant.org, &filter)).await?,
             false => 0,
         };
-        Ok(ClientConnection::new(items.map(Client::new), total))
+        Ok(Connection::new(items.map(Client::new), total))
     }
 
     async fn service_point(
@@ -112,11 +112,11 @@ impl RecordQuery {
         sector_id: Option<ID>,
         client_id: Option<ID>,
         geocode_status: Option<GeocodeStatus>,
-    ) -> Result<ServicePointConnection, ApiError> {
+    ) -> Result<Connection<ServicePoint>, ApiError> {
         // Refuse before anything else, even an empty answer.
         tenant(ctx)?;
         page_request(ctx, first, after.clone())?;
-        let empty = || ServicePointConnection::new(service::Page::empty(), 0);
+        let empty = || Connection::new(service::Page::empty(), 0);
         let mut filter = ServicePointFilter {
             geocode_status: geocode_status.map(Into::into),
             ..Default::default()

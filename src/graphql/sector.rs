@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use entity::sector;
 use uuid::Uuid;
 
-use super::connection::{ServicePointConnection, page_request, wants_total};
+use super::connection::{page_request, wants_total};
 use super::id::{Kind, decode_existing, encode};
 use super::import::read_upload;
 use super::loader::{
     AlertsOfSector, PointCountOfSector, PointsOfSector, RecipientsOfSector, prefetch,
 };
-use super::object::{Occupant, ServicePoint, loader};
+use super::object::{Occupant, ServicePoint, ServicePointConnection, loader, service_point_page};
 use super::operation::charge_rows;
 use super::{record_by_id, tenant, writer};
 use crate::error::ApiError;
@@ -87,14 +87,7 @@ impl Sector {
                 .unwrap_or(0),
             false => 0,
         };
-        let ids: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
-        let clients: Vec<Uuid> = page.items.iter().map(|p| p.client_id).collect();
-        let node = ctx.look_ahead().field("edges").field("node");
-        prefetch::for_points(loader, node, &ids, &clients).await?;
-        Ok(ServicePointConnection::new(
-            page.map(ServicePoint::new),
-            total,
-        ))
+        service_point_page(ctx, page, total, None).await
     }
 
     /// The occupants to reach when the sector is in alert, each with its

@@ -6,9 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_endpoint};
 
-use super::connection::{
-    Cursor, MissingData, WebhookDeliveryConnection, page_request, wants_total,
-};
+use super::connection::{Connection, MissingData, listed_by_id, page_request, wants_total};
 use super::id::{Kind, decode_existing, encode};
 use super::{tenant, writer};
 use crate::error::ApiError;
@@ -101,7 +99,7 @@ impl WebhookEndpoint {
         first: Option<i32>,
         after: Option<String>,
         status: Option<Vec<DeliveryStatus>>,
-    ) -> Result<WebhookDeliveryConnection, ApiError> {
+    ) -> Result<Connection<WebhookDelivery>, ApiError> {
         let t = tenant(ctx)?;
         let page = page_request(ctx, first, after)?;
         let statuses: Vec<_> = status
@@ -114,7 +112,7 @@ impl WebhookEndpoint {
             true => service::count_deliveries(&t.db, t.org, self.0.id, &statuses).await?,
             false => 0,
         };
-        Ok(WebhookDeliveryConnection::new(
+        Ok(Connection::new(
             deliveries.map(WebhookDelivery),
             total,
         ))
@@ -131,10 +129,8 @@ pub struct CreatedWebhookEndpoint {
 
 pub struct WebhookDelivery(pub webhook_delivery::Model);
 
-impl Cursor for WebhookDelivery {
-    fn uuid(&self) -> uuid::Uuid {
-        self.0.id
-    }
+listed_by_id! {
+    WebhookDelivery: "WebhookDeliveryConnection", "WebhookDeliveryEdge", |delivery| delivery.0.id;
 }
 
 #[Object]
