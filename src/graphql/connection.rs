@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use async_graphql::{Context, OutputType, SimpleObject, TypeName};
+use async_graphql::{Context, Lookahead, OutputType, SimpleObject, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::id::parse_cursor;
@@ -86,6 +86,11 @@ pub struct MissingData(pub &'static str);
 /// Whether the query asks for `totalCount`, so the count runs only then.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+/// What a connection's selection asks of each node (`edges { node }`).
+pub fn nodes<'a>(connection: &Lookahead<'a>) -> Lookahead<'a> {
+    connection.field("edges").field("node")
 }
 
 /// A type listed in connections: the names of its connection and edge

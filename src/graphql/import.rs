@@ -4,17 +4,22 @@
 use std::io::Read;
 
 use async_graphql::futures_util::{Stream, StreamExt};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription, Upload};
+use async_graphql::{
+    Context, Enum, ID, InputObject, Lookahead, Object, SimpleObject, Subscription, Upload,
+};
 use chrono::{DateTime, Utc};
 use entity::import_run;
+use uuid::Uuid;
 
 use super::admission::SubscriptionSlots;
 use super::connection::{
-    Connection, ConnectionNode, listed_by_id, page_request, row_cursor, row_page_request,
+    Connection, ConnectionNode, listed_by_id, nodes, page_request, row_cursor, row_page_request,
     wants_total,
 };
 use super::id::{Kind, decode_existing, encode};
-use super::loader::{ClientKey, OccupantKey, PointKey, RowCountOfRun, RowsOfRun, prefetch};
+use super::loader::{
+    ClientKey, OccupantKey, PointKey, RequestLoader, RowCountOfRun, RowsOfRun, prefetch,
+};
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
 use super::{importer, record_by_id, tenant, writer};
 use crate::domain::Field;
@@ -369,7 +374,7 @@ impl ImportRun {
                 .unwrap_or(0),
             false => 0,
         };
-        let node = ctx.look_ahead().field("edges").field("node");
+        let node = nodes(&ctx.look_ahead());
         prefetch::for_rows(loader, node, &rows.items.iter().collect::<Vec<_>>()).await?;
         Ok(Connection::new(rows.map(RowReport), total))
     }
@@ -474,8 +479,8 @@ impl ImportQuery {
         let page = page_request(ctx, first, after)?;
         let runs = import_reports::list_runs(&t.db, t.org, page).await?;
         let ids: Vec<uuid::Uuid> = runs.items.iter().map(|run| run.id).collect();
-        let node = ctx.look_ahead().field("edges").field("node");
-        prefetch::for_runs(ctx, loader(ctx)?, node, &ids).await?;
+        let node = nodes(&ctx.look_ahead());
+        prefetch_runs(ctx, loader(ctx)?, node, &ids).await?;
         let total = match wants_total(ctx) {
             true => import_reports::count_runs(&t.db, t.org).await?,
             false => 0,
@@ -583,4 +588,46 @@ impl ImportMutation {
             service::undo(&t.db, importer(ctx)?, t.org, uuid).await?,
         ))
     }
+}
+
+/// Prefetches, for a list of import runs whose item selection is `node`,
+/// each `rows` selection.
+async fn prefetch_runs(
+    ctx: &Context<'_>,
+    loader: &RequestLoader,
+    node: Lookahead<'_>,
+    runs: &[Uuid],
+) -> Result<(), ApiError> {
+    for field in prefetch::RUN_ROWS.in_(&node).selection_fields() {
+        let (Some(status), Some(first), Some(after)) = (
+            prefetch::argument::<Option<Vec<RowStatus>>>(&field, "status"),
+            prefetch::argument(&field, "first"),
+            prefetch::argument(&field, "after"),
+        ) else {
+            continue;
+        };
+        let Ok(page) = row_page_request(ctx, first, after) else {
+            continue;
+        };
+        let statuses = row_statuses(status);
+        let pages = loader
+            .load_many(runs.iter().map(|run| RowsOfRun {
+                run: *run,
+                statuses: statuses.clone(),
+                page,
+            }))
+            .await?;
+        let field = Lookahead::from(field);
+        if prefetch::TOTAL_COUNT.in_(&field).exists() {
+            loader
+                .load_many(runs.iter().map(|run| RowCountOfRun {
+                    run: *run,
+                    statuses: statuses.clone(),
+                }))
+                .await?;
+        }
+        let rows: Vec<&RowResult> = pages.values().flat_map(|page| &page.items).collect();
+        prefetch::for_rows(loader, nodes(&field), &rows).await?;
+    }
+    Ok(())
 }

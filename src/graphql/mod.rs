@@ -1,5 +1,15 @@
 //! The schema layer: resolvers read the context, call a service, wrap the
 //! result. Nothing else lives here.
+//!
+//! The types read in lists resolve their fields one after another
+//! (`#[Object(serial)]`, `#[graphql(serial)]`): `Client`, `ServicePoint`,
+//! `Occupant` (`object`), `Sector` (`sector`), `ImportIssue` and
+//! `RowReport` (`import`), and every connection, edge and `PageInfo`
+//! (`connection`). Their fields are plain reads of a model or loads
+//! prefetched for the whole page (`loader::prefetch`); resolving them
+//! concurrently would cost a task node, a waker and atomics per field, and
+//! a nested read of 100 clients resolves some 20,000 of them. Types read
+//! one at a time (an import run, a webhook endpoint) keep the default.
 
 pub mod admission;
 pub mod connection;

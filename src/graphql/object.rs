@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, ID, Interface, Object};
 use chrono::{DateTime, Utc};
 use entity::{client, occupant, service_point};
 
-use super::connection::{Connection, listed_by_id, page_request};
+use super::connection::{Connection, listed_by_id, nodes, page_request};
 use super::id::{Kind, encode};
 use super::loader::{
     ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, SectorsOfPoint, prefetch,
@@ -75,10 +75,7 @@ listed_by_id! {
 
 pub type ServicePointConnection = Connection<ServicePoint>;
 
-// The types read in lists (records, edges, connections, report rows)
-// resolve their fields one after another (`serial`): the fields are plain
-// reads of a model or loads prefetched for the whole page, and resolving
-// them concurrently costs a task node, a waker and atomics per field.
+// `serial`: see the module documentation of `graphql`.
 #[Object(serial)]
 impl Client {
     async fn id(&self) -> ID {
@@ -138,7 +135,6 @@ impl ServicePoint {
         }
     }
 }
-
 
 #[Object(serial)]
 impl ServicePoint {
@@ -351,7 +347,7 @@ pub async fn service_point_page(
         Some(_) => Vec::new(),
         None => page.items.iter().map(|p| p.client_id).collect(),
     };
-    let node = ctx.look_ahead().field("edges").field("node");
+    let node = nodes(&ctx.look_ahead());
     prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
     let page = page.map(|point| match client {
         Some(client) => ServicePoint::with_client(point, client.clone()),

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
-use super::connection::{Connection, page_request, wants_total};
+use super::connection::{Connection, nodes, page_request, wants_total};
 use super::id::{Kind, decode, decode_any};
 use super::import::ImportRun;
 use super::loader::prefetch;
@@ -80,12 +80,7 @@ impl RecordQuery {
         }
         let items = service::list(&tenant.db, clients::filtered(tenant.org, &filter), page).await?;
         let ids: Vec<Uuid> = items.items.iter().map(|c| c.id).collect();
-        prefetch::for_clients(
-            loader(ctx)?,
-            ctx.look_ahead().field("edges").field("node"),
-            &ids,
-        )
-        .await?;
+        prefetch::for_clients(loader(ctx)?, nodes(&ctx.look_ahead()), &ids).await?;
         let total = match wants_total(ctx) {
             true => service::count(&tenant.db, clients::filtered(tenant.org, &filter)).await?,
             false => 0,

@@ -112,10 +112,7 @@ impl WebhookEndpoint {
             true => service::count_deliveries(&t.db, t.org, self.0.id, &statuses).await?,
             false => 0,
         };
-        Ok(Connection::new(
-            deliveries.map(WebhookDelivery),
-            total,
-        ))
+        Ok(Connection::new(deliveries.map(WebhookDelivery), total))
     }
 }
 

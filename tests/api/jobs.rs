@@ -710,8 +710,9 @@ async fn a_websocket_that_never_says_connection_init_is_closed() {
         config.limits.ws_init_timeout = Duration::from_millis(300);
     })
     .await;
-    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    // Timed from before the upgrade: the server's clock starts within it.
     let started = Instant::now();
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
     // Nothing sent: the server hangs up after the timeout.
     assert_eq!(receive(&mut socket).await, json!({"close": null}));
     let waited = started.elapsed();

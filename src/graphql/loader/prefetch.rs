@@ -5,12 +5,45 @@ use async_graphql::{Context, InputType, Lookahead, SelectionField};
 
 use super::*;
 use crate::error::ApiError;
-use crate::graphql::connection::{page_request, row_page_request};
-use crate::graphql::import::{self, row_statuses};
+use crate::graphql::connection::{nodes, page_request};
+
+/// A field whose loads are prefetched, and the type it is on: a test
+/// checks each against the schema, so that renaming a field cannot quietly
+/// turn its prefetch off.
+#[derive(Clone, Copy, Debug)]
+pub struct Prefetched {
+    pub on: &'static str,
+    pub name: &'static str,
+}
+
+impl Prefetched {
+    /// The field's selection within `selection`.
+    pub fn in_<'a>(self, selection: &Lookahead<'a>) -> Lookahead<'a> {
+        selection.field(self.name)
+    }
+}
+
+const fn field(on: &'static str, name: &'static str) -> Prefetched {
+    Prefetched { on, name }
+}
+
+pub const SECTOR_POINTS: Prefetched = field("Sector", "servicePoints");
+pub const SECTOR_RECIPIENTS: Prefetched = field("Sector", "alertRecipients");
+pub const SECTOR_ALERTS: Prefetched = field("Sector", "alerts");
+pub const RECIPIENT_POINT: Prefetched = field("Occupant", "servicePoint");
+pub const RUN_ROWS: Prefetched = field("ImportRun", "rows");
+pub const ROW_CLIENT: Prefetched = field("RowReport", "client");
+pub const ROW_POINT: Prefetched = field("RowReport", "servicePoint");
+pub const ROW_OCCUPANT: Prefetched = field("RowReport", "occupant");
+pub const CLIENT_POINTS: Prefetched = field("Client", "servicePoints");
+pub const POINT_OCCUPANTS: Prefetched = field("ServicePoint", "occupants");
+pub const POINT_SECTORS: Prefetched = field("ServicePoint", "sectors");
+pub const POINT_CLIENT: Prefetched = field("ServicePoint", "client");
+pub const TOTAL_COUNT: Prefetched = field("ServicePointConnection", "totalCount");
 
 /// An argument of a selected field as its resolver will read it; `None`
 /// when it does not parse, which the resolver then reports.
-fn argument<T: InputType>(field: &SelectionField<'_>, name: &str) -> Option<T> {
+pub fn argument<T: InputType>(field: &SelectionField<'_>, name: &str) -> Option<T> {
     let value = field
         .arguments()
         .ok()?
@@ -29,7 +62,7 @@ pub async fn for_sectors(
     node: Lookahead<'_>,
     sectors: &[Uuid],
 ) -> Result<(), ApiError> {
-    for field in node.field("servicePoints").selection_fields() {
+    for field in SECTOR_POINTS.in_(&node).selection_fields() {
         let (Some(first), Some(after)) = (argument(&field, "first"), argument(&field, "after"))
         else {
             continue;
@@ -45,7 +78,7 @@ pub async fn for_sectors(
             )
             .await?;
         let field = Lookahead::from(field);
-        if field.field("totalCount").exists() {
+        if TOTAL_COUNT.in_(&field).exists() {
             loader
                 .load_many(sectors.iter().map(|id| PointCountOfSector(*id)))
                 .await?;
@@ -54,13 +87,13 @@ pub async fn for_sectors(
             pages.values().flat_map(|page| &page.items).collect();
         for_points(
             loader,
-            field.field("edges").field("node"),
+            nodes(&field),
             &ids(&points, |p| p.id),
             &ids(&points, |p| p.client_id),
         )
         .await?;
     }
-    let recipients = node.field("alertRecipients");
+    let recipients = SECTOR_RECIPIENTS.in_(&node);
     if recipients.exists() {
         let loaded = loader
             .load_many(sectors.iter().map(|id| RecipientsOfSector(*id)))
@@ -68,58 +101,16 @@ pub async fn for_sectors(
         let points: Vec<&service_point::Model> = loaded.values().flat_map(|r| &r.points).collect();
         for_points(
             loader,
-            recipients.field("servicePoint"),
+            RECIPIENT_POINT.in_(&recipients),
             &ids(&points, |p| p.id),
             &ids(&points, |p| p.client_id),
         )
         .await?;
     }
-    if node.field("alerts").exists() {
+    if SECTOR_ALERTS.in_(&node).exists() {
         loader
             .load_many(sectors.iter().map(|id| AlertsOfSector(*id)))
             .await?;
-    }
-    Ok(())
-}
-
-/// For a list of import runs whose item selection is `node`: each
-/// `rows` selection.
-pub async fn for_runs(
-    ctx: &Context<'_>,
-    loader: &RequestLoader,
-    node: Lookahead<'_>,
-    runs: &[Uuid],
-) -> Result<(), ApiError> {
-    for field in node.field("rows").selection_fields() {
-        let (Some(status), Some(first), Some(after)) = (
-            argument::<Option<Vec<import::RowStatus>>>(&field, "status"),
-            argument(&field, "first"),
-            argument(&field, "after"),
-        ) else {
-            continue;
-        };
-        let Ok(page) = row_page_request(ctx, first, after) else {
-            continue;
-        };
-        let statuses = row_statuses(status);
-        let pages = loader
-            .load_many(runs.iter().map(|run| RowsOfRun {
-                run: *run,
-                statuses: statuses.clone(),
-                page,
-            }))
-            .await?;
-        let field = Lookahead::from(field);
-        if field.field("totalCount").exists() {
-            loader
-                .load_many(runs.iter().map(|run| RowCountOfRun {
-                    run: *run,
-                    statuses: statuses.clone(),
-                }))
-                .await?;
-        }
-        let rows: Vec<&RowResult> = pages.values().flat_map(|page| &page.items).collect();
-        for_rows(loader, field.field("edges").field("node"), &rows).await?;
     }
     Ok(())
 }
@@ -131,12 +122,12 @@ pub async fn for_rows(
     node: Lookahead<'_>,
     rows: &[&RowResult],
 ) -> Result<(), ApiError> {
-    if node.field("client").exists() {
+    if ROW_CLIENT.in_(&node).exists() {
         loader
             .load_many(rows.iter().filter_map(|r| r.client_id).map(ClientKey))
             .await?;
     }
-    let point = node.field("servicePoint");
+    let point = ROW_POINT.in_(&node);
     if point.exists() {
         let points = loader
             .load_many(rows.iter().filter_map(|r| r.point_id).map(PointKey))
@@ -150,7 +141,7 @@ pub async fn for_rows(
         )
         .await?;
     }
-    if node.field("occupant").exists() {
+    if ROW_OCCUPANT.in_(&node).exists() {
         loader
             .load_many(rows.iter().filter_map(|r| r.occupant_id).map(OccupantKey))
             .await?;
@@ -164,7 +155,7 @@ pub async fn for_clients(
     node: Lookahead<'_>,
     clients: &[Uuid],
 ) -> Result<(), ApiError> {
-    let points = node.field("servicePoints");
+    let points = CLIENT_POINTS.in_(&node);
     if !points.exists() {
         return Ok(());
     }
@@ -172,7 +163,7 @@ pub async fn for_clients(
         .load_many(clients.iter().map(|id| PointsOfClient(*id)))
         .await?;
     let point_ids: Vec<Uuid> = loaded.values().flatten().map(|p| p.id).collect();
-    for_points(loader, points.field("edges").field("node"), &point_ids, &[]).await
+    for_points(loader, nodes(&points), &point_ids, &[]).await
 }
 
 /// For a list of service points whose item selection is `node`.
@@ -182,20 +173,56 @@ pub async fn for_points(
     points: &[Uuid],
     clients: &[Uuid],
 ) -> Result<(), ApiError> {
-    if node.field("occupants").exists() {
+    if POINT_OCCUPANTS.in_(&node).exists() {
         loader
             .load_many(points.iter().map(|id| OccupantsOfPoint(*id)))
             .await?;
     }
-    if node.field("sectors").exists() {
+    if POINT_SECTORS.in_(&node).exists() {
         loader
             .load_many(points.iter().map(|id| SectorsOfPoint(*id)))
             .await?;
     }
-    if node.field("client").exists() && !clients.is_empty() {
+    if POINT_CLIENT.in_(&node).exists() && !clients.is_empty() {
         loader
             .load_many(clients.iter().map(|id| ClientKey(*id)))
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prefetched_field_is_in_the_schema() {
+        let sdl = crate::graphql::sdl();
+        let all = [
+            SECTOR_POINTS,
+            SECTOR_RECIPIENTS,
+            SECTOR_ALERTS,
+            RECIPIENT_POINT,
+            RUN_ROWS,
+            ROW_CLIENT,
+            ROW_POINT,
+            ROW_OCCUPANT,
+            CLIENT_POINTS,
+            POINT_OCCUPANTS,
+            POINT_SECTORS,
+            POINT_CLIENT,
+            TOTAL_COUNT,
+        ];
+        for field in all {
+            let start = sdl
+                .find(&format!("type {} ", field.on))
+                .unwrap_or_else(|| panic!("no type {}", field.on));
+            let body = &sdl[start..start + sdl[start..].find("\n}").unwrap()];
+            let declared = body.lines().any(|line| {
+                let line = line.trim_start();
+                line.starts_with(field.name) && line[field.name.len()..].starts_with(['(', ':'])
+            });
+            assert!(declared, "{}.{} is not in the schema", field.on, field.name);
+        }
+    }
 }
