@@ -31,6 +31,5 @@ mod sectors;
 mod server;
 mod service_points;
 mod spreadsheets;
-mod sweep;
 mod tenancy;
 mod webhooks;
