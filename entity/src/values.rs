@@ -5,7 +5,9 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Where a service point stands in geocoding (SPEC.md, "Geocoding").
+/// Where a service point stands in geocoding: located exactly or
+/// approximately, not found, waiting for a try (`PENDING`, `FAILED`), or
+/// placed by hand.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
@@ -49,7 +51,8 @@ pub enum ContactMethod {
     Call,
 }
 
-/// The three import modes of SPEC.md.
+/// The three import modes: replace everything, merge and delete what the
+/// file misses, merge and keep it.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]

@@ -1,4 +1,4 @@
-//! The whole data model of SPEC.md: tenants and tokens, clients → service
+//! The whole first data model: tenants and tokens, clients → service
 //! points → occupants, sectors and their memberships and alerts, the shared
 //! geocode cache, and import runs with their row reports and undo snapshots.
 //!

@@ -22,7 +22,8 @@ pub use phone::{Phone, PhoneError};
 pub use postal::{PostalCode, Province};
 pub use text::{clean, fold, optional_text, required_text, search_key};
 
-/// Length limits of SPEC.md, in characters.
+/// Length limits of text fields, in characters: names, notes, identifiers
+/// (client numbers, organization names).
 pub const MAX_NAME: usize = 100;
 pub const MAX_NOTES: usize = 2_000;
 pub const MAX_IDENTIFIER: usize = 200;

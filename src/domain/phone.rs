@@ -1,4 +1,7 @@
-//! North American phone numbers as SPEC.md defines them. Hand-written rather
+//! North American phone numbers (NANP): ten digits, an optional leading 1
+//! or +1, the usual separators; area code and exchange starting 2-9, no
+//! N11 service code, no extension; stored as `418-555-0123`, sent as E.164.
+//! Hand-written rather
 //! than the `phonenumber` crate: the NANP rules are short and exact, and the
 //! crate costs ~16 µs a number, misreads float cells and accepts extensions.
 

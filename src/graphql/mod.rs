@@ -148,7 +148,7 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
 /// The schema, and the gate every operation passes before it runs
 /// ([`operation`]). No extension: async-graphql calls an extension around
 /// every field it resolves once any exists (a fifth of a nested read's
-/// instructions, `bench/instructions.sh`), so what an extension would do is
+/// instructions, `perf/instructions.sh`), so what an extension would do is
 /// done around the schema instead.
 #[derive(Clone)]
 pub struct Schemas {

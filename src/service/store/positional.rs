@@ -3,7 +3,7 @@
 //! straight from the driver's row. SeaORM's derived decoding looks each
 //! column up by name (hashing it, twice) and formats an error message for
 //! every NULL it meets before turning it into `None`: about a quarter of a
-//! nested read's instructions (`bench/instructions.sh`).
+//! nested read's instructions (`perf/instructions.sh`).
 //!
 //! A `SELECT` of an entity lists its columns in the model's field order,
 //! which is the order each decoder below reads them in; debug builds (the

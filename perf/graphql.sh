@@ -3,16 +3,16 @@
 # server issues, on one PostgreSQL database holding the import benchmark's
 # 100,000 occupants (30,000 clients, 40,000 addresses) loaded through the
 # release server's own import.
-#   bench/graphql.sh [seconds] [rounds]   10 s, 3 rounds by default
-#   PERF=1 bench/graphql.sh ...           then profiles our server (perf)
-#   BIN=path bench/graphql.sh ...         that server binary, not a new build
+#   perf/graphql.sh [seconds] [rounds]   10 s, 3 rounds by default
+#   PERF=1 perf/graphql.sh ...           then profiles our server (perf)
+#   BIN=path perf/graphql.sh ...         that server binary, not a new build
 # Two queries, the same data asked of both servers: "nested" (100 clients,
 # their addresses, their occupants) and "flat" (10 clients, two fields).
 # Each is driven by wrk (2 threads, 16 connections), servers alternating
 # round by round; then pgbench replays, 16 clients, the very statements our
 # server issued for one request (captured from PostgreSQL's statement log):
 # the floor any server on this database pays. Needs node/npm (PostGraphile
-# is installed in bench/.node on first run), wrk, pgbench, psql, jq and a
+# is installed in perf/.node on first run), wrk, pgbench, psql, jq and a
 # PostgreSQL server where PGUSER may create databases and is superuser
 # (default postgres@127.0.0.1:5432, trust auth; PGHOST/PGPORT/PGUSER
 # override). The database is created for the run and dropped on exit.
@@ -43,8 +43,8 @@ if [ -z "$bin" ]; then
 	cargo build --release --quiet
 	bin="$CARGO_TARGET_DIR/release/flokon-api"
 fi
-postgraphile=bench/.node/node_modules/.bin/postgraphile
-[ -x "$postgraphile" ] || npm install --prefix bench/.node --no-audit --no-fund --silent postgraphile@4
+postgraphile=perf/.node/node_modules/.bin/postgraphile
+[ -x "$postgraphile" ] || npm install --prefix perf/.node --no-audit --no-fund --silent postgraphile@4
 
 work=$(mktemp -d)
 db="flokon_bench_$$"

@@ -1,8 +1,8 @@
-"""Hostile operations over the websocket, for bench/hostile.sh: each of
+"""Hostile operations over the websocket, for perf/hostile.sh: each of
 N sockets (8 at a time) opens, says connection_init with the token, sends
 one operation and prints the error code of its answer and the time it
 took, then closes.  Needs `pip install websockets`.
-    python3 bench/ws_hostile.py URL TOKEN BODY_FILE N
+    python3 perf/ws_hostile.py URL TOKEN BODY_FILE N
 """
 import asyncio
 import json

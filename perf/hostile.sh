@@ -6,19 +6,19 @@
 # 100-operation batch, 1 MB query, fragment fan-outs (2 and 3 a level, 30
 # levels), a nested-list cycle, large unpaged lists, nested connections of
 # 500 × 500 rows, a 15 MB body without a token, a million-vertex sector;
-# then, over the websocket (bench/ws_hostile.py, `pip install websockets`),
+# then, over the websocket (perf/ws_hostile.py, `pip install websockets`),
 # the alias flood, the fan-out of 3 and the cycle.
 # Prints, for each kind, the answers' error codes (with counts when they
 # mix; an answer without one fails the script), the slowest answer,
 # `/health`'s p99 while the kind ran (polled every 20 ms) and the server's
 # RSS after it.
-#   bench/hostile.sh [N]   needs curl, jq, python3 (websockets) and xargs; a few minutes
-#   KINDS="fanout2 vertices" bench/hostile.sh   only those kinds
+#   perf/hostile.sh [N]   needs curl, jq, python3 (websockets) and xargs; a few minutes
+#   KINDS="fanout2 vertices" perf/hostile.sh   only those kinds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-200}"
 
-. bench/server.sh
+. perf/server.sh
 start_server "Hostile"
 csv Hostile >"$work/data.csv"
 upload "$work/data.csv" true | jq -e '.data.importSpreadsheet.committed' >/dev/null
@@ -50,7 +50,7 @@ python3 -c 'import json,sys; json.dump({"query": "mutation($g: JSON!) { createSe
 head -c 15000000 /dev/zero | tr '\0' ' ' >"$work/anonymous.json"
 
 send_ws() { # kind count: over the websocket, the same lines as `send`
-	python3 bench/ws_hostile.py "${base/http/ws}/graphql/ws" "$token" "$work/${1#ws-}.json" "$2"
+	python3 perf/ws_hostile.py "${base/http/ws}/graphql/ws" "$token" "$work/${1#ws-}.json" "$2"
 }
 
 send() { # kind: the error code of the answer and its time, on one line

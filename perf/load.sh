@@ -6,7 +6,7 @@
 # the errors (any non-200 or GraphQL error counts), and the server's RSS
 # before and after. Loopback only; stops by itself (about a minute, plus
 # the release build when it is not cached).
-#   bench/load.sh [seconds] [rounds]   needs wrk (apt-get install wrk)
+#   perf/load.sh [seconds] [rounds]   needs wrk (apt-get install wrk)
 # With several rounds the same load and import run again (the import then
 # changes nothing): the RSS after each round tells a plateau from a leak.
 set -euo pipefail
@@ -15,7 +15,7 @@ seconds="${1:-30}"
 rounds="${2:-1}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
-. bench/server.sh
+. perf/server.sh
 start_server "Charge"
 
 csv Loaded >"$work/loaded.csv"

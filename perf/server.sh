@@ -1,4 +1,4 @@
-# Sourced by bench/load.sh and bench/hostile.sh: the release server on a
+# Sourced by perf/load.sh and perf/hostile.sh: the release server on a
 # fresh database (SQLite in a temporary folder, or PostgreSQL with
 # LOAD_DATABASE_URL), an organization and its token, and what both do with
 # them. Stopped, and the folder removed, when the script exits.

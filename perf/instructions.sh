@@ -2,15 +2,15 @@
 # Instructions per GraphQL read, counted by callgrind: repeatable whatever
 # else the machine is doing, so two builds can be compared where req/s on a
 # busy two-core machine cannot tell 10 % apart.
-#   bench/instructions.sh [BIN ...]   default: the release build
-#   KEEP=folder bench/instructions.sh ...   keeps the dumps (callgrind_annotate)
+#   perf/instructions.sh [BIN ...]   default: the release build
+#   KEEP=folder perf/instructions.sh ...   keeps the dumps (callgrind_annotate)
 # For each server binary: a fresh PostgreSQL database (the database's own
 # work is in its processes, not counted) holding 10,000 occupants
-# (bench/server.sh's CSV, imported at full speed), then the binary under
-# callgrind answering the nested and the flat query of bench/graphql.sh one
+# (perf/server.sh's CSV, imported at full speed), then the binary under
+# callgrind answering the nested and the flat query of perf/graphql.sh one
 # at a time after a warm-up; prints the instructions per request of each.
 # Needs valgrind, curl and PostgreSQL (PGHOST/PGPORT/PGUSER as in
-# bench/graphql.sh); about a minute a binary.
+# perf/graphql.sh); about a minute a binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
@@ -24,7 +24,7 @@ if [ $# -eq 0 ]; then
 fi
 nested_count=20
 flat_count=200
-LOAD_DATABASE_URL=unused source bench/server.sh
+LOAD_DATABASE_URL=unused source perf/server.sh
 export RUST_LOG=warn AUTH_CACHE_TTL=1h
 nested='{"query":"{ clients(first: 100) { edges { node { externalId servicePoints { edges { node { fullAddress occupants { firstName phone } } } } } } } }"}'
 flat='{"query":"{ clients(first: 10) { edges { node { externalId name } } } }"}'
