@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{on_unique_violation, owned, taken};
+use super::{ensure_free, on_unique_violation, owned};
 use crate::auth::OrgId;
 use crate::domain::{
     Field, MAX_IDENTIFIER, MAX_NAME, ValidationError, fold, optional_text, required_text,
@@ -73,13 +73,10 @@ async fn ensure_external_id_free(
     let unique = Condition::all()
         .add(belongs::<client::Entity>(org))
         .add(client::Column::ExternalId.eq(external_id));
-    if taken::<client::Entity>(db, unique, except).await? {
-        return Err(ValidationError::DuplicateClientId {
-            external_id: external_id.to_owned(),
-        }
-        .into());
-    }
-    Ok(())
+    ensure_free::<client::Entity>(db, unique, except, || ValidationError::DuplicateClientId {
+        external_id: external_id.to_owned(),
+    })
+    .await
 }
 
 pub async fn create(

@@ -6,7 +6,7 @@ use entity::{occupant, service_point};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Set};
 use uuid::Uuid;
 
-use super::{clients::Patch, delete_owned, get_owned, on_unique_violation, taken};
+use super::{clients::Patch, delete_owned, ensure_free, get_owned, on_unique_violation};
 use crate::auth::OrgId;
 use crate::domain::{
     ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
@@ -65,13 +65,10 @@ async fn ensure_phone_free(
     let unique = Condition::all()
         .add(occupant::Column::ServicePointId.eq(point_id))
         .add(occupant::Column::Phone.eq(phone));
-    if taken::<occupant::Entity>(db, unique, except).await? {
-        return Err(ValidationError::DuplicatePhone {
-            phone: phone.to_owned(),
-        }
-        .into());
-    }
-    Ok(())
+    ensure_free::<occupant::Entity>(db, unique, except, || ValidationError::DuplicatePhone {
+        phone: phone.to_owned(),
+    })
+    .await
 }
 
 pub async fn create(

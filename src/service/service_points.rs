@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{get_owned, on_unique_violation, owned, taken};
+use super::{ensure_free, get_owned, on_unique_violation, owned};
 use crate::auth::OrgId;
 use crate::domain::{Address, Coordinates, GeocodeStatus, ValidationError};
 use crate::service::geocoding::{self, Geocoding};
@@ -49,10 +49,8 @@ async fn ensure_address_free(
     let unique = Condition::all()
         .add(service_point::Column::ClientId.eq(client_id))
         .add(service_point::Column::AddressKey.eq(address_key));
-    if taken::<service_point::Entity>(db, unique, except).await? {
-        return Err(ValidationError::DuplicateAddress.into());
-    }
-    Ok(())
+    ensure_free::<service_point::Entity>(db, unique, except, || ValidationError::DuplicateAddress)
+        .await
 }
 
 fn set_address(model: &mut service_point::ActiveModel, address: &Address) {

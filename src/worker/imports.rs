@@ -15,27 +15,24 @@ use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::{Pace, Worker};
+use super::{InFlight, Pace, Worker};
+use crate::service::ServiceError;
 use crate::service::imports::{Importer, fail, run_queued};
 use crate::service::store::claims::{self, WorkQueue};
-use crate::service::{ServiceError, log_internal};
 
 pub struct QueuedImports {
     importer: Arc<Importer>,
-    /// Runs this instance may execute at once.
-    most: usize,
-    runs: JoinSet<Result<(), ServiceError>>,
+    runs: InFlight,
 }
 
 impl QueuedImports {
+    /// `most`: runs this instance executes at once.
     pub fn new(importer: Arc<Importer>, most: usize) -> QueuedImports {
         QueuedImports {
             importer,
-            most: most.max(1),
-            runs: JoinSet::new(),
+            runs: InFlight::new(most),
         }
     }
 }
@@ -49,39 +46,28 @@ impl Worker for QueuedImports {
 
     async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
         settle_dead_runs(db).await?;
-        let free = self.most.saturating_sub(self.runs.len());
+        let free = self.runs.free() as u64;
         if free == 0 {
             return Ok(Pace::Rest);
         }
-        let runs = claims::claim::<QueuedRuns>(db, free as u64, self.importer.lease).await?;
-        for run in runs {
+        for run in claims::claim::<QueuedRuns>(db, free, self.importer.lease).await? {
             let (db, importer) = (db.clone(), self.importer.clone());
             self.runs
-                .spawn(async move { run_queued(&db, &importer, run).await });
+                .start(async move { run_queued(&db, &importer, run).await });
         }
         Ok(Pace::Rest)
     }
 
     async fn idle(&mut self, rest: Duration) {
         tokio::select! {
-            Some(joined) = self.runs.join_next(), if !self.runs.is_empty() => log_failed(joined),
+            () = self.runs.one_ended() => {}
             () = self.importer.queued() => {}
             () = tokio::time::sleep(rest) => {}
         }
     }
 
     async fn drain(&mut self) {
-        while let Some(joined) = self.runs.join_next().await {
-            log_failed(joined);
-        }
-    }
-}
-
-fn log_failed(joined: Result<Result<(), ServiceError>, tokio::task::JoinError>) {
-    match joined {
-        Ok(Err(error)) => log_internal(&error),
-        Err(error) if error.is_panic() => log_internal(&error),
-        _ => {}
+        self.runs.drain().await;
     }
 }
 

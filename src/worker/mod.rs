@@ -79,6 +79,55 @@ pub trait Worker: Send + 'static {
     }
 }
 
+/// Work a worker started and has not seen end, up to `most` at once.
+/// What ends in an error is logged: its lease lapses and it is taken up
+/// again.
+pub struct InFlight {
+    tasks: JoinSet<Result<(), ServiceError>>,
+    most: usize,
+}
+
+impl InFlight {
+    pub fn new(most: usize) -> InFlight {
+        InFlight {
+            tasks: JoinSet::new(),
+            most: most.max(1),
+        }
+    }
+
+    /// How many more may start now.
+    pub fn free(&self) -> usize {
+        self.most.saturating_sub(self.tasks.len())
+    }
+
+    pub fn start(&mut self, work: impl Future<Output = Result<(), ServiceError>> + Send + 'static) {
+        self.tasks.spawn(work);
+    }
+
+    /// Waits for one to end; never resolves while none runs.
+    pub async fn one_ended(&mut self) {
+        match self.tasks.join_next().await {
+            Some(joined) => log_ended(joined),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Waits for all to end.
+    pub async fn drain(&mut self) {
+        while let Some(joined) = self.tasks.join_next().await {
+            log_ended(joined);
+        }
+    }
+}
+
+fn log_ended(joined: Result<Result<(), ServiceError>, tokio::task::JoinError>) {
+    match joined {
+        Ok(Err(error)) => log_internal(&error),
+        Err(error) if error.is_panic() => log_internal(&error),
+        _ => {}
+    }
+}
+
 /// Runs the workers of one instance until it stops.
 pub struct Runner {
     db: DatabaseConnection,

@@ -15,11 +15,10 @@ use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, Select,
 };
-use tokio::task::JoinSet;
 
-use super::{Notices, Pace, Worker};
+use super::{InFlight, Notices, Pace, Worker};
 use crate::service::store::claims::{self, WorkQueue};
-use crate::service::{ServiceError, log_internal, webhooks};
+use crate::service::{ServiceError, webhooks};
 use crate::webhook::Sender;
 
 /// How the delivery worker runs.
@@ -146,7 +145,7 @@ pub struct Deliveries {
     sender: Arc<Sender>,
     settings: DeliverySettings,
     notices: Notices,
-    sends: JoinSet<Result<(), DbErr>>,
+    sends: InFlight,
 }
 
 impl Deliveries {
@@ -157,9 +156,9 @@ impl Deliveries {
     ) -> Deliveries {
         Deliveries {
             sender,
-            settings,
             notices: Notices::listen(db, webhooks::CHANNEL).await,
-            sends: JoinSet::new(),
+            sends: InFlight::new(settings.batch as usize),
+            settings,
         }
     }
 }
@@ -172,7 +171,7 @@ impl Worker for Deliveries {
     }
 
     async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
-        let free = self.settings.batch.saturating_sub(self.sends.len() as u64);
+        let free = self.sends.free() as u64;
         if free == 0 {
             return Ok(Pace::Rest);
         }
@@ -181,30 +180,20 @@ impl Worker for Deliveries {
             let (db, sender) = (db.clone(), self.sender.clone());
             let delays = self.settings.retry_delays.clone();
             self.sends
-                .spawn(async move { deliver(&db, &sender, delivery, &delays).await });
+                .start(async move { Ok(deliver(&db, &sender, delivery, &delays).await?) });
         }
         Ok(Pace::Rest)
     }
 
     async fn idle(&mut self, rest: Duration) {
         tokio::select! {
-            Some(joined) = self.sends.join_next(), if !self.sends.is_empty() => log_failed(joined),
+            () = self.sends.one_ended() => {}
             () = self.notices.wait(rest) => {}
         }
     }
 
     async fn drain(&mut self) {
-        while let Some(joined) = self.sends.join_next().await {
-            log_failed(joined);
-        }
-    }
-}
-
-/// A send that ended in a database error is logged (its lease lapses and
-/// it is tried again).
-fn log_failed(joined: Result<Result<(), DbErr>, tokio::task::JoinError>) {
-    if let Ok(Err(error)) = joined {
-        log_internal(&error);
+        self.sends.drain().await;
     }
 }
 

@@ -29,23 +29,51 @@ pub struct Loaders {
     pub org: OrgId,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ClientKey(pub Uuid);
+/// Keys that are one id: the parent's (`PointsOfClient`: a client's
+/// points) or the record's own.
+macro_rules! id_keys {
+    ($($key:ident),*) => {$(
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+    )*};
+}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PointKey(pub Uuid);
+id_keys!(
+    PointsOfClient,
+    OccupantsOfPoint,
+    SectorsOfPoint,
+    PointCountOfSector,
+    RecipientsOfSector,
+    AlertsOfSector
+);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OccupantKey(pub Uuid);
+/// Records by their own id, a batch in one statement.
+macro_rules! by_id {
+    ($($key:ident: $module:ident),*) => {$(
+        id_keys!($key);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PointsOfClient(pub Uuid);
+        impl Loader<$key> for Loaders {
+            type Value = $module::Model;
+            type Error = Arc<DbErr>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OccupantsOfPoint(pub Uuid);
+            async fn load(
+                &self,
+                keys: &[$key],
+            ) -> Result<HashMap<$key, $module::Model>, Arc<DbErr>> {
+                let ids = ids(keys, |k| k.0);
+                let rows =
+                    service::get_many_owned::<$module::Entity>(&self.db, self.org, &ids).await?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    )*};
+}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SectorsOfPoint(pub Uuid);
+by_id!(
+    ClientKey: client,
+    PointKey: service_point,
+    OccupantKey: occupant
+);
 
 /// One page of a sector's points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,15 +81,6 @@ pub struct PointsOfSector {
     pub sector: Uuid,
     pub page: PageRequest,
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PointCountOfSector(pub Uuid);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RecipientsOfSector(pub Uuid);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AlertsOfSector(pub Uuid);
 
 /// One page of a run's report, filtered by status (any when empty).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -94,63 +113,6 @@ fn group<K: std::hash::Hash + Eq + Copy, V>(
         groups.entry(key(&row)).or_default().push(row);
     }
     groups
-}
-
-impl Loader<ClientKey> for Loaders {
-    type Value = client::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[ClientKey],
-    ) -> Result<HashMap<ClientKey, client::Model>, Arc<DbErr>> {
-        let rows =
-            service::get_many_owned::<client::Entity>(&self.db, self.org, &ids(keys, |k| k.0))
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (ClientKey(row.id), row))
-            .collect())
-    }
-}
-
-impl Loader<PointKey> for Loaders {
-    type Value = service_point::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[PointKey],
-    ) -> Result<HashMap<PointKey, service_point::Model>, Arc<DbErr>> {
-        let rows = service::get_many_owned::<service_point::Entity>(
-            &self.db,
-            self.org,
-            &ids(keys, |k| k.0),
-        )
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (PointKey(row.id), row))
-            .collect())
-    }
-}
-
-impl Loader<OccupantKey> for Loaders {
-    type Value = occupant::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[OccupantKey],
-    ) -> Result<HashMap<OccupantKey, occupant::Model>, Arc<DbErr>> {
-        let rows =
-            service::get_many_owned::<occupant::Entity>(&self.db, self.org, &ids(keys, |k| k.0))
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (OccupantKey(row.id), row))
-            .collect())
-    }
 }
 
 impl Loader<PointsOfClient> for Loaders {

@@ -226,13 +226,15 @@ pub async fn delete_owned<E: TenantEntity>(
     Ok(())
 }
 
-/// Whether a row of `E` other than `except` matches `unique`: the
-/// friendly check before a unique index would refuse the write.
-pub(crate) async fn taken<E: TenantEntity>(
+/// Refuses with `taken()` when a row of `E` other than `except` matches
+/// `unique`: the friendly check before a unique index would refuse the
+/// write.
+pub(crate) async fn ensure_free<E: TenantEntity>(
     db: &impl ConnectionTrait,
     unique: Condition,
     except: Option<Uuid>,
-) -> Result<bool, DbErr> {
+    taken: impl FnOnce() -> ValidationError,
+) -> Result<(), ServiceError> {
     let found = E::find()
         .select_only()
         .column(E::ID)
@@ -240,10 +242,12 @@ pub(crate) async fn taken<E: TenantEntity>(
         .into_tuple::<Uuid>()
         .one(db)
         .await?;
-    Ok(found.is_some_and(|id| Some(id) != except))
+    match found {
+        Some(id) if Some(id) != except => Err(taken().into()),
+        _ => Ok(()),
+    }
 }
 
-/// Maps a unique-constraint violation lost to a concurrent writer to the
 /// same validation error the pre-check would have given.
 pub(crate) fn on_unique_violation(error: sea_orm::DbErr, invalid: ValidationError) -> ServiceError {
     match error.sql_err() {
