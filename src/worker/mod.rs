@@ -261,3 +261,105 @@ impl Notices {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts its passes: `More` for the first `backlog`, then `Rest` for
+    /// an hour; its drain takes `drain`.
+    struct Counting {
+        passes: Arc<AtomicUsize>,
+        drained: Arc<AtomicUsize>,
+        backlog: usize,
+        drain: Duration,
+    }
+
+    impl Worker for Counting {
+        const NAME: &'static str = "counting";
+
+        fn rest(&self) -> Duration {
+            Duration::from_secs(3600)
+        }
+
+        async fn pass(&mut self, _db: &DatabaseConnection) -> Result<Pace, ServiceError> {
+            let done = self.passes.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(if done <= self.backlog {
+                Pace::More
+            } else {
+                Pace::Rest
+            })
+        }
+
+        async fn drain(&mut self) {
+            tokio::time::sleep(self.drain).await;
+            self.drained.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting(backlog: usize, drain: Duration) -> (Counting, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let (passes, drained) = (Arc::default(), Arc::default());
+        let worker = Counting {
+            passes: Arc::clone(&passes),
+            drained: Arc::clone(&drained),
+            backlog,
+            drain,
+        };
+        (worker, passes, drained)
+    }
+
+    /// The clock is paused: sleeps end when nothing else can run, so the
+    /// test waits for no real hour and asserts no timing.
+    #[tokio::test(start_paused = true)]
+    async fn a_backlog_drains_at_once_then_the_worker_rests_until_stopped() {
+        let mut runner = Runner::new(DatabaseConnection::default());
+        let (worker, passes, drained) = counting(3, Duration::ZERO);
+        runner.start(worker);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        // Three full batches, then one pass that leaves nothing: resting.
+        assert_eq!(passes.load(Ordering::SeqCst), 4);
+        runner.stop(Duration::from_secs(30)).await;
+        assert_eq!(drained.load(Ordering::SeqCst), 1);
+        // Stopped during its rest: no pass after.
+        tokio::time::sleep(Duration::from_secs(7200)).await;
+        assert_eq!(passes.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_still_running_after_the_grace_is_dropped() {
+        let mut runner = Runner::new(DatabaseConnection::default());
+        let (worker, passes, drained) = counting(0, Duration::from_secs(3600));
+        runner.start(worker);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = tokio::time::Instant::now();
+        runner.stop(Duration::from_secs(5)).await;
+        // Virtual time: the grace, not the hour the drain would take.
+        let waited = before.elapsed();
+        assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(60));
+        assert_eq!(passes.load(Ordering::SeqCst), 1);
+        assert_eq!(drained.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_work_is_bounded_and_waited_for() {
+        let mut work = InFlight::new(2);
+        assert_eq!(work.free(), 2);
+        let ended = Arc::new(AtomicUsize::new(0));
+        for seconds in [1, 2] {
+            let ended = Arc::clone(&ended);
+            work.start(async move {
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                ended.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        assert_eq!(work.free(), 0);
+        work.one_ended().await;
+        assert_eq!((ended.load(Ordering::SeqCst), work.free()), (1, 1));
+        work.drain().await;
+        assert_eq!((ended.load(Ordering::SeqCst), work.free()), (2, 2));
+    }
+}
