@@ -123,9 +123,6 @@ impl WorkQueue for QueuedRuns {
         runs: &[import_run::Model],
         until: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        if runs.is_empty() {
-            return Ok(());
-        }
         let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
         import_run::Entity::update_many()
             .col_expr(

@@ -125,9 +125,6 @@ impl WorkQueue for DueDeliveries {
         items: &[webhook_delivery::Model],
         until: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        if items.is_empty() {
-            return Ok(());
-        }
         webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::ClaimedUntil, Expr::value(until))
             .filter(webhook_delivery::Column::Id.is_in(items.iter().map(|d| d.id)))

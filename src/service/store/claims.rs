@@ -26,7 +26,7 @@ pub trait WorkQueue {
     /// The items due at `now` that no lease holds, in the order to take.
     fn due(now: DateTime<Utc>) -> Select<Self::Entity>;
 
-    /// Records the claim of `items` until `until`.
+    /// Records the claim of `items` (never empty) until `until`.
     fn mark(
         tx: &DatabaseTransaction,
         items: &[<Self::Entity as EntityTrait>::Model],
@@ -48,6 +48,10 @@ pub async fn claim<Q: WorkQueue>(
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let items = due.all(&tx).await?;
+    if items.is_empty() {
+        // Nothing due: nothing to mark, and the transaction only read.
+        return Ok(items);
+    }
     let until = after(now, lease);
     Q::mark(&tx, &items, until).await?;
     tx.commit().await?;
