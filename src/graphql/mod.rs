@@ -18,6 +18,7 @@ pub mod id;
 pub mod import;
 pub mod loader;
 pub mod mutation;
+pub mod node;
 pub mod object;
 pub mod operation;
 pub mod query;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, Interface, Object};
+use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{client, occupant, service_point};
 
@@ -33,18 +33,6 @@ pub enum GeocodeStatus {
     NotFound,
     Failed,
     Manual,
-}
-
-#[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
-pub enum Node {
-    Client(Client),
-    ServicePoint(ServicePoint),
-    Occupant(Occupant),
-    ImportRun(super::import::ImportRun),
-    Sector(super::sector::Sector),
-    WebhookEndpoint(super::webhook::WebhookEndpoint),
-    WebhookDelivery(super::webhook::WebhookDelivery),
 }
 
 /// A stored value that does not parse: corrupt data, an internal error.
@@ -78,7 +66,7 @@ pub type ServicePointConnection = Connection<ServicePoint>;
 // `serial`: see the module documentation of `graphql`.
 #[Object(serial)]
 impl Client {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         encode(Kind::Client, self.0.id)
     }
 
@@ -138,7 +126,7 @@ impl ServicePoint {
 
 #[Object(serial)]
 impl ServicePoint {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         encode(Kind::ServicePoint, self.model.id)
     }
 
@@ -259,7 +247,7 @@ impl Occupant {
 
 #[Object(serial)]
 impl Occupant {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         encode(Kind::Occupant, self.model.id)
     }
 

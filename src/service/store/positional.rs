@@ -23,6 +23,9 @@ enum Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
+    // Inlined into each decoder: where the compiler placed these (a
+    // codegen unit apart from their callers) cost a nested read 0.3 %.
+    #[inline]
     fn of(result: &'a QueryResult) -> Option<Columns<'a>> {
         if let Some(row) = result.try_as_pg_row() {
             return Some(Columns::Postgres(row, 0));
@@ -33,6 +36,7 @@ impl<'a> Columns<'a> {
     }
 
     /// The next column's value; `name` is the field it fills.
+    #[inline]
     fn next<T>(&mut self, name: &str) -> Result<T, DbErr>
     where
         T: for<'r> Decode<'r, Postgres>
@@ -56,6 +60,7 @@ impl<'a> Columns<'a> {
     }
 
     /// The next column's value, an enumeration stored as text.
+    #[inline]
     fn next_enum<E: ActiveEnum<Value = String>>(&mut self, name: &str) -> Result<E, DbErr> {
         E::try_from_value(&self.next::<String>(name)?)
     }
