@@ -21,7 +21,7 @@ use super::loader::{
     ClientKey, OccupantKey, PointKey, RequestLoader, RowCountOfRun, RowsOfRun, prefetch,
 };
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
-use super::{importer, record_by_id, tenant, writer};
+use super::{importer, record_by_id, tenant, writer, writer_of};
 use crate::domain::Field;
 use crate::error::{ApiError, current_lang};
 use crate::import::error::Issue;
@@ -582,8 +582,7 @@ impl ImportMutation {
     /// Restores the records as they were before a `REPLACE_ALL` or
     /// `MERGE_DELETE_MISSING` import, while no later import was committed.
     async fn undo_import(&self, ctx: &Context<'_>, id: ID) -> Result<ImportRun, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::ImportRun)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::ImportRun)?;
         Ok(ImportRun(
             service::undo(&t.db, importer(ctx)?, t.org, uuid).await?,
         ))

@@ -146,6 +146,17 @@ pub fn writer<'a>(ctx: &'a Context<'_>) -> Result<&'a Tenant, ApiError> {
     tenant(ctx)
 }
 
+/// The tenant for a mutation of one record, and the record's id: the id
+/// must be of `kind`, and an id of another kind is not found.
+pub fn writer_of<'a>(
+    ctx: &'a Context<'_>,
+    id: &async_graphql::ID,
+    kind: id::Kind,
+) -> Result<(&'a Tenant, uuid::Uuid), ApiError> {
+    let tenant = writer(ctx)?;
+    Ok((tenant, id::decode_existing(id, kind)?))
+}
+
 /// The schema, and the gate every operation passes before it runs
 /// ([`operation`]). No extension: async-graphql calls an extension around
 /// every field it resolves once any exists (a fifth of a nested read's

@@ -3,9 +3,9 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use super::id::{Kind, decode_existing, encode};
+use super::id::{Kind, encode};
 use super::object::{Client, ContactMethod, Occupant, ServicePoint};
-use super::{geocoding, writer};
+use super::{geocoding, writer, writer_of};
 use crate::domain::{Address, Coordinates, ValidationError};
 use crate::error::ApiError;
 use crate::service::{
@@ -131,8 +131,7 @@ impl RecordMutation {
         id: ID,
         input: UpdateClientInput,
     ) -> Result<Client, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Client)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Client)?;
         let model = service::clients::update(
             &t.db,
             t.org,
@@ -146,8 +145,7 @@ impl RecordMutation {
 
     /// Deletes the client with its service points and occupants.
     async fn delete_client(&self, ctx: &Context<'_>, id: ID) -> Result<ID, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Client)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Client)?;
         service::clients::delete(&t.db, t.org, uuid).await?;
         Ok(encode(Kind::Client, uuid))
     }
@@ -157,8 +155,7 @@ impl RecordMutation {
         ctx: &Context<'_>,
         input: CreateServicePointInput,
     ) -> Result<ServicePoint, ApiError> {
-        let t = writer(ctx)?;
-        let client_id = decode_existing(&input.client_id, Kind::Client)?;
+        let (t, client_id) = writer_of(ctx, &input.client_id, Kind::Client)?;
         let address = input.address.validate()?;
         let coordinates = Coordinates::from_pair(input.latitude, input.longitude)?;
         let model = service::service_points::create(
@@ -179,8 +176,7 @@ impl RecordMutation {
         id: ID,
         input: UpdateServicePointInput,
     ) -> Result<ServicePoint, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::ServicePoint)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::ServicePoint)?;
         let address = input
             .address
             .as_ref()
@@ -201,8 +197,7 @@ impl RecordMutation {
 
     /// Deletes the service point with its occupants.
     async fn delete_service_point(&self, ctx: &Context<'_>, id: ID) -> Result<ID, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::ServicePoint)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::ServicePoint)?;
         service::service_points::delete(&t.db, t.org, uuid).await?;
         Ok(encode(Kind::ServicePoint, uuid))
     }
@@ -212,8 +207,7 @@ impl RecordMutation {
         ctx: &Context<'_>,
         input: CreateOccupantInput,
     ) -> Result<Occupant, ApiError> {
-        let t = writer(ctx)?;
-        let point_id = decode_existing(&input.service_point_id, Kind::ServicePoint)?;
+        let (t, point_id) = writer_of(ctx, &input.service_point_id, Kind::ServicePoint)?;
         let fields = OccupantFields {
             first_name: service::occupants::first_name(input.first_name.as_deref())?,
             last_name: service::occupants::last_name(input.last_name.as_deref())?,
@@ -231,8 +225,7 @@ impl RecordMutation {
         id: ID,
         input: UpdateOccupantInput,
     ) -> Result<Occupant, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Occupant)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Occupant)?;
         let changes = OccupantPatch {
             first_name: patch(&input.first_name),
             last_name: patch(&input.last_name),
@@ -245,8 +238,7 @@ impl RecordMutation {
     }
 
     async fn delete_occupant(&self, ctx: &Context<'_>, id: ID) -> Result<ID, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Occupant)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Occupant)?;
         service::occupants::delete(&t.db, t.org, uuid).await?;
         Ok(encode(Kind::Occupant, uuid))
     }

@@ -10,14 +10,14 @@ use entity::sector;
 use uuid::Uuid;
 
 use super::connection::{page_request, wants_total};
-use super::id::{Kind, decode_existing, encode};
+use super::id::{Kind, encode};
 use super::import::read_upload;
 use super::loader::{
     AlertsOfSector, PointCountOfSector, PointsOfSector, RecipientsOfSector, prefetch,
 };
 use super::object::{Occupant, ServicePoint, ServicePointConnection, loader, service_point_page};
 use super::operation::charge_rows;
-use super::{record_by_id, tenant, writer};
+use super::{record_by_id, tenant, writer, writer_of};
 use crate::error::ApiError;
 use crate::service::{self, Page};
 
@@ -188,8 +188,7 @@ impl SectorMutation {
         id: ID,
         input: SectorInput,
     ) -> Result<Sector, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Sector)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Sector)?;
         Ok(Sector(
             service::sectors::update(
                 &t.db,
@@ -204,8 +203,7 @@ impl SectorMutation {
     }
 
     async fn delete_sector(&self, ctx: &Context<'_>, id: ID) -> Result<ID, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Sector)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Sector)?;
         service::sectors::delete(&t.db, t.org, uuid).await?;
         Ok(encode(Kind::Sector, uuid))
     }
@@ -218,8 +216,7 @@ impl SectorMutation {
         id: ID,
         active: bool,
     ) -> Result<Sector, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::Sector)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::Sector)?;
         Ok(Sector(
             service::sectors::set_alert(&t.db, t.org, uuid, active).await?,
         ))

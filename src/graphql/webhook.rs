@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_endpoint};
 
 use super::connection::{Connection, MissingData, listed_by_id, page_request, wants_total};
-use super::id::{Kind, decode_existing, encode};
-use super::{tenant, writer};
+use super::id::{Kind, encode};
+use super::{tenant, writer, writer_of};
 use crate::error::ApiError;
 use crate::service::webhooks::{self as service, EndpointChange, EndpointInput};
 
@@ -236,8 +236,7 @@ impl WebhookMutation {
         id: ID,
         input: WebhookEndpointUpdateInput,
     ) -> Result<WebhookEndpoint, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::WebhookEndpoint)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::WebhookEndpoint)?;
         let change = EndpointChange {
             url: input.url,
             events: input.events.map(events),
@@ -252,8 +251,7 @@ impl WebhookMutation {
 
     /// Deletes an endpoint; its pending deliveries are never sent.
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<ID, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::WebhookEndpoint)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::WebhookEndpoint)?;
         service::delete_endpoint(&t.db, t.org, uuid).await?;
         Ok(id)
     }
@@ -265,8 +263,7 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<CreatedWebhookEndpoint, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::WebhookEndpoint)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::WebhookEndpoint)?;
         let (endpoint, secret) = service::rotate_secret(&t.db, t.org, uuid).await?;
         Ok(CreatedWebhookEndpoint {
             endpoint: WebhookEndpoint(endpoint),
@@ -280,8 +277,7 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<WebhookDelivery, ApiError> {
-        let t = writer(ctx)?;
-        let uuid = decode_existing(&id, Kind::WebhookEndpoint)?;
+        let (t, uuid) = writer_of(ctx, &id, Kind::WebhookEndpoint)?;
         Ok(WebhookDelivery(
             service::send_test(&t.db, t.org, uuid, policy(ctx)?.test_sends_per_minute).await?,
         ))
