@@ -50,6 +50,15 @@ impl Instance {
         }
     }
 
+    /// `N` instances on one database, each answering `/health`.
+    pub async fn healthy_many<const N: usize>(url: &str, env: &[(&str, &str)]) -> [Instance; N] {
+        let mut instances: [Instance; N] = std::array::from_fn(|_| Instance::start(url, env));
+        for instance in &mut instances {
+            instance.healthy().await.unwrap();
+        }
+        instances
+    }
+
     /// Waits until `/health` answers 200; `Err` with the log otherwise.
     pub async fn healthy(&mut self) -> Result<(), String> {
         let http = http_client();
@@ -149,10 +158,7 @@ async fn three_instances_booting_together_on_a_fresh_database_all_come_up() {
     let Some((url, _schema)) = fresh_postgres_url().await else {
         return; // PostgreSQL only (see the module's comment)
     };
-    let mut instances: Vec<Instance> = (0..3).map(|_| Instance::start(&url, &[])).collect();
-    for instance in &mut instances {
-        instance.healthy().await.unwrap();
-    }
+    let instances: [Instance; 3] = Instance::healthy_many(&url, &[]).await;
     let token = new_org(&url);
     for instance in &instances {
         let body = instance.graphql(&token, "{ clients { totalCount } }").await;
@@ -196,10 +202,7 @@ async fn an_import_through_one_instance_is_refused_at_once_through_another() {
         ("GEOCODER_DEADLINE_MS", "10000"),
         ("GEOCODER_RETRY_SECONDS", "3600"),
     ];
-    let mut first = Instance::start(&url, &env);
-    let mut second = Instance::start(&url, &env);
-    first.healthy().await.unwrap();
-    second.healthy().await.unwrap();
+    let [first, second] = Instance::healthy_many(&url, &env).await;
     let token = new_org(&url);
     let [ana, ben] = pont_tenants();
     let file = xlsx(&[header(), ana, ben]);
@@ -325,10 +328,7 @@ async fn workers_of_two_instances_ask_each_address_once_within_one_shared_rate()
         ("GEOCODER_RETRY_SECONDS", "1"),
         ("GEOCODER_WORKER_BATCH", "10"),
     ];
-    let mut instances = [Instance::start(&url, &env), Instance::start(&url, &env)];
-    for instance in &mut instances {
-        instance.healthy().await.unwrap();
-    }
+    let instances: [Instance; 2] = Instance::healthy_many(&url, &env).await;
     let token = new_org(&url);
     waiting_points(&url, &token, 50).await;
 
@@ -366,10 +366,7 @@ async fn undo_across_instances_restores_only_the_latest_committed_import() {
     let Some((url, _schema)) = fresh_postgres_url().await else {
         return; // PostgreSQL only (see the module's comment)
     };
-    let mut instances = [Instance::start(&url, &[]), Instance::start(&url, &[])];
-    for instance in &mut instances {
-        instance.healthy().await.unwrap();
-    }
+    let instances: [Instance; 2] = Instance::healthy_many(&url, &[]).await;
     let token = new_org(&url);
     let replace = |base: String, rows: Vec<Vec<crate::fixtures::V>>| {
         let token = token.clone();
@@ -424,10 +421,7 @@ async fn an_instance_follows_a_run_that_another_executes() {
     let Some((url, _schema)) = fresh_postgres_url().await else {
         return; // PostgreSQL only (see the module's comment)
     };
-    let mut first = Instance::start(&url, &[]);
-    let mut second = Instance::start(&url, &[]);
-    first.healthy().await.unwrap();
-    second.healthy().await.unwrap();
+    let [first, second] = Instance::healthy_many(&url, &[]).await;
     let token = new_org(&url);
     let upload = Upload {
         query: crate::jobs::JOB,
@@ -462,10 +456,7 @@ async fn two_instances_deliver_each_webhook_once() {
         ("WEBHOOK_WORKER_INTERVAL", "10ms"),
         ("WEBHOOK_TEST_SENDS_PER_MINUTE", "30"),
     ];
-    let mut instances = [Instance::start(&url, &env), Instance::start(&url, &env)];
-    for instance in &mut instances {
-        instance.healthy().await.unwrap();
-    }
+    let instances: [Instance; 2] = Instance::healthy_many(&url, &env).await;
     let token = new_org(&url);
     let receiver = crate::webhooks::Receiver::start(0).await;
     let created = instances[0]
