@@ -25,6 +25,8 @@ pub mod geocode;
 pub mod graphql;
 /// The spreadsheet import pipeline, pure: read, recognize, validate, plan.
 pub mod import;
+/// Sending one alert by SMS or call: the provider trait, Twilio, `log`.
+pub mod messaging;
 /// HTTP handlers other than the schema's resolvers.
 pub mod routes;
 /// Sector geometry: GeoJSON validated, point-in-polygon tests.

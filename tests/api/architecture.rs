@@ -11,7 +11,14 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &["config"],
-    &["import", "sector", "geocode", "webhook", "spreadsheet"],
+    &[
+        "import",
+        "sector",
+        "geocode",
+        "webhook",
+        "spreadsheet",
+        "messaging",
+    ],
     &["db", "auth"],
     &["service"],
     &["worker"],
