@@ -22,6 +22,7 @@ mod imports;
 mod instances;
 mod jobs;
 mod limits;
+mod messaging;
 mod occupants;
 mod ooxml;
 mod pagination;

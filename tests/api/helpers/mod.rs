@@ -7,6 +7,7 @@ mod graphql;
 mod imports;
 mod programs;
 mod records;
+mod twilio;
 
 pub use app::*;
 pub use geocoder::*;
@@ -14,3 +15,4 @@ pub use graphql::*;
 pub use imports::*;
 pub use programs::*;
 pub use records::*;
+pub use twilio::*;
