@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::OrgId;
-use crate::service::store::tenant::belongs;
+use crate::service::store::tenant::{belongs, owned_ids};
 use crate::service::{Page, PageRequest, fetch_all, fetch_pages_by, get_many_owned, owned};
 
 /// The ids of a sector's points, as a subquery.
@@ -84,13 +84,8 @@ pub async fn count_points(
         .filter(belongs::<sector_membership::Entity>(org))
         .filter(sector_membership::Column::SectorId.is_in(sector_ids.iter().copied()))
         .filter(
-            sector_membership::Column::ServicePointId.in_subquery(
-                Query::select()
-                    .column(service_point::Column::Id)
-                    .from(service_point::Entity)
-                    .and_where(belongs::<service_point::Entity>(org))
-                    .take(),
-            ),
+            sector_membership::Column::ServicePointId
+                .in_subquery(owned_ids::<service_point::Entity>(org)),
         )
         .group_by(sector_membership::Column::SectorId)
         .into_tuple()

@@ -34,11 +34,17 @@ pub trait TenantEntity: TenantTable {
     type Row: FromQueryResult + Into<Self::Model> + Send + Sync;
 }
 
-macro_rules! tenant_entity {
-    ($($module:ident: $id:ident $(as $row:ident)?),*) => {$(
+macro_rules! tenant_table {
+    ($($module:ident),*) => {$(
         impl TenantTable for $module::Entity {
             const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
         }
+    )*};
+}
+
+macro_rules! tenant_entity {
+    ($($module:ident: $id:ident $(as $row:ident)?),*) => {$(
+        tenant_table!($module);
         impl TenantEntity for $module::Entity {
             const ID: $module::Column = $module::Column::$id;
             type Row = tenant_entity!(@row $module $($row)?);
@@ -58,14 +64,6 @@ tenant_entity!(
     webhook_endpoint: Id,
     webhook_delivery: Id
 );
-
-macro_rules! tenant_table {
-    ($($module:ident),*) => {$(
-        impl TenantTable for $module::Entity {
-            const ORGANIZATION: $module::Column = $module::Column::OrganizationId;
-        }
-    )*};
-}
 
 tenant_table!(
     sector_membership,
