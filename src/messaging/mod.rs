@@ -6,6 +6,7 @@
 //! error codes.
 
 pub mod twilio;
+pub mod window;
 
 use std::future::Future;
 use std::pin::Pin;
