@@ -45,7 +45,10 @@ impl SendingHours {
 
     /// Whether a message may leave at `now`.
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {
-        let local = self.local(now).time();
+        self.open_at(self.local(now).time())
+    }
+
+    fn open_at(&self, local: Time) -> bool {
         match self.from.cmp(&self.until) {
             std::cmp::Ordering::Less => self.from <= local && local < self.until,
             std::cmp::Ordering::Greater => local >= self.from || local < self.until,
@@ -57,10 +60,10 @@ impl SendingHours {
     /// open, else its next opening. An opening that falls in a spring
     /// gap opens when the clock does.
     pub fn next_open(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        if self.is_open(now) {
+        let local = self.local(now);
+        if self.open_at(local.time()) {
             return now;
         }
-        let local = self.local(now);
         let mut day = local.date();
         if local.time() >= self.from {
             day = day.tomorrow().unwrap_or(day);
@@ -91,10 +94,8 @@ impl SendingHours {
 fn time_of_day(text: &str) -> Result<Time, HoursError> {
     let invalid = || HoursError::Time(text.to_owned());
     let (hours, minutes) = text.trim().split_once(':').ok_or_else(invalid)?;
-    let digits = |part: &str, most: usize| {
-        (1..=most).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
-    };
-    if !digits(hours, 2) || !digits(minutes, 2) || minutes.len() != 2 {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(hours) || hours.len() > 2 || !digits(minutes) || minutes.len() != 2 {
         return Err(invalid());
     }
     let (Ok(hours), Ok(minutes)) = (hours.parse::<i8>(), minutes.parse::<i8>()) else {

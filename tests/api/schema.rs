@@ -1,8 +1,8 @@
 //! The schema is the API's promise: `schema.graphql` is generated and must
 //! match the code, and every name of the public contract
-//! (`contract/API.graphql`, a copy of `../shared/API.graphql` that `.ci/run`
-//! keeps identical) must exist in it with the same type, except the
-//! names on `PENDING`.
+//! (`contract/API.graphql`, the repository's copy of the shared contract,
+//! which `.ci/run` keeps identical to it) must exist in it with the same
+//! type, except the names on `PENDING`.
 
 use std::collections::BTreeMap;
 
