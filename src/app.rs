@@ -58,7 +58,7 @@ impl Application {
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let importer = Importer::configured(&db, &config.imports, &config.geocoding)?;
         let workers = if config.background_workers {
-            Some(start_workers(&config, &db, &importer).await?)
+            Some(start_workers(&config, &db, &importer)?)
         } else {
             None
         };
@@ -138,7 +138,7 @@ impl Application {
 
 /// The background workers of every instance: geocoding, queued imports,
 /// retention, webhook deliveries.
-async fn start_workers(
+fn start_workers(
     config: &ServeConfig,
     db: &DatabaseConnection,
     importer: &Arc<Importer>,
@@ -174,7 +174,7 @@ async fn start_workers(
         retry_delays: hooks.webhook_retry_delays.clone(),
         batch: 20,
     };
-    runner.start(Deliveries::new(db, Arc::new(sender), settings).await);
+    runner.start(Deliveries::new(Arc::new(sender), settings));
     Ok(runner)
 }
 

@@ -226,32 +226,51 @@ pub async fn take_turn(
 
 /// What a worker woken by PostgreSQL notices waits on: its rest, or a
 /// notice on its channel, whichever comes first. SQLite's single instance
-/// only rests.
-pub struct Notices(Option<sea_orm::sqlx::postgres::PgListener>);
+/// only rests. The listening connection is opened by the worker's first
+/// pass, in its own task: starting the server does not wait for it.
+pub struct Notices {
+    channel: &'static str,
+    listening: Listening,
+}
+
+enum Listening {
+    NotYet,
+    Resting,
+    On(sea_orm::sqlx::postgres::PgListener),
+}
 
 impl Notices {
-    pub async fn listen(db: &DatabaseConnection, channel: &str) -> Notices {
+    pub fn new(channel: &'static str) -> Notices {
+        Notices {
+            channel,
+            listening: Listening::NotYet,
+        }
+    }
+
+    /// Listens from now on (once; later calls do nothing).
+    pub async fn listen(&mut self, db: &DatabaseConnection) {
+        if !matches!(self.listening, Listening::NotYet) {
+            return;
+        }
+        self.listening = Listening::Resting;
         if db.get_database_backend() != DbBackend::Postgres {
-            return Notices(None);
+            return;
         }
         let pool = db.get_postgres_connection_pool();
         let listener = async {
             let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
-            listener.listen(channel).await?;
+            listener.listen(self.channel).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
         match listener.await {
-            Ok(listener) => Notices(Some(listener)),
-            Err(error) => {
-                // Resting still gets the work done, only later.
-                log_internal(&error);
-                Notices(None)
-            }
+            Ok(listener) => self.listening = Listening::On(listener),
+            // Resting still gets the work done, only later.
+            Err(error) => log_internal(&error),
         }
     }
 
     pub async fn wait(&mut self, rest: Duration) {
-        let Some(listener) = &mut self.0 else {
+        let Listening::On(listener) = &mut self.listening else {
             return tokio::time::sleep(rest).await;
         };
         if let Ok(Err(error)) = tokio::time::timeout(rest, listener.recv()).await {

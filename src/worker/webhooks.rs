@@ -146,14 +146,10 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    pub async fn new(
-        db: &DatabaseConnection,
-        sender: Arc<Sender>,
-        settings: DeliverySettings,
-    ) -> Deliveries {
+    pub fn new(sender: Arc<Sender>, settings: DeliverySettings) -> Deliveries {
         Deliveries {
             sender,
-            notices: Notices::listen(db, webhooks::CHANNEL).await,
+            notices: Notices::new(webhooks::CHANNEL),
             sends: InFlight::new(settings.batch as usize),
             settings,
         }
@@ -168,6 +164,8 @@ impl Worker for Deliveries {
     }
 
     async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
+        // Listening before the first claim: a notice sent after it wakes us.
+        self.notices.listen(db).await;
         let free = self.sends.free() as u64;
         if free == 0 {
             return Ok(Pace::Rest);
