@@ -48,12 +48,13 @@ pub async fn claim<Q: WorkQueue>(
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let items = due.all(&tx).await?;
-    if items.is_empty() {
-        // Nothing due: nothing to mark, and the transaction only read.
-        return Ok(items);
+    // Nothing due: nothing to mark. The transaction still ends here, not
+    // when dropped: the driver only queues a dropped transaction's
+    // rollback, and until it sends it the queue's lock stays held against
+    // every instance.
+    if !items.is_empty() {
+        Q::mark(&tx, &items, after(now, lease)).await?;
     }
-    let until = after(now, lease);
-    Q::mark(&tx, &items, until).await?;
     tx.commit().await?;
     Ok(items)
 }
