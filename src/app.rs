@@ -22,14 +22,17 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::config::ServeConfig;
+use crate::config::SmsProvider;
 use crate::domain::Lang;
 use crate::error::{ApiError, REQUEST, RequestContext};
+use crate::graphql::alert::AlertPolicy;
 use crate::graphql::build_schemas;
 use crate::graphql::webhook::WebhookPolicy;
-use crate::routes::{AppState, graphiql, graphql, health, spreadsheets};
+use crate::routes::{AppState, graphiql, graphql, health, spreadsheets, twilio};
 use crate::service::imports::Importer;
 use crate::webhook;
 use crate::worker::Runner;
+use crate::worker::dispatch::{Dispatch, Dispatcher};
 use crate::worker::geocoding::{Locating, WorkerSettings};
 use crate::worker::imports::QueuedImports;
 use crate::worker::retention::Retention;
@@ -57,8 +60,17 @@ impl Application {
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let importer = Importer::configured(&db, &config.imports, &config.geocoding)?;
+        let dispatcher =
+            Dispatcher::configured(&config.alerts, &db).map_err(std::io::Error::other)?;
+        let alerts = AlertPolicy {
+            clock: config.alerts.clock,
+            rate: dispatcher.rate(),
+        };
+        if config.alerts.sms_provider == SmsProvider::Log {
+            tracing::info!("SMS_PROVIDER=log: alerts are logged, nothing is sent");
+        }
         let workers = if config.background_workers {
-            Some(start_workers(&config, &db, &importer)?)
+            Some(start_workers(&config, &db, &importer, dispatcher)?)
         } else {
             None
         };
@@ -66,7 +78,13 @@ impl Application {
             allow_private: config.webhooks.webhook_allow_private,
             test_sends_per_minute: config.webhooks.webhook_test_sends_per_minute,
         };
-        let schema = build_schemas(&config.limits, config.introspection, importer, policy);
+        let schema = build_schemas(
+            &config.limits,
+            config.introspection,
+            importer,
+            policy,
+            alerts,
+        );
         let auth = Arc::new(Authenticator::new(db.clone(), config.auth_cache_ttl));
         let state = AppState {
             db,
@@ -137,11 +155,12 @@ impl Application {
 }
 
 /// The background workers of every instance: geocoding, queued imports,
-/// retention, webhook deliveries.
+/// retention, webhook deliveries, alert dispatch.
 fn start_workers(
     config: &ServeConfig,
     db: &DatabaseConnection,
     importer: &Arc<Importer>,
+    dispatcher: Dispatcher,
 ) -> std::io::Result<Runner> {
     let mut runner = Runner::new(db.clone());
     if importer.geocoding.enabled() {
@@ -175,6 +194,7 @@ fn start_workers(
         batch: 20,
     };
     runner.start(Deliveries::new(Arc::new(sender), settings));
+    runner.start(Dispatch::new(dispatcher));
     Ok(runner)
 }
 
@@ -189,6 +209,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/template.xlsx", get(spreadsheets::template))
         .route("/export.xlsx", get(spreadsheets::export))
+        .route("/twilio/status", axum::routing::post(twilio::status))
         .layer(middleware::from_fn_with_state(in_flight, within_capacity));
     let routes = Router::new()
         .route("/health", get(health::health))

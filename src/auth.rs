@@ -39,7 +39,7 @@ macro_rules! owned_records {
     )*};
 }
 
-owned_records!(import_run, service_point);
+owned_records!(import_run, service_point, alert_message);
 
 impl OrgId {
     /// The organization that owns `record`, to act for it.

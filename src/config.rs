@@ -58,6 +58,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub webhooks: WebhookConfig,
 
+    #[command(flatten)]
+    pub alerts: AlertConfig,
+
     /// Run the background workers (queued imports, retention, webhook
     /// deliveries, geocoding). Not a flag: tests that count a request's
     /// statements turn them off.
@@ -167,6 +170,96 @@ impl Default for WebhookConfig {
             webhook_proxy: None,
             webhook_test_sends_per_minute: 10,
             webhook_worker_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Twilio's own API, `TWILIO_BASE_URL`'s default.
+pub const TWILIO_API: &str = "https://api.twilio.com";
+
+/// Who carries alerts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmsProvider {
+    /// Nothing leaves: each message is logged and counted as sent.
+    #[default]
+    Log,
+    /// Twilio's REST API, or a service that speaks it (`TWILIO_BASE_URL`).
+    Twilio,
+}
+
+/// Alert dispatch: who carries the messages, at what rate, and how the
+/// worker runs.
+#[derive(Clone, Debug, Args)]
+pub struct AlertConfig {
+    /// `log` (the default: nothing leaves, each message is logged) or
+    /// `twilio`.
+    #[arg(long, env = "SMS_PROVIDER", value_enum, default_value_t = SmsProvider::Log)]
+    pub sms_provider: SmsProvider,
+    #[arg(long, env = "TWILIO_ACCOUNT_SID", default_value = "")]
+    pub twilio_account_sid: String,
+    #[arg(
+        long,
+        env = "TWILIO_AUTH_TOKEN",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub twilio_auth_token: String,
+    /// The sending number (E.164), or a comma-separated pool of them.
+    #[arg(long, env = "TWILIO_FROM", value_delimiter = ',')]
+    pub twilio_from: Vec<String>,
+    /// A messaging service instead of numbers (it picks the sender).
+    #[arg(long, env = "TWILIO_MESSAGING_SERVICE_SID")]
+    pub twilio_messaging_service_sid: Option<String>,
+    /// Twilio's API, or a compatible service's.
+    #[arg(long, env = "TWILIO_BASE_URL", default_value = TWILIO_API)]
+    pub twilio_base_url: String,
+    /// The server's address as the provider reaches it
+    /// (`https://api.example.ca`): status callbacks go to
+    /// `PUBLIC_URL/twilio/status`. Unset: no callbacks are asked for.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Messages per second per sending number, for the whole deployment
+    /// (1 is Twilio's rate for a Canadian long code); 0: no limit.
+    #[arg(long, env = "SMS_RATE", default_value_t = 1.0)]
+    pub sms_rate: f64,
+    /// How long the provider has to answer one message.
+    #[arg(long, env = "SMS_TIMEOUT", default_value = "10s", value_parser = crate::domain::parse_duration)]
+    pub sms_timeout: Duration,
+    /// The waits before each retry of a message the provider refused for
+    /// now (throttled, unreachable); past the last one it is `FAILED`.
+    #[arg(long, env = "SMS_RETRY_DELAYS", value_delimiter = ',', default_value = "10s,1m,5m,15m,30m", value_parser = crate::domain::parse_duration)]
+    pub sms_retry_delays: Vec<Duration>,
+    /// Messages one instance has in hand at once.
+    #[arg(long, env = "DISPATCH_WORKERS", default_value_t = 8)]
+    pub dispatch_workers: usize,
+    /// How often each instance looks for messages due.
+    #[arg(long, env = "DISPATCH_WORKER_INTERVAL", default_value = "500ms", value_parser = crate::domain::parse_duration)]
+    pub dispatch_worker_interval: Duration,
+    /// The time alerts go by. Not a flag: tests set it to the moments that
+    /// matter (the end of the sending hours, a clock-change night).
+    #[arg(skip)]
+    pub clock: crate::domain::Clock,
+}
+
+impl Default for AlertConfig {
+    fn default() -> AlertConfig {
+        AlertConfig {
+            sms_provider: SmsProvider::Log,
+            twilio_account_sid: String::new(),
+            twilio_auth_token: String::new(),
+            twilio_from: Vec::new(),
+            twilio_messaging_service_sid: None,
+            twilio_base_url: TWILIO_API.to_owned(),
+            public_url: None,
+            sms_rate: 1.0,
+            sms_timeout: Duration::from_secs(10),
+            sms_retry_delays: [10, 60, 300, 900, 1800]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            dispatch_workers: 8,
+            dispatch_worker_interval: Duration::from_millis(500),
+            clock: crate::domain::Clock::system(),
         }
     }
 }
@@ -298,6 +391,7 @@ impl Default for ServeConfig {
             imports: ImportConfig::default(),
             jobs: JobsConfig::default(),
             webhooks: WebhookConfig::default(),
+            alerts: AlertConfig::default(),
             background_workers: true,
             graphiql: true,
             introspection: true,

@@ -1,6 +1,8 @@
 //! SeaORM entities: one module a table, nothing else. The API wraps these in
 //! its own GraphQL types so the tables never leak into the public contract.
 
+pub mod alert_message;
+pub mod alert_settings;
 pub mod api_token;
 pub mod client;
 pub mod geocode_cache;
@@ -12,6 +14,7 @@ pub mod import_snapshot;
 pub mod import_upload;
 pub mod occupant;
 pub mod organization;
+pub mod phone_consent;
 pub mod sector;
 pub mod sector_alert;
 pub mod sector_membership;

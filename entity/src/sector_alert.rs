@@ -13,6 +13,11 @@ pub struct Model {
     pub started_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,
     pub recipients_count: i32,
+    /// A one-off text instead of the organization's template.
+    pub message: Option<String>,
+    /// When its last message left our hands (`alert.dispatch.finished`
+    /// was announced then, once).
+    pub dispatched_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -178,6 +178,12 @@ pub enum WebhookEvent {
     #[sea_orm(string_value = "test")]
     #[serde(rename = "test")]
     Test,
+    #[sea_orm(string_value = "alert.dispatch.finished")]
+    #[serde(rename = "alert.dispatch.finished")]
+    AlertDispatchFinished,
+    #[sea_orm(string_value = "alert.message.failed")]
+    #[serde(rename = "alert.message.failed")]
+    AlertMessageFailed,
 }
 
 /// Where a webhook delivery stands.
@@ -195,4 +201,109 @@ pub enum DeliveryStatus {
     /// Every attempt failed.
     #[sea_orm(string_value = "FAILED")]
     Failed,
+}
+
+/// Where an alert's message to one phone stands, from the outbox to the
+/// carrier's last word.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageStatus {
+    /// Waiting for the organization's sending hours.
+    #[sea_orm(string_value = "SCHEDULED")]
+    Scheduled,
+    /// Due: waiting for a worker and the carrier's rate.
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    /// Handed to the provider (committed before the call), or taken by it
+    /// and not sent yet.
+    #[sea_orm(string_value = "SENDING")]
+    Sending,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    #[sea_orm(string_value = "UNDELIVERED")]
+    Undelivered,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    #[sea_orm(string_value = "SKIPPED")]
+    Skipped,
+    #[sea_orm(string_value = "CANCELED")]
+    Canceled,
+}
+
+impl MessageStatus {
+    /// Not left yet: ending the alert cancels these.
+    pub const WAITING: [MessageStatus; 2] = [MessageStatus::Scheduled, MessageStatus::Queued];
+    /// Every status, in the order the counts list them.
+    pub const ALL: [MessageStatus; 9] = [
+        MessageStatus::Scheduled,
+        MessageStatus::Queued,
+        MessageStatus::Sending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Undelivered,
+        MessageStatus::Failed,
+        MessageStatus::Skipped,
+        MessageStatus::Canceled,
+    ];
+}
+
+/// Why a message was not sent.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SkipReason {
+    #[sea_orm(string_value = "OPTED_OUT")]
+    OptedOut,
+    #[sea_orm(string_value = "NO_CONSENT")]
+    NoConsent,
+    #[sea_orm(string_value = "ALREADY_ALERTED_TODAY")]
+    AlreadyAlertedToday,
+    #[sea_orm(string_value = "ALERTS_DISABLED")]
+    AlertsDisabled,
+    #[sea_orm(string_value = "SPEND_LIMIT")]
+    SpendLimit,
+}
+
+/// How an SMS is encoded, which sets its price in segments.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SmsEncoding {
+    #[sea_orm(string_value = "GSM7")]
+    Gsm7,
+    #[sea_orm(string_value = "UCS2")]
+    Ucs2,
+}
+
+/// The language an occupant is written to and spoken to in.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(2))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Language {
+    #[default]
+    #[sea_orm(string_value = "FR")]
+    Fr,
+    #[sea_orm(string_value = "EN")]
+    En,
 }

@@ -12,6 +12,7 @@ mod m20261202_000001_import_jobs;
 mod m20261202_000002_webhooks;
 mod m20261203_000001_position_index;
 mod m20261203_000002_import_report;
+mod m20261207_000001_alert_dispatch;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_webhooks::Migration),
             Box::new(m20261203_000001_position_index::Migration),
             Box::new(m20261203_000002_import_report::Migration),
+            Box::new(m20261207_000001_alert_dispatch::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub const MIGRATIONS: i64 = 0x666c_6f6b_6f6e_0001;
 pub const GEOCODING_CLAIMS: i64 = 0x666c_6f6b_6f6e_0002;
 pub const IMPORT_CLAIMS: i64 = 0x666c_6f6b_6f6e_0003;
 pub const WEBHOOK_CLAIMS: i64 = 0x666c_6f6b_6f6e_0004;
+pub const MESSAGE_CLAIMS: i64 = 0x666c_6f6b_6f6e_0005;
 
 /// The organization's import key (one import at a time): the last half of
 /// its UUID, random in a UUIDv7.
@@ -32,6 +33,12 @@ pub fn memberships(org: OrgId) -> (i32, i32) {
 
 pub fn import_runs(org: OrgId) -> (i32, i32) {
     (2, org_key(org))
+}
+
+/// Alerts starting and ending: once per occupant per day and the monthly
+/// segment budget are read, then written, under it.
+pub fn alerts(org: OrgId) -> (i32, i32) {
+    (3, org_key(org))
 }
 
 /// An organization as a 32-bit key: UUIDv7's last bytes are random, so

@@ -112,6 +112,12 @@ pub enum ValidationError {
         fr: String,
         en: String,
     },
+    /// An alert setting (hours, zone, limit), with what is wrong in both
+    /// languages.
+    AlertSettings {
+        fr: String,
+        en: String,
+    },
 }
 
 impl ValidationError {
@@ -132,6 +138,7 @@ impl ValidationError {
             ValidationError::DuplicateAddress => "DUPLICATE_ADDRESS",
             ValidationError::DuplicatePhone { .. } => "DUPLICATE_PHONE",
             ValidationError::Geometry { .. } => "GEOMETRY_INVALID",
+            ValidationError::AlertSettings { .. } => "ALERT_SETTINGS_INVALID",
         }
     }
 
@@ -149,7 +156,7 @@ impl ValidationError {
             ValidationError::Province { .. } => Some(Field::Province),
             ValidationError::DuplicateClientId { .. } => Some(Field::ClientId),
             ValidationError::DuplicateAddress => Some(Field::Address),
-            ValidationError::CoordinatesIncomplete => None,
+            ValidationError::CoordinatesIncomplete | ValidationError::AlertSettings { .. } => None,
             ValidationError::Geometry { .. } => Some(Field::SectorGeometry),
         }
     }
@@ -201,7 +208,9 @@ impl ValidationError {
                 "Ce client a déjà un point de service à cette adresse.",
                 "This client already has a service point at this address.",
             ),
-            ValidationError::Geometry { fr, en } => lang.pick(fr.clone(), en.clone()),
+            ValidationError::Geometry { fr, en } | ValidationError::AlertSettings { fr, en } => {
+                lang.pick(fr.clone(), en.clone())
+            }
             ValidationError::DuplicatePhone { phone } => lang.pick(
                 format!("Un occupant de ce point de service a déjà le numéro {phone}."),
                 format!("An occupant of this service point already has the number {phone}."),

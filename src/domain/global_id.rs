@@ -13,10 +13,12 @@ pub enum Kind {
     ImportRun,
     WebhookEndpoint,
     WebhookDelivery,
+    SectorAlert,
+    AlertMessage,
 }
 
 impl Kind {
-    const ALL: [Kind; 7] = [
+    const ALL: [Kind; 9] = [
         Kind::Client,
         Kind::ServicePoint,
         Kind::Occupant,
@@ -24,6 +26,8 @@ impl Kind {
         Kind::ImportRun,
         Kind::WebhookEndpoint,
         Kind::WebhookDelivery,
+        Kind::SectorAlert,
+        Kind::AlertMessage,
     ];
 
     fn name(self) -> &'static str {
@@ -35,6 +39,8 @@ impl Kind {
             Kind::ImportRun => "ImportRun",
             Kind::WebhookEndpoint => "WebhookEndpoint",
             Kind::WebhookDelivery => "WebhookDelivery",
+            Kind::SectorAlert => "SectorAlert",
+            Kind::AlertMessage => "AlertMessage",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! [`ValidationError`] with a stable code and a French and English message.
 
 mod address;
+mod clock;
 mod contact;
 mod duration;
 mod error;
@@ -13,6 +14,7 @@ mod postal;
 mod text;
 
 pub use address::{Address, Coordinates, full_address};
+pub use clock::Clock;
 pub use contact::{ContactMethod, parse_contact_method};
 pub use duration::parse_duration;
 pub use entity::values::{GeocodeStatus, ImportMode, RowStatus};

@@ -12,6 +12,7 @@
 //! one at a time (an import run, a webhook endpoint) keep the default.
 
 pub mod admission;
+pub mod alert;
 pub mod connection;
 pub mod gate;
 pub mod id;
@@ -45,6 +46,7 @@ pub struct Query(
     import::ImportQuery,
     sector::SectorQuery,
     webhook::WebhookQuery,
+    alert::AlertQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct Mutation(
     import::ImportMutation,
     sector::SectorMutation,
     webhook::WebhookMutation,
+    alert::AlertMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -208,6 +211,7 @@ pub fn build_schemas(
     introspection: bool,
     importer: Arc<Importer>,
     webhooks: webhook::WebhookPolicy,
+    alerts: alert::AlertPolicy,
 ) -> Schemas {
     let subscriptions = admission::Slots::new(limits.max_subscriptions);
     // Depth, cost and aliases are the gate's, measured before validation
@@ -220,6 +224,7 @@ pub fn build_schemas(
     .data(importer.geocoding.clone())
     .data(importer.clone())
     .data(webhooks)
+    .data(alerts)
     .data(admission::SubscriptionSlots(subscriptions))
     .limit_directives(16)
     .data(limits.clone());
@@ -257,6 +262,7 @@ fn default_schemas() -> Schemas {
             std::time::Duration::from_secs(60),
         )),
         webhook::WebhookPolicy::default(),
+        alert::AlertPolicy::default(),
     )
 }
 

@@ -3,6 +3,7 @@
 
 use async_graphql::{ID, Interface};
 
+use super::alert::{AlertMessage, SectorAlert};
 use super::import::ImportRun;
 use super::object::{Client, Occupant, ServicePoint};
 use super::sector::Sector;
@@ -18,4 +19,6 @@ pub enum Node {
     Sector(Sector),
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
+    SectorAlert(SectorAlert),
+    AlertMessage(AlertMessage),
 }

@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
+use super::alert::{AlertMessage, SectorAlert};
 use super::connection::{Connection, nodes, page_request, wants_total};
 use super::id::{Kind, decode, decode_any};
 use super::import::ImportRun;
@@ -17,7 +18,8 @@ use super::{record, record_by_id, tenant};
 use crate::error::ApiError;
 use crate::service::{self, clients, clients::ClientFilter, service_points::ServicePointFilter};
 use entity::{
-    client, import_run, occupant, sector, service_point, webhook_delivery, webhook_endpoint,
+    alert_message, client, import_run, occupant, sector, sector_alert, service_point,
+    webhook_delivery, webhook_endpoint,
 };
 
 #[derive(Default)]
@@ -49,6 +51,12 @@ impl RecordQuery {
             Kind::WebhookDelivery => {
                 record::<webhook_delivery::Entity, _>(ctx, uuid, |m| WebhookDelivery(m).into())
                     .await
+            }
+            Kind::SectorAlert => {
+                record::<sector_alert::Entity, _>(ctx, uuid, |m| SectorAlert(m).into()).await
+            }
+            Kind::AlertMessage => {
+                record::<alert_message::Entity, _>(ctx, uuid, |m| AlertMessage(m).into()).await
             }
         }
     }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Upload};
+use async_graphql::{Context, ID, InputObject, Json, Object, Upload};
 use chrono::{DateTime, Utc};
 use entity::sector;
 use uuid::Uuid;
 
+use super::alert::{SectorAlert, set_sector_alert};
 use super::connection::{page_request, wants_total};
 use super::id::{Kind, encode};
 use super::import::read_upload;
@@ -26,16 +27,6 @@ pub struct SectorInput {
     pub name: String,
     /// GeoJSON `Polygon` or `MultiPolygon`, WGS84 (`[longitude, latitude]`).
     pub geometry: Json<serde_json::Value>,
-}
-
-/// One alert of a sector, from start to end.
-#[derive(SimpleObject)]
-pub struct SectorAlert {
-    pub started_at: DateTime<Utc>,
-    /// null while the alert lasts.
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Occupants to reach when it started.
-    pub recipients_count: i32,
 }
 
 pub struct Sector(pub sector::Model);
@@ -120,14 +111,7 @@ impl Sector {
             .await?
             .unwrap_or_default();
         charge_rows(ctx, "Sector", "alerts", alerts.len())?;
-        Ok(alerts
-            .into_iter()
-            .map(|a| SectorAlert {
-                started_at: a.started_at,
-                ended_at: a.ended_at,
-                recipients_count: a.recipients_count,
-            })
-            .collect())
+        Ok(alerts.into_iter().map(SectorAlert).collect())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -208,18 +192,16 @@ impl SectorMutation {
         Ok(encode(Kind::Sector, uuid))
     }
 
-    /// Puts the sector in alert (`active: true`) or ends its alert. Sending
-    /// the messages is not done here.
+    /// Puts the sector in alert (`active: true`), writing its messages,
+    /// which the workers send; or ends its alert, canceling what has not
+    /// left.
     async fn set_sector_alert(
         &self,
         ctx: &Context<'_>,
         id: ID,
         active: bool,
     ) -> Result<Sector, ApiError> {
-        let (t, uuid) = writer_of(ctx, &id, Kind::Sector)?;
-        Ok(Sector(
-            service::sectors::set_alert(&t.db, t.org, uuid, active).await?,
-        ))
+        Ok(Sector(set_sector_alert(ctx, &id, active).await?))
     }
 
     /// Creates one sector per feature of a GeoJSON `Feature` or

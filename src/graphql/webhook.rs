@@ -26,6 +26,11 @@ pub enum WebhookEvent {
     GeocodingNeedsAttention,
     /// Sent by `sendTestWebhook`.
     Test,
+    /// An alert's last message left our hands (sent, failed, skipped or
+    /// canceled): its counts.
+    AlertDispatchFinished,
+    /// A message failed for good: to whom, and the provider's code.
+    AlertMessageFailed,
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

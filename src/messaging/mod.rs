@@ -8,6 +8,7 @@
 pub mod segments;
 pub mod twilio;
 pub mod window;
+pub mod wording;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -14,9 +14,6 @@ use serde::Deserialize;
 use super::{Accepted, Channel, Outgoing, Provider, Refusal, RefusalKind, SendFuture, State};
 use crate::domain::Lang;
 
-/// Twilio's own API.
-pub const BASE_URL: &str = "https://api.twilio.com";
-
 /// Who the messages come from: numbers of the account (a pool shares the
 /// load, each at the carrier's rate), or a messaging service, which picks.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,9 +5,9 @@
 //! bundled (jiff's `tzdb-bundle-always`): a server without `tzdata` still
 //! knows Quebec's clock.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use jiff::Timestamp;
-use jiff::civil::{Date, Time};
+use jiff::civil::Time;
 use jiff::tz::TimeZone;
 
 /// The organization's sending hours.
@@ -76,12 +76,21 @@ impl SendingHours {
         to_chrono(opening)
     }
 
-    /// The day `now` falls on in the organization's zone: "once per
-    /// occupant per day" counts in it.
-    pub fn day(&self, now: DateTime<Utc>) -> NaiveDate {
-        let date: Date = self.local(now).date();
-        NaiveDate::from_ymd_opt(date.year().into(), date.month() as u32, date.day() as u32)
-            .expect("a civil date is a date")
+    /// When the local day of `now` began: "once per occupant per day"
+    /// counts from it.
+    pub fn day_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.local(now)
+            .start_of_day()
+            .map_or(now, |start| to_chrono(start.timestamp()))
+    }
+
+    /// When the local month of `now` began: the segment budget counts
+    /// from it.
+    pub fn month_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.local(now)
+            .first_of_month()
+            .and_then(|first| first.start_of_day())
+            .map_or(now, |start| to_chrono(start.timestamp()))
     }
 
     fn local(&self, now: DateTime<Utc>) -> jiff::Zoned {
@@ -166,10 +175,21 @@ mod tests {
     #[test]
     fn the_day_is_quebecs_not_utcs() {
         let hours = quebec();
-        // 23:30 in Quebec on the 15th is already the 16th in UTC.
+        // 23:30 in Quebec on the 15th is already the 16th in UTC: the
+        // day began at 05:00 UTC on the 15th (EST, UTC−5).
         assert_eq!(
-            hours.day(utc("2026-01-16T04:30:00Z")),
-            NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()
+            hours.day_start(utc("2026-01-16T04:30:00Z")),
+            utc("2026-01-15T05:00:00Z")
+        );
+        // July's month began at 04:00 UTC (EDT, UTC−4); on the 1st at
+        // 02:00 UTC it is still June in Quebec.
+        assert_eq!(
+            hours.month_start(utc("2026-07-15T12:00:00Z")),
+            utc("2026-07-01T04:00:00Z")
+        );
+        assert_eq!(
+            hours.month_start(utc("2026-07-01T02:00:00Z")),
+            utc("2026-06-01T04:00:00Z")
         );
     }
 

@@ -6,6 +6,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod spreadsheets;
+pub mod twilio;
 
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@
 //!
 //! [`OrgId`]: crate::auth::OrgId
 
+pub mod alerts;
 pub mod clients;
 mod error;
 pub mod export;

@@ -8,8 +8,8 @@ use entity::values::{DeliveryStatus, WebhookEvent};
 use entity::{webhook_delivery, webhook_endpoint};
 use sea_orm::sea_query::Order;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Select, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -171,7 +171,7 @@ pub async fn send_test(
     let delivery = delivery(&endpoint, WebhookEvent::Test, &data, Utc::now())
         .insert(db)
         .await?;
-    wake_workers(db).await?;
+    super::store::claims::wake(db, CHANNEL).await?;
     Ok(delivery)
 }
 
@@ -260,22 +260,11 @@ pub async fn enqueue(
     webhook_delivery::Entity::insert_many(deliveries)
         .exec_without_returning(db)
         .await?;
-    wake_workers(db).await
+    super::store::claims::wake(db, CHANNEL).await
 }
 
 /// PostgreSQL's channel for "deliveries are due".
 pub const CHANNEL: &str = "flokon_webhooks";
-
-/// Tells every instance's worker that deliveries are due. PostgreSQL
-/// delivers the notice when the caller's transaction commits, never for
-/// one rolled back; SQLite's single instance polls.
-async fn wake_workers(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared(&format!("SELECT pg_notify('{CHANNEL}', '')"))
-            .await?;
-    }
-    Ok(())
-}
 
 fn takes(endpoint: &webhook_endpoint::Model, event: WebhookEvent) -> bool {
     serde_json::from_value::<Vec<WebhookEvent>>(endpoint.events.clone())

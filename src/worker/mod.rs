@@ -10,6 +10,7 @@
 //!   deployment's turn (a lease row in `worker_lease`, which is also the
 //!   schedule) for its interval (retention).
 
+pub mod dispatch;
 pub mod geocoding;
 pub mod imports;
 pub mod retention;

@@ -2,6 +2,7 @@
 //! The whole suite runs on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod alerts;
 mod architecture;
 mod auth;
 mod browser;

@@ -1,83 +1,126 @@
-//! Starting and ending a sector's alert, with its history.
+//! Starting and ending a sector's alert, with its history: starting writes
+//! the alert's messages (the outbox, `service::alerts`), ending cancels
+//! those that have not left.
 
-use chrono::Utc;
-use entity::{occupant, sector, sector_alert};
+use chrono::{DateTime, Utc};
+use entity::{organization, sector, sector_alert};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use super::reads::points_in;
 use crate::auth::OrgId;
 use crate::domain::global_id;
+use crate::service::alerts::outbox;
 use crate::service::store::locks::{self, Memberships};
-use crate::service::store::tenant::belongs;
+use crate::service::store::tenant::{belongs, owned};
 use crate::service::{ServiceError, require_owned_locked, webhooks};
 use entity::values::WebhookEvent;
 use serde_json::json;
 
-/// Puts a sector in alert or ends its alert, keeping the history.
+/// How an alert starts: when (the dispatch's clock) and, optionally, a
+/// one-off text instead of the organization's wording.
+#[derive(Clone, Copy, Debug)]
+pub struct AlertStart<'a> {
+    pub now: DateTime<Utc>,
+    pub message: Option<&'a str>,
+}
+
+/// Puts a sector in alert or ends its alert, keeping the history; returns
+/// the sector and its alert (the one started, or the one ended). A sector
+/// already in that state is left as it is.
 pub async fn set_alert(
     db: &DatabaseConnection,
     org: OrgId,
     id: Uuid,
     active: bool,
-) -> Result<sector::Model, ServiceError> {
-    // Shared: the recipient count reads memberships; the sector's row lock
-    // makes two activations one.
+    start: AlertStart<'_>,
+) -> Result<(sector::Model, Option<sector_alert::Model>), ServiceError> {
+    // Shared: the recipients are read from memberships; the sector's row
+    // lock makes two activations one; the alert lock makes the rules
+    // (once a day, the monthly budget) hold across sectors.
     let tx = locks::begin_memberships(db, org, Memberships::Shared).await?;
     let current = require_owned_locked::<sector::Entity>(&tx, org, id).await?;
     if current.alert_active == active {
+        let alert = latest(&tx, org, id).await?;
         tx.commit().await?;
-        return Ok(current);
+        return Ok((current, alert));
     }
-    let now = Utc::now();
+    locks::lock_alerts(&tx, org).await?;
+    let now = start.now;
     let sector_id = global_id::encode(global_id::Kind::Sector, id);
     // Announced in this transaction: an alert rolled back announces nothing.
-    if active {
-        let recipients = occupant::Entity::find()
-            .filter(belongs::<occupant::Entity>(org))
-            .filter(occupant::Column::ServicePointId.in_subquery(points_in(id, org)))
+    let alert = if active {
+        let recipients = owned::<entity::occupant::Entity>(org)
+            .filter(entity::occupant::Column::ServicePointId.in_subquery(points_in(id, org)))
             .count(&tx)
             .await?;
-        sector_alert::ActiveModel {
+        let alert = sector_alert::ActiveModel {
             id: Set(Uuid::now_v7()),
             organization_id: Set(org.uuid()),
             sector_id: Set(id),
             started_at: Set(now),
             ended_at: Set(None),
             recipients_count: Set(recipients as i32),
+            message: Set(start.message.map(str::to_owned)),
+            dispatched_at: Set(None),
         }
         .insert(&tx)
         .await?;
-        let data =
-            json!({"sectorId": sector_id, "name": current.name, "recipientsCount": recipients});
+        let company = owned_organization_name(&tx, org).await?;
+        outbox::write(&tx, org, &alert, &current, &company, now).await?;
+        let data = json!({
+            "sectorId": sector_id,
+            "alertId": global_id::encode(global_id::Kind::SectorAlert, alert.id),
+            "name": current.name,
+            "recipientsCount": recipients,
+        });
         webhooks::enqueue(&tx, org, WebhookEvent::SectorAlertStarted, data).await?;
+        Some(alert)
     } else {
-        sector_alert::Entity::update_many()
-            .col_expr(
-                sector_alert::Column::EndedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(
-                Condition::all()
-                    .add(sector_alert::Column::SectorId.eq(id))
-                    .add(belongs::<sector_alert::Entity>(org))
-                    .add(sector_alert::Column::EndedAt.is_null()),
-            )
-            .exec(&tx)
-            .await?;
+        let alert = latest(&tx, org, id).await?;
+        if let Some(alert) = alert.as_ref().filter(|a| a.ended_at.is_none()) {
+            let mut ended: sector_alert::ActiveModel = alert.clone().into();
+            ended.ended_at = Set(Some(now));
+            ended.update(&tx).await?;
+            outbox::cancel_waiting(&tx, org, alert.id, now).await?;
+        }
         let data = json!({"sectorId": sector_id, "name": current.name});
         webhooks::enqueue(&tx, org, WebhookEvent::SectorAlertEnded, data).await?;
-    }
+        latest(&tx, org, id).await?
+    };
     let mut model: sector::ActiveModel = current.into();
     model.alert_active = Set(active);
     model.alert_started_at = Set(active.then_some(now));
     model.updated_at = Set(now);
     let model = model.update(&tx).await?;
     tx.commit().await?;
-    Ok(model)
+    Ok((model, alert))
+}
+
+/// The sector's most recent alert.
+async fn latest(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    sector_id: Uuid,
+) -> Result<Option<sector_alert::Model>, DbErr> {
+    owned::<sector_alert::Entity>(org)
+        .filter(sector_alert::Column::SectorId.eq(sector_id))
+        .order_by_desc(sector_alert::Column::StartedAt)
+        .order_by_desc(sector_alert::Column::Id)
+        .one(db)
+        .await
+}
+
+/// The organization's name: the company its alerts speak for.
+async fn owned_organization_name(db: &impl ConnectionTrait, org: OrgId) -> Result<String, DbErr> {
+    Ok(organization::Entity::find_by_id(org.uuid())
+        .one(db)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default())
 }
 
 /// The alerts of these sectors, each sector's most recent first.

@@ -19,7 +19,7 @@ mod alerts;
 mod membership;
 mod reads;
 
-pub use alerts::{alerts, set_alert};
+pub use alerts::{AlertStart, alerts, set_alert};
 pub use membership::{Position, place_all_points, place_points, place_sector};
 pub use reads::{Recipients, count_points, of_points, points_in, points_pages, recipients};
 

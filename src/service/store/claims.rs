@@ -40,7 +40,17 @@ pub async fn claim<Q: WorkQueue>(
     batch: u64,
     lease: Duration,
 ) -> Result<Vec<<Q::Entity as EntityTrait>::Model>, DbErr> {
-    let now = Utc::now();
+    claim_at::<Q>(db, Utc::now(), batch, lease).await
+}
+
+/// [`claim`] by a given clock: the items due at `now`, claimed until
+/// `now` plus `lease`.
+pub async fn claim_at<Q: WorkQueue>(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    batch: u64,
+    lease: Duration,
+) -> Result<Vec<<Q::Entity as EntityTrait>::Model>, DbErr> {
     let tx = db.begin().await?;
     let mut due = Q::due(now).limit(batch);
     if tx.get_database_backend() == DbBackend::Postgres {
@@ -53,10 +63,21 @@ pub async fn claim<Q: WorkQueue>(
     // rollback, and until it sends it the queue's lock stays held against
     // every instance.
     if !items.is_empty() {
-        Q::mark(&tx, &items, after(now, lease)).await?;
+        Q::mark(&tx, &items, lease_end(now, lease)).await?;
     }
     tx.commit().await?;
     Ok(items)
+}
+
+/// Tells every instance's worker listening on `channel` that work is due.
+/// PostgreSQL delivers the notice when the caller's transaction commits,
+/// never for one rolled back; SQLite's single instance polls.
+pub async fn wake(db: &impl ConnectionTrait, channel: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("SELECT pg_notify('{channel}', '')"))
+            .await?;
+    }
+    Ok(())
 }
 
 /// When to try again after `attempts` failures in a row: `base`, doubled
@@ -70,6 +91,15 @@ pub fn next_attempt(
     let doublings = (attempts - 1).clamp(0, 20) as u32;
     let delay = base.saturating_mul(2u32.saturating_pow(doublings)).min(max);
     after(now, delay)
+}
+
+/// When a claim made at `now` for `lease` ends, to the microsecond (what
+/// PostgreSQL keeps): a worker can name its claim by it.
+pub fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    use chrono::DurationRound;
+    let end = after(now, lease);
+    end.duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(end)
 }
 
 /// `now` plus a configured duration (one too long for chrono adds nothing).

@@ -51,6 +51,24 @@ pub async fn lock_memberships(
     Ok(())
 }
 
+/// Takes the organization's alert lock (PostgreSQL; SQLite's transaction
+/// already holds the write lock): what its alerts already sent today and
+/// this month is read, then written, by one alert at a time.
+pub async fn lock_alerts(tx: &impl ConnectionTrait, org: OrgId) -> Result<(), DbErr> {
+    let backend = tx.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return write_first(tx, org).await;
+    }
+    let (space, key) = keys::alerts(org);
+    tx.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        [space.into(), key.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Tries the organization's import lock without waiting: `false` when
 /// another transaction, on any instance, holds it.
 pub async fn try_lock_imports(tx: &impl ConnectionTrait, org: OrgId) -> Result<bool, DbErr> {

@@ -4,8 +4,9 @@
 //! forget the tenant.
 
 use entity::{
-    api_token, client, import_claim, import_report, import_run, import_snapshot, occupant, sector,
-    sector_alert, sector_membership, service_point, webhook_delivery, webhook_endpoint,
+    alert_message, alert_settings, api_token, client, import_claim, import_report, import_run,
+    import_snapshot, occupant, phone_consent, sector, sector_alert, sector_membership,
+    service_point, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -62,15 +63,18 @@ tenant_entity!(
     sector: Id,
     import_snapshot: ImportRunId,
     webhook_endpoint: Id,
-    webhook_delivery: Id
+    webhook_delivery: Id,
+    sector_alert: Id,
+    alert_message: Id
 );
 
 tenant_table!(
     sector_membership,
-    sector_alert,
     import_report,
     import_claim,
-    api_token
+    api_token,
+    alert_settings,
+    phone_consent
 );
 
 /// The condition that a row of `E` is the organization's: for the

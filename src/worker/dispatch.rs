@@ -1,0 +1,240 @@
+//! Alert dispatch: every instance claims due messages with a lease, waits
+//! for a sending number's slot (the carrier's rate, shared by the
+//! deployment), marks each `SENDING` (committed) before the provider is
+//! called, and records the answer. Messages whose sending hours closed
+//! meanwhile go back to wait; those whose instance died mid-call become
+//! `FAILED`, `UNKNOWN_OUTCOME`, never sent twice.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::time::Duration;
+
+use entity::alert_message;
+use entity::values::ContactMethod;
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::{InFlight, Notices, Pace, Worker};
+use crate::auth::OrgId;
+use crate::config::{AlertConfig, SmsProvider};
+use crate::domain::{Clock, Lang};
+use crate::messaging::twilio::{Senders, Twilio, TwilioConfigError};
+use crate::messaging::window::SendingHours;
+use crate::messaging::{Channel, LogProvider, Outgoing, Provider};
+use crate::service::ServiceError;
+use crate::service::alerts::reads::Rate;
+use crate::service::alerts::sending::{self, Answer, DueMessages};
+use crate::service::alerts::{CHANNEL, settings};
+use crate::service::store::claims;
+use crate::service::store::rate_budget::SenderSlots;
+
+/// What one instance's dispatch runs with.
+pub struct Dispatcher {
+    pub provider: Arc<dyn Provider>,
+    pub slots: Arc<SenderSlots>,
+    pub clock: Clock,
+    /// Where the provider posts statuses (`PUBLIC_URL/twilio/status`).
+    pub status_callback: Option<String>,
+    /// How long one call to the provider may take.
+    pub timeout: Duration,
+    pub retry_delays: Vec<Duration>,
+    /// Messages in hand at once.
+    pub batch: usize,
+    pub interval: Duration,
+}
+
+impl Dispatcher {
+    /// The dispatch `config` asks for: the provider, its senders at the
+    /// carrier's rate (the log provider owes no one a rate).
+    pub fn configured(
+        config: &AlertConfig,
+        db: &DatabaseConnection,
+    ) -> Result<Dispatcher, TwilioConfigError> {
+        let (provider, senders, rate): (Arc<dyn Provider>, _, _) = match config.sms_provider {
+            SmsProvider::Log => (Arc::new(LogProvider), Vec::new(), 0.0),
+            SmsProvider::Twilio => {
+                let senders = match &config.twilio_messaging_service_sid {
+                    Some(sid) if !sid.is_empty() => Senders::MessagingService(sid.clone()),
+                    _ => Senders::Numbers(
+                        config
+                            .twilio_from
+                            .iter()
+                            .map(|n| n.trim().to_owned())
+                            .filter(|n| !n.is_empty())
+                            .collect(),
+                    ),
+                };
+                let pool = match &senders {
+                    Senders::Numbers(numbers) => numbers.iter().cloned().map(Some).collect(),
+                    Senders::MessagingService(_) => Vec::new(),
+                };
+                let twilio = Twilio::new(
+                    &config.twilio_base_url,
+                    &config.twilio_account_sid,
+                    &config.twilio_auth_token,
+                    senders,
+                    config.sms_timeout,
+                )?;
+                (Arc::new(twilio), pool, config.sms_rate)
+            }
+        };
+        let status_callback = match config.sms_provider {
+            SmsProvider::Twilio => config
+                .public_url
+                .as_deref()
+                .map(|url| format!("{}/twilio/status", url.trim_end_matches('/'))),
+            SmsProvider::Log => None,
+        };
+        Ok(Dispatcher {
+            provider,
+            slots: Arc::new(SenderSlots::new(db, senders, rate)),
+            clock: config.clock,
+            status_callback,
+            timeout: config.sms_timeout,
+            retry_delays: config.sms_retry_delays.clone(),
+            batch: config.dispatch_workers.max(1),
+            interval: config.dispatch_worker_interval,
+        })
+    }
+
+    /// The deployment's sending rate, as `lastMessageExpectedAt` counts it.
+    pub fn rate(&self) -> Rate {
+        Rate {
+            period: self.slots.period(),
+            senders: self.slots.senders(),
+        }
+    }
+}
+
+/// Every instance runs one.
+pub struct Dispatch {
+    dispatcher: Arc<Dispatcher>,
+    notices: Notices,
+    sends: InFlight,
+}
+
+impl Dispatch {
+    pub fn new(dispatcher: Dispatcher) -> Dispatch {
+        Dispatch {
+            notices: Notices::new(CHANNEL),
+            sends: InFlight::new(dispatcher.batch),
+            dispatcher: Arc::new(dispatcher),
+        }
+    }
+}
+
+/// A call's lease: the provider's timeout, and room to record the answer.
+/// Past it the outcome is declared unknown.
+fn call_lease(timeout: Duration) -> Duration {
+    timeout + Duration::from_secs(5)
+}
+
+/// A claim's lease: long enough for the messages in hand to wait for their
+/// slots (the batch, at the carrier's rate), then be marked.
+fn claim_lease(dispatcher: &Dispatcher) -> Duration {
+    let waiting = dispatcher
+        .slots
+        .period()
+        .map_or(Duration::ZERO, |period| period * dispatcher.batch as u32);
+    Duration::from_secs(30) + waiting
+}
+
+impl Worker for Dispatch {
+    const NAME: &'static str = "alert dispatch";
+
+    fn rest(&self) -> Duration {
+        self.dispatcher.interval
+    }
+
+    async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
+        self.notices.listen(db).await;
+        let now = self.dispatcher.clock.now();
+        sending::declare_lost(db, now).await?;
+        let free = self.sends.free() as u64;
+        if free == 0 {
+            return Ok(Pace::Rest);
+        }
+        let lease = claim_lease(&self.dispatcher);
+        let due = claims::claim_at::<DueMessages>(db, now, free, lease).await?;
+        let full = due.len() as u64 == free;
+        let mut hours: HashMap<Uuid, SendingHours> = HashMap::new();
+        for mut message in due {
+            // Ours until then: the claim the next steps hold it by.
+            message.claimed_until = Some(claims::lease_end(now, lease));
+            let opening = match hours.entry(message.organization_id) {
+                Entry::Occupied(known) => known.get().next_open(now),
+                Entry::Vacant(unknown) => {
+                    let rules = settings::get(db, OrgId::owning(&message)).await?;
+                    unknown.insert(settings::hours(&rules)).next_open(now)
+                }
+            };
+            if opening > now {
+                sending::reschedule(db, &message, opening, now).await?;
+                continue;
+            }
+            let (db, dispatcher) = (db.clone(), Arc::clone(&self.dispatcher));
+            self.sends
+                .start(async move { Ok(send(&db, &dispatcher, message).await?) });
+        }
+        // In hand up to the batch: the next pass claims as sends end.
+        Ok(if full && self.sends.free() > 0 {
+            Pace::More
+        } else {
+            Pace::Rest
+        })
+    }
+
+    async fn idle(&mut self, rest: Duration) {
+        tokio::select! {
+            () = self.sends.one_ended() => {}
+            () = self.notices.wait(rest) => {}
+        }
+    }
+
+    async fn drain(&mut self) {
+        self.sends.drain().await;
+    }
+}
+
+/// Sends one claimed message: its slot, `SENDING`, the call, the answer.
+async fn send(
+    db: &DatabaseConnection,
+    dispatcher: &Dispatcher,
+    message: alert_message::Model,
+) -> Result<(), sea_orm::DbErr> {
+    let slot = dispatcher.slots.take().await?;
+    tokio::time::sleep(slot.wait).await;
+    let now = dispatcher.clock.now();
+    let marked = sending::mark_sending(
+        db,
+        &message,
+        slot.sender.as_deref(),
+        call_lease(dispatcher.timeout),
+        now,
+    )
+    .await?;
+    if !marked {
+        return Ok(());
+    }
+    let outgoing = Outgoing {
+        channel: match message.channel {
+            ContactMethod::Sms => Channel::Sms,
+            ContactMethod::Call => Channel::Call,
+        },
+        to: message.to_phone.as_deref().unwrap_or_default(),
+        from: slot.sender.as_deref(),
+        body: &message.body,
+        lang: match message.language {
+            entity::values::Language::Fr => Lang::Fr,
+            entity::values::Language::En => Lang::En,
+        },
+        status_callback: dispatcher.status_callback.as_deref(),
+    };
+    let answer = match dispatcher.provider.send(&outgoing).await {
+        Ok(accepted) => Answer::Accepted(accepted),
+        Err(refusal) => Answer::Refused(refusal),
+    };
+    let now = dispatcher.clock.now();
+    sending::record(db, &message, answer, &dispatcher.retry_delays, now).await
+}
