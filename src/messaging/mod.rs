@@ -66,6 +66,9 @@ pub enum RefusalKind {
     /// The recipient unsubscribed at the carrier (Twilio 21610): the
     /// occupant is opted out.
     OptedOut,
+    /// No answer after the request left (a timeout, a connection cut):
+    /// the provider may have taken it. Never tried again (at most once).
+    Unknown,
 }
 
 /// Where a message stands at the provider, in the order statuses move:

@@ -113,7 +113,12 @@ impl Twilio {
             .send()
             .await
             .map_err(|error| Refusal {
-                kind: RefusalKind::Temporary,
+                // Not connected: the request never left, try again. Past
+                // that, it may have been taken: never send it twice.
+                kind: match error.is_connect() {
+                    true => RefusalKind::Temporary,
+                    false => RefusalKind::Unknown,
+                },
                 code: None,
                 message: format!("Twilio unreachable: {error}"),
             })?;

@@ -6,7 +6,9 @@
 //! to retrying clients); each run's summary (counts, no one's name) stays.
 //! Undo snapshots do not wait for this: the import that makes one useless
 //! drops it, and `UNDO_WINDOW` ends the last one. Delivered or failed
-//! webhook deliveries go with the reports.
+//! webhook deliveries go with the reports, and so do the bodies and phone
+//! numbers of alert messages that have left (their statuses, and so each
+//! alert's counts, stay).
 //!
 //! Purges run in small batches, each statement its own short transaction,
 //! so that writers never wait long behind them (on SQLite every writer
@@ -17,8 +19,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::values::{DeliveryStatus, ImportStatus};
-use entity::{import_report, import_run, import_snapshot, import_upload, webhook_delivery};
+use entity::values::{DeliveryStatus, ImportStatus, MessageStatus};
+use entity::{
+    alert_message, import_report, import_run, import_snapshot, import_upload, webhook_delivery,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
@@ -45,6 +49,8 @@ pub struct Purged {
     pub keys: u64,
     pub snapshots: u64,
     pub deliveries: u64,
+    /// Alert messages whose body and phone were erased.
+    pub messages: u64,
 }
 
 /// Every instance runs one; a pass happens once per interval in the whole
@@ -151,12 +157,32 @@ pub async fn pass(
             .exec(db)
     })
     .await?;
+    let messages = in_batches(BATCH, |batch| {
+        let ids = ids_of(
+            alert_message::Column::Id,
+            alert_message::Column::CreatedAt
+                .lt(cutoff)
+                .and(alert_message::Column::ToPhone.is_not_null())
+                .and(alert_message::Column::Status.is_not_in(MessageStatus::WAITING)),
+            batch,
+        );
+        alert_message::Entity::update_many()
+            .col_expr(alert_message::Column::Body, Expr::value(""))
+            .col_expr(
+                alert_message::Column::ToPhone,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(alert_message::Column::Id.in_subquery(ids))
+            .exec(db)
+    })
+    .await?;
     let purged = Purged {
         report_chunks,
         uploads,
         keys,
         snapshots,
         deliveries,
+        messages,
     };
     if purged != Purged::default() {
         forget_deleted_pages(db).await?;

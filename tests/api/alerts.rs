@@ -13,8 +13,11 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{N, T, V, xlsx};
 use crate::helpers::{
-    TestApp, TwilioDouble, error_codes, error_reason, keep, nodes, spawn_app_with,
+    TestApp, TwilioDouble, error_codes, error_reason, fresh_postgres_url, keep, nodes,
+    spawn_app_with,
 };
+use crate::instances::{Instance, import_at, new_org};
+use crate::webhooks::{Receiver, create_endpoint};
 
 /// Noon in Quebec (EDT, UTC−4): within the default sending hours.
 pub const NOON_IN_QUEBEC: &str = "2026-07-15T16:00:00Z";
@@ -555,4 +558,240 @@ async fn another_organizations_alerts_and_messages_stay_apart() {
         body["data"],
         json!({"alert": null, "alertMessages": {"totalCount": 0}})
     );
+}
+
+#[tokio::test]
+async fn a_failed_message_and_the_end_of_the_dispatch_are_announced() {
+    let twilio = TwilioDouble::start(Duration::from_millis(20)).await;
+    let app = alert_app(NOON_IN_QUEBEC, |config| {
+        through(&twilio)(config);
+        config.webhooks.webhook_allow_private = true;
+        config.webhooks.webhook_worker_interval = Duration::from_millis(50);
+    })
+    .await;
+    let receiver = Receiver::start(0).await;
+    let events = ["ALERT_MESSAGE_FAILED", "ALERT_DISPATCH_FINISHED"];
+    create_endpoint(&app, &app.token, &receiver.url, &events).await;
+    let sector = sector_with(&app, &[("418-555-0100", "SMS"), ("418-555-0102", "SMS")]).await;
+    let id = start(&app, &sector).await;
+
+    let received = receiver.wait_for(2).await;
+    let mut bodies: Vec<Value> = received.iter().map(|r| r.json()).collect();
+    bodies.sort_by_key(|b| b["type"].as_str().unwrap().to_owned());
+    assert_eq!(bodies[0]["type"], "alert.dispatch.finished");
+    assert_eq!(bodies[0]["data"]["alertId"], id);
+    assert_eq!(bodies[0]["data"]["counts"]["total"], 2);
+    assert_eq!(bodies[0]["data"]["counts"]["failed"], 1);
+    assert_eq!(bodies[1]["type"], "alert.message.failed");
+    let failed = &bodies[1]["data"];
+    assert_eq!(
+        (
+            &failed["alertId"],
+            &failed["to"],
+            &failed["errorCode"],
+            &failed["channel"]
+        ),
+        (
+            &json!(id),
+            &json!("+14185550102"),
+            &json!("21211"),
+            &json!("SMS")
+        )
+    );
+    // Announced once each.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 2);
+}
+
+#[tokio::test]
+async fn retention_erases_bodies_and_phones_and_keeps_the_counts() {
+    let app = alert_app(NOON_IN_QUEBEC, |_| {}).await;
+    let sector = sector_with(&app, &[("418-555-0100", "SMS")]).await;
+    let id = start(&app, &sector).await;
+    alert_when(&app, &id, |a| a["counts"]["sent"] == 1).await;
+
+    let retention = flokon_api::worker::retention::Retention {
+        days: 90,
+        undo_window: Duration::from_secs(30 * 86_400),
+        interval: Duration::from_secs(3600),
+    };
+    let pass = |days: i64| {
+        // Days after the alert, on the clock it went by.
+        let sent: chrono::DateTime<chrono::Utc> = NOON_IN_QUEBEC.parse().unwrap();
+        let at = sent + chrono::Duration::days(days);
+        flokon_api::worker::retention::pass(&app.db, retention, at)
+    };
+    assert_eq!(pass(89).await.unwrap().messages, 0);
+    assert_eq!(pass(91).await.unwrap().messages, 1);
+    let kept = alert(&app, &id).await;
+    assert_eq!(kept["counts"], counts(&[("total", 1), ("sent", 1)]));
+    assert_eq!(
+        by_phone(&kept, &["body", "status"]),
+        json!([{"to": "", "body": "", "status": "SENT"}])
+    );
+    let found = app
+        .data(
+            "{ alertMessages(phone: \"418-555-0100\") { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["alertMessages"]["totalCount"], 0);
+}
+
+/// The environment of an instance sending through `twilio`, at `rate`
+/// messages per second.
+fn twilio_env(twilio: &TwilioDouble, rate: &str, timeout: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SMS_PROVIDER", "twilio".to_owned()),
+        ("TWILIO_BASE_URL", twilio.base.clone()),
+        ("TWILIO_ACCOUNT_SID", twilio.account_sid.clone()),
+        ("TWILIO_AUTH_TOKEN", twilio.auth_token.clone()),
+        ("TWILIO_FROM", "+15145550001".to_owned()),
+        ("SMS_RATE", rate.to_owned()),
+        ("SMS_TIMEOUT", timeout.to_owned()),
+        ("DISPATCH_WORKER_INTERVAL", "50ms".to_owned()),
+    ]
+}
+
+/// A sector in alert through the instance at `base` (sending hours all
+/// day, so that the test's hour does not matter): the alert's id.
+async fn alert_through(instance: &Instance, token: &str, phones: &[String]) -> String {
+    let all_day = "mutation { updateAlertSettings(input: {sendFrom: \"00:00\", sendUntil: \"00:00\"}) { sendFrom } }";
+    instance.graphql(token, all_day).await;
+    let mut rows = vec![vec![
+        T("Téléphone"),
+        T("SMS/Appel"),
+        T("Adresse"),
+        T("Identifiant du client"),
+        T("Latitude"),
+        T("Longitude"),
+    ]];
+    for (i, phone) in phones.iter().enumerate() {
+        rows.push(vec![
+            V::S(phone.clone()),
+            T("SMS"),
+            V::S(format!("{} rue Principale, Québec", i + 1)),
+            V::S(format!("C-{i:03}")),
+            N(46.85),
+            N(-71.25),
+        ]);
+    }
+    let imported = import_at(&instance.base, token, xlsx(&rows)).await;
+    assert!(imported.get("errors").is_none(), "{imported:#}");
+    let square = json!({"type": "Polygon", "coordinates": [[
+        [-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]
+    ]]});
+    let sector = instance
+        .graphql_with(
+            token,
+            "mutation($g: JSON!) { createSector(input: {name: \"Nord\", geometry: $g}) { id } }",
+            json!({"g": square}),
+        )
+        .await["data"]["createSector"]["id"]
+        .clone();
+    instance
+        .graphql_with(
+            token,
+            "mutation($id: ID!) { startSectorAlert(id: $id) { id } }",
+            json!({"id": sector}),
+        )
+        .await["data"]["startSectorAlert"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The alert, read through `instance`, once `done` holds (30 s at most).
+async fn alert_at(
+    instance: &Instance,
+    token: &str,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let body = instance.graphql_with(token, ALERT, json!({"id": id})).await;
+        if done(&body["data"]["alert"]) {
+            return body["data"]["alert"].clone();
+        }
+        last = body;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "alert never reached the state: {:#}",
+        last["data"]["alert"]["counts"]
+    )
+}
+
+#[tokio::test]
+async fn two_instances_never_send_a_message_twice_and_together_keep_the_rate() {
+    let Some((url, _schema)) = fresh_postgres_url().await else {
+        return; // PostgreSQL only: several processes share one database
+    };
+    let twilio = TwilioDouble::start(Duration::from_millis(20)).await;
+    let env = twilio_env(&twilio, "4", "10s");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let instances: [Instance; 2] = Instance::healthy_many(&url, &env).await;
+    let token = new_org(&url);
+    let phones: Vec<String> = (0..12)
+        .map(|i| format!("418-555-{:04}", 2010 + i))
+        .collect();
+    let id = alert_through(&instances[0], &token, &phones).await;
+
+    let done = alert_at(&instances[1], &token, &id, |a| {
+        a["counts"]["delivered"] == 12
+    })
+    .await;
+    assert_eq!(done["counts"], counts(&[("total", 12), ("delivered", 12)]));
+    // Each phone asked once, whichever instance sent it.
+    let mut posted = twilio.posted();
+    let mut to: Vec<String> = posted.iter().map(|p| p.form["To"].clone()).collect();
+    to.sort();
+    let expected: Vec<String> = phones
+        .iter()
+        .map(|p| format!("+1{}", p.replace('-', "")))
+        .collect();
+    assert_eq!(to, expected);
+    // One number at 4 a second, for the deployment: any 5 in a row span a
+    // second at least (a little less for the double's own clock).
+    posted.sort_by_key(|p| p.at);
+    for window in posted.windows(5) {
+        let span = window[4].at - window[0].at;
+        assert!(
+            span >= Duration::from_millis(950),
+            "5 sends within {span:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_instance_killed_during_the_call_leaves_an_unknown_outcome_never_a_second_sms() {
+    let Some((url, _schema)) = fresh_postgres_url().await else {
+        return; // PostgreSQL only: several processes share one database
+    };
+    let twilio = TwilioDouble::start(Duration::from_millis(20)).await;
+    // The call's lease: its 3 s timeout and 5 s to record the answer.
+    let env = twilio_env(&twilio, "0", "3s");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let [mut sending]: [Instance; 1] = Instance::healthy_many(&url, &env).await;
+    let token = new_org(&url);
+    // `…06`: the double never answers; the instance dies while it waits.
+    let id = alert_through(&sending, &token, &["418-555-0106".to_owned()]).await;
+    for _ in 0..200 {
+        if !twilio.posted().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(twilio.posted().len(), 1);
+    sending.kill();
+
+    let [other]: [Instance; 1] = Instance::healthy_many(&url, &env).await;
+    let lost = alert_at(&other, &token, &id, |a| a["counts"]["failed"] == 1).await;
+    assert_eq!(
+        by_phone(&lost, &["status", "errorCode", "attempts"]),
+        json!([{"to": "+14185550106", "status": "FAILED", "errorCode": "UNKNOWN_OUTCOME", "attempts": 1}])
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(twilio.posted().len(), 1, "sent again");
 }

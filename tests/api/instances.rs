@@ -38,6 +38,7 @@ impl Instance {
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("GEOCODER", "none")
             .env("RUST_LOG", "warn")
+            .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())

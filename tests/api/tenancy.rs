@@ -28,6 +28,11 @@ const CALLS: &[(&str, &str, &str)] = &[
         "client",
     ),
     (
+        "Query.alert",
+        "query($id: ID!) { alert(id: $id) { id } }",
+        "alert",
+    ),
+    (
         "Query.clients",
         "query($id: ID) { clients(sectorId: $id) { totalCount edges { node { id } } } }",
         "sector",
@@ -115,6 +120,11 @@ const CALLS: &[(&str, &str, &str)] = &[
     (
         "Mutation.setSectorAlert",
         "mutation($id: ID!) { setSectorAlert(id: $id, active: true) { id } }",
+        "sector",
+    ),
+    (
+        "Mutation.startSectorAlert",
+        "mutation($id: ID!) { startSectorAlert(id: $id) { id } }",
         "sector",
     ),
     (
@@ -213,11 +223,25 @@ async fn organization_b_reaches_nothing_of_organization_a_through_any_id() {
         )
         .await["createSector"]["id"]
         .clone();
+    let alerted = app
+        .data(
+            "mutation($g: JSON!) { createSector(input: {name: \"Alerte\", geometry: $g}) { id } }",
+            json!({"g": square}),
+        )
+        .await["createSector"]["id"]
+        .clone();
+    let alert = app
+        .data(
+            "mutation($id: ID!) { startSectorAlert(id: $id) { id } }",
+            json!({"id": alerted}),
+        )
+        .await["startSectorAlert"]["id"]
+        .clone();
     let receiver = Receiver::start(0).await;
     let (endpoint, _) = create_endpoint(&app, &app.token, &receiver.url, &["TEST"]).await;
     let ids = json!({
         "client": client["id"], "point": point["id"], "occupant": point["occupants"][0]["id"],
-        "run": run["id"], "sector": sector, "endpoint": endpoint,
+        "run": run["id"], "sector": sector, "endpoint": endpoint, "alert": alert,
     });
     let before = app.data(A_SEES, json!({})).await;
 

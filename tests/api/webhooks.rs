@@ -186,9 +186,10 @@ async fn a_failed_delivery_is_retried_and_arrives_signed_once_more() {
     let body = received[1].json();
     assert_eq!(body["type"], "sector.alert.started");
     assert!(body["timestamp"].is_string());
+    let alert = body["data"]["alertId"].as_str().unwrap().to_owned();
     assert_eq!(
         body["data"],
-        json!({"sectorId": sector, "name": "Centre", "recipientsCount": 0})
+        json!({"sectorId": sector, "alertId": alert, "name": "Centre", "recipientsCount": 0})
     );
 
     let deadline = Instant::now() + Duration::from_secs(10);

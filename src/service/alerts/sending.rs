@@ -187,13 +187,17 @@ pub async fn record(
                 RefusalKind::Temporary => retry_delays.get(message.attempts as usize),
                 _ => None,
             };
-            update = update.col_expr(Column::ErrorCode, Expr::value(refusal.code.clone()));
+            let code = match refusal.kind {
+                RefusalKind::Unknown => Some(UNKNOWN_OUTCOME.to_owned()),
+                _ => refusal.code.clone(),
+            };
+            update = update.col_expr(Column::ErrorCode, Expr::value(code.clone()));
             update = match retry {
                 Some(delay) => update
                     .col_expr(Column::Status, Expr::value(MessageStatus::Queued))
                     .col_expr(Column::NextAttemptAt, Expr::value(after(now, *delay))),
                 None => {
-                    failed_with = Some(refusal);
+                    failed_with = Some((refusal.kind, code));
                     update.col_expr(Column::Status, Expr::value(MessageStatus::Failed))
                 }
             };
@@ -201,12 +205,12 @@ pub async fn record(
     }
     let written = update.exec(&tx).await?;
     if written.rows_affected == 1
-        && let Some(refusal) = failed_with
+        && let Some((kind, code)) = failed_with
     {
-        if refusal.kind == RefusalKind::OptedOut {
+        if kind == RefusalKind::OptedOut {
             opt_out(&tx, org, message.to_phone.as_deref(), now).await?;
         }
-        announce_failure(&tx, org, message, refusal.code.as_deref(), attempts).await?;
+        announce_failure(&tx, org, message, code.as_deref(), attempts).await?;
     }
     finish_if_done(&tx, org, message.alert_id, now).await?;
     tx.commit().await

@@ -10,6 +10,7 @@
 //! | `03` | refused at once: 400, code 21610 (unsubscribed) |
 //! | `04` | accepted, then `undelivered` with error 30006 (landline) |
 //! | `05` | 429 (code 20429) the first time, accepted the next |
+//! | `06` | never answers (the request hangs: a call cut short by a crash) |
 //! | anything else | accepted, then `sent` and `delivered` (`completed` for a call) |
 
 use std::collections::HashMap;
@@ -30,6 +31,8 @@ pub struct Posted {
     /// `Messages` or `Calls`.
     pub resource: String,
     pub form: HashMap<String, String>,
+    /// When it came in.
+    pub at: std::time::Instant,
 }
 
 pub struct TwilioDouble {
@@ -102,9 +105,11 @@ async fn create(
     double.posted.lock().unwrap().push(Posted {
         resource: resource.clone(),
         form: form.clone(),
+        at: std::time::Instant::now(),
     });
     let ending = &to[to.len().saturating_sub(2)..];
     match ending {
+        "06" => std::future::pending::<()>().await,
         "02" => return error(StatusCode::BAD_REQUEST, 21211, "Invalid 'To' Phone Number"),
         "03" => {
             return error(
