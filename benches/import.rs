@@ -13,6 +13,8 @@
 //!   prepared inserts in one transaction on SQLite; each step prints its
 //!   ratio to it.
 
+mod common;
+
 use std::io::Cursor;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -543,9 +545,7 @@ async fn main() {
     );
     bench_server("SQLite", &sqlite, &bytes, floor).await;
 
-    let pg = std::env::var("BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
-        .ok();
+    let pg = common::postgres_url();
     match pg {
         Some(url) if !url.is_empty() => {
             let copy = copy_floor(&url, &records).await;

@@ -11,6 +11,8 @@
 //! ran for it, replayed directly. SQLite, and PostgreSQL with
 //! `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`).
 
+mod common;
+
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -535,10 +537,8 @@ async fn main() {
     );
     run("SQLite", ConnectOptions::new(sqlite)).await;
 
-    let pg = std::env::var("BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
-        .ok();
-    if let Some(url) = pg.filter(|u| !u.is_empty()) {
+    let pg = common::postgres_url();
+    if let Some(url) = pg {
         let schema = format!("bench_sectors_{}", std::process::id());
         let admin = sea_orm::Database::connect(&url).await.unwrap();
         admin

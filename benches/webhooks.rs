@@ -7,6 +7,8 @@
 //! its arrival at the receiver. (PostgreSQL wakes the worker with
 //! LISTEN/NOTIFY at commit; SQLite waits for the next poll.)
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,19 +102,8 @@ async fn run(label: &str, options: ConnectOptions) {
 async fn main() {
     flokon_api::geocode::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
-    let mut options = ConnectOptions::new(sqlite);
-    options.max_connections(5);
-    run("SQLite", options).await;
-
-    let url = std::env::var("BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
-        .ok()
-        .filter(|url| !url.is_empty());
-    if let Some(url) = url {
+    run("SQLite", common::sqlite(&dir, "bench.db", 5)).await;
+    if let Some(url) = common::postgres_url() {
         let mut options = ConnectOptions::new(url);
         options.max_connections(5);
         run("PostgreSQL", options).await;

@@ -73,8 +73,11 @@ impl MigrationTrait for Migration {
             .await?;
         // One message per phone and alert (NULLs, purged phones, are
         // distinct on both databases); callbacks find theirs by the
-        // provider's id; the worker reads what is due; the contractor
-        // searches by phone across alerts.
+        // provider's id; the worker reads what is due, and the calls whose
+        // lease lapsed (never scanning the messages the provider took); an
+        // alert's pages, counts and whether it still holds one in hand
+        // read its own rows only; the contractor searches by phone across
+        // alerts.
         for (name, columns, unique) in [
             (
                 "ux_alert_message_phone",
@@ -88,8 +91,14 @@ impl MigrationTrait for Migration {
                 false,
             ),
             (
-                "ix_alert_message_alert",
-                &["alert_id", "status", "id"][..],
+                "ix_alert_message_lease",
+                &["status", "claimed_until"][..],
+                false,
+            ),
+            ("ix_alert_message_alert", &["alert_id", "id"][..], false),
+            (
+                "ix_alert_message_alert_status",
+                &["alert_id", "status", "claimed_until"][..],
                 false,
             ),
             (

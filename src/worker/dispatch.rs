@@ -15,7 +15,7 @@ use entity::values::ContactMethod;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::{InFlight, Notices, Pace, Worker};
+use super::{Pace, Sending, Worker};
 use crate::auth::OrgId;
 use crate::config::{AlertConfig, SmsProvider};
 use crate::domain::{Clock, Lang};
@@ -110,15 +110,13 @@ impl Dispatcher {
 /// Every instance runs one.
 pub struct Dispatch {
     dispatcher: Arc<Dispatcher>,
-    notices: Notices,
-    sends: InFlight,
+    sends: Sending,
 }
 
 impl Dispatch {
     pub fn new(dispatcher: Dispatcher) -> Dispatch {
         Dispatch {
-            notices: Notices::new(CHANNEL),
-            sends: InFlight::new(dispatcher.batch),
+            sends: Sending::new(CHANNEL, dispatcher.batch),
             dispatcher: Arc::new(dispatcher),
         }
     }
@@ -148,10 +146,10 @@ impl Worker for Dispatch {
     }
 
     async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
-        self.notices.listen(db).await;
+        self.sends.notices.listen(db).await;
         let now = self.dispatcher.clock.now();
         sending::declare_lost(db, now).await?;
-        let free = self.sends.free() as u64;
+        let free = self.sends.in_flight.free() as u64;
         if free == 0 {
             return Ok(Pace::Rest);
         }
@@ -175,10 +173,11 @@ impl Worker for Dispatch {
             }
             let (db, dispatcher) = (db.clone(), Arc::clone(&self.dispatcher));
             self.sends
+                .in_flight
                 .start(async move { Ok(send(&db, &dispatcher, message).await?) });
         }
         // In hand up to the batch: the next pass claims as sends end.
-        Ok(if full && self.sends.free() > 0 {
+        Ok(if full && self.sends.in_flight.free() > 0 {
             Pace::More
         } else {
             Pace::Rest
@@ -186,14 +185,11 @@ impl Worker for Dispatch {
     }
 
     async fn idle(&mut self, rest: Duration) {
-        tokio::select! {
-            () = self.sends.one_ended() => {}
-            () = self.notices.wait(rest) => {}
-        }
+        self.sends.idle(rest).await;
     }
 
     async fn drain(&mut self) {
-        self.sends.drain().await;
+        self.sends.in_flight.drain().await;
     }
 }
 

@@ -5,7 +5,8 @@
 //! - **claims**: every instance runs it, and each pass claims its items
 //!   with a lease (`service::store::claims`), so instances never take the
 //!   same item and a dead instance's items come back when their lease
-//!   lapses (geocoding, queued imports, webhook deliveries);
+//!   lapses (geocoding, queued imports, webhook deliveries, alert
+//!   messages);
 //! - **turns**: one instance at a time runs a chore, holding the
 //!   deployment's turn (a lease row in `worker_lease`, which is also the
 //!   schedule) for its interval (retention).
@@ -117,6 +118,30 @@ impl InFlight {
     pub async fn drain(&mut self) {
         while let Some(joined) = self.tasks.join_next().await {
             log_ended(joined);
+        }
+    }
+}
+
+/// What a worker that sends things out holds: its sends in flight and
+/// the notices that say more is due. Its rest ends at a notice, at the
+/// interval, or as soon as a send ends and frees a place.
+pub struct Sending {
+    pub notices: Notices,
+    pub in_flight: InFlight,
+}
+
+impl Sending {
+    pub fn new(channel: &'static str, most: usize) -> Sending {
+        Sending {
+            notices: Notices::new(channel),
+            in_flight: InFlight::new(most),
+        }
+    }
+
+    pub async fn idle(&mut self, rest: Duration) {
+        tokio::select! {
+            () = self.in_flight.one_ended() => {}
+            () = self.notices.wait(rest) => {}
         }
     }
 }

@@ -16,7 +16,7 @@ use sea_orm::{
     QueryFilter, Select,
 };
 
-use super::{InFlight, Notices, Pace, Worker};
+use super::{Pace, Sending, Worker};
 use crate::service::store::claims::{self, WorkQueue};
 use crate::service::{ServiceError, webhooks};
 use crate::webhook::Sender;
@@ -141,16 +141,14 @@ impl WorkQueue for DueDeliveries {
 pub struct Deliveries {
     sender: Arc<Sender>,
     settings: DeliverySettings,
-    notices: Notices,
-    sends: InFlight,
+    sends: Sending,
 }
 
 impl Deliveries {
     pub fn new(sender: Arc<Sender>, settings: DeliverySettings) -> Deliveries {
         Deliveries {
             sender,
-            notices: Notices::new(webhooks::CHANNEL),
-            sends: InFlight::new(settings.batch as usize),
+            sends: Sending::new(webhooks::CHANNEL, settings.batch as usize),
             settings,
         }
     }
@@ -165,8 +163,8 @@ impl Worker for Deliveries {
 
     async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
         // Listening before the first claim: a notice sent after it wakes us.
-        self.notices.listen(db).await;
-        let free = self.sends.free() as u64;
+        self.sends.notices.listen(db).await;
+        let free = self.sends.in_flight.free() as u64;
         if free == 0 {
             return Ok(Pace::Rest);
         }
@@ -175,20 +173,18 @@ impl Worker for Deliveries {
             let (db, sender) = (db.clone(), self.sender.clone());
             let delays = self.settings.retry_delays.clone();
             self.sends
+                .in_flight
                 .start(async move { Ok(deliver(&db, &sender, delivery, &delays).await?) });
         }
         Ok(Pace::Rest)
     }
 
     async fn idle(&mut self, rest: Duration) {
-        tokio::select! {
-            () = self.sends.one_ended() => {}
-            () = self.notices.wait(rest) => {}
-        }
+        self.sends.idle(rest).await;
     }
 
     async fn drain(&mut self) {
-        self.sends.drain().await;
+        self.sends.in_flight.drain().await;
     }
 }
 

@@ -170,9 +170,10 @@ fn counts(pairs: &[(&str, i64)]) -> Value {
 
 #[tokio::test]
 async fn fifty_occupants_in_alert_get_one_message_per_phone() {
-    let app = alert_app(NOON_IN_QUEBEC, |_| {}).await;
+    let twilio = TwilioDouble::start(Duration::from_millis(20)).await;
+    let app = alert_app(NOON_IN_QUEBEC, through(&twilio)).await;
     let phones: Vec<String> = (0..50)
-        .map(|i| format!("418-555-{:04}", 1000 + i))
+        .map(|i| format!("418-555-{:04}", 1010 + i))
         .collect();
     let mut occupants: Vec<(&str, &str)> = phones.iter().map(|p| (p.as_str(), "SMS")).collect();
     // An apartment's second tenant shares the first one's phone, by call.
@@ -180,21 +181,28 @@ async fn fifty_occupants_in_alert_get_one_message_per_phone() {
     let sector = sector_with(&app, &occupants).await;
 
     let id = start(&app, &sector).await;
-    let sent = alert_when(&app, &id, |a| a["counts"]["sent"] == 50).await;
+    let done = alert_when(&app, &id, |a| a["counts"]["delivered"] == 50).await;
 
-    assert_eq!(sent["recipientsCount"], 51);
-    assert_eq!(sent["counts"], counts(&[("total", 50), ("sent", 50)]));
-    assert_eq!(sent["lastMessageExpectedAt"], Value::Null);
-    let messages: Vec<&Value> = nodes(&sent["messages"]).collect();
-    let shared: Vec<&&Value> = messages
+    assert_eq!(done["recipientsCount"], 51);
+    assert_eq!(done["counts"], counts(&[("total", 50), ("delivered", 50)]));
+    assert_eq!(done["lastMessageExpectedAt"], Value::Null);
+    // One request to the provider per phone: 49 SMS and the shared phone's
+    // call (an SMS and a call asked for it: the call reaches a landline too).
+    let posted = twilio.posted();
+    assert_eq!(posted.len(), 50);
+    let calls: Vec<&str> = posted
         .iter()
-        .filter(|m| m["to"] == "+14185551000")
+        .filter(|p| p.resource == "Calls")
+        .map(|p| p.form["To"].as_str())
         .collect();
-    assert_eq!(shared.len(), 1);
-    // Shared by an SMS and a call: the call, which reaches a landline too.
-    assert_eq!(shared[0]["channel"], "CALL");
-    assert_eq!(shared[0]["segments"], Value::Null);
-    let sms = messages.iter().find(|m| m["to"] == "+14185551001").unwrap();
+    assert_eq!(calls, ["+14185551010"]);
+    let messages: Vec<&Value> = nodes(&done["messages"]).collect();
+    let shared = messages.iter().find(|m| m["to"] == "+14185551010").unwrap();
+    assert_eq!(
+        (&shared["channel"], &shared["segments"]),
+        (&json!("CALL"), &Value::Null)
+    );
+    let sms = messages.iter().find(|m| m["to"] == "+14185551011").unwrap();
     assert_eq!(
         sms["body"],
         "Déneigement Test : le déneigement de votre rue (Rue Principale) commence sous peu. \
@@ -204,18 +212,30 @@ async fn fifty_occupants_in_alert_get_one_message_per_phone() {
         (&sms["encoding"], &sms["segments"]),
         (&json!("GSM7"), &json!(1))
     );
-    assert!(sms["providerId"].as_str().unwrap().starts_with("log-"));
+    assert!(sms["providerId"].as_str().unwrap().starts_with("SM"));
 
     // Found again by phone, however it is written.
     let found = app
         .data(
-            "{ alertMessages(phone: \"(418) 555-1001\") { totalCount edges { node { to status alert { id } } } } }",
+            "{ alertMessages(phone: \"(418) 555-1011\") { totalCount edges { node { to status alert { id } } } } }",
             json!({}),
         )
         .await;
     assert_eq!(
         found["alertMessages"],
-        json!({"totalCount": 1, "edges": [{"node": {"to": "+14185551001", "status": "SENT", "alert": {"id": id}}}]})
+        json!({"totalCount": 1, "edges": [{"node": {"to": "+14185551011", "status": "DELIVERED", "alert": {"id": id}}}]})
+    );
+}
+
+#[tokio::test]
+async fn the_log_provider_sends_nothing_and_counts_each_message_sent() {
+    let app = alert_app(NOON_IN_QUEBEC, |_| {}).await;
+    let sector = sector_with(&app, &[("418-555-0100", "SMS"), ("418-555-0101", "appel")]).await;
+    let id = start(&app, &sector).await;
+    let done = alert_when(&app, &id, |a| a["counts"]["sent"] == 2).await;
+    assert_eq!(done["counts"], counts(&[("total", 2), ("sent", 2)]));
+    assert!(
+        nodes(&done["messages"]).all(|m| m["providerId"].as_str().unwrap().starts_with("log-"))
     );
 }
 
@@ -638,19 +658,25 @@ async fn retention_erases_bodies_and_phones_and_keeps_the_counts() {
     assert_eq!(found["alertMessages"]["totalCount"], 0);
 }
 
-/// The environment of an instance sending through `twilio`, at `rate`
-/// messages per second.
-fn twilio_env(twilio: &TwilioDouble, rate: &str, timeout: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("SMS_PROVIDER", "twilio".to_owned()),
-        ("TWILIO_BASE_URL", twilio.base.clone()),
-        ("TWILIO_ACCOUNT_SID", twilio.account_sid.clone()),
-        ("TWILIO_AUTH_TOKEN", twilio.auth_token.clone()),
-        ("TWILIO_FROM", "+15145550001".to_owned()),
-        ("SMS_RATE", rate.to_owned()),
-        ("SMS_TIMEOUT", timeout.to_owned()),
-        ("DISPATCH_WORKER_INTERVAL", "50ms".to_owned()),
-    ]
+/// `N` server processes on `url` sending through `twilio` at `rate`
+/// messages per second, the provider given `timeout` to answer.
+async fn instances_through<const N: usize>(
+    url: &str,
+    twilio: &TwilioDouble,
+    rate: &str,
+    timeout: &str,
+) -> [Instance; N] {
+    let env = [
+        ("SMS_PROVIDER", "twilio"),
+        ("TWILIO_BASE_URL", twilio.base.as_str()),
+        ("TWILIO_ACCOUNT_SID", twilio.account_sid.as_str()),
+        ("TWILIO_AUTH_TOKEN", twilio.auth_token.as_str()),
+        ("TWILIO_FROM", "+15145550001"),
+        ("SMS_RATE", rate),
+        ("SMS_TIMEOUT", timeout),
+        ("DISPATCH_WORKER_INTERVAL", "50ms"),
+    ];
+    Instance::healthy_many(url, &env).await
 }
 
 /// A sector in alert through the instance at `base` (sending hours all
@@ -729,9 +755,7 @@ async fn two_instances_never_send_a_message_twice_and_together_keep_the_rate() {
         return; // PostgreSQL only: several processes share one database
     };
     let twilio = TwilioDouble::start(Duration::from_millis(20)).await;
-    let env = twilio_env(&twilio, "4", "10s");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let instances: [Instance; 2] = Instance::healthy_many(&url, &env).await;
+    let instances: [Instance; 2] = instances_through(&url, &twilio, "4", "10s").await;
     let token = new_org(&url);
     let phones: Vec<String> = (0..12)
         .map(|i| format!("418-555-{:04}", 2010 + i))
@@ -771,9 +795,7 @@ async fn an_instance_killed_during_the_call_leaves_an_unknown_outcome_never_a_se
     };
     let twilio = TwilioDouble::start(Duration::from_millis(20)).await;
     // The call's lease: its 3 s timeout and 5 s to record the answer.
-    let env = twilio_env(&twilio, "0", "3s");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let [mut sending]: [Instance; 1] = Instance::healthy_many(&url, &env).await;
+    let [mut sending]: [Instance; 1] = instances_through(&url, &twilio, "0", "3s").await;
     let token = new_org(&url);
     // `…06`: the double never answers; the instance dies while it waits.
     let id = alert_through(&sending, &token, &["418-555-0106".to_owned()]).await;
@@ -786,7 +808,7 @@ async fn an_instance_killed_during_the_call_leaves_an_unknown_outcome_never_a_se
     assert_eq!(twilio.posted().len(), 1);
     sending.kill();
 
-    let [other]: [Instance; 1] = Instance::healthy_many(&url, &env).await;
+    let [other]: [Instance; 1] = instances_through(&url, &twilio, "0", "3s").await;
     let lost = alert_at(&other, &token, &id, |a| a["counts"]["failed"] == 1).await;
     assert_eq!(
         by_phone(&lost, &["status", "errorCode", "attempts"]),

@@ -83,7 +83,7 @@ async fn each_outcome_of_the_twilio_double_reads_as_it_means_with_signed_callbac
     let landline = send("+14185550104", Channel::Sms).await.unwrap();
     let throttled = send("+14185550105", Channel::Sms).await.unwrap_err();
     let retried = send("+14185550105", Channel::Sms).await.unwrap();
-    let called = send("+14185550106", Channel::Call).await.unwrap();
+    let called = send("+14185550107", Channel::Call).await.unwrap();
 
     assert_eq!(
         (invalid.kind, invalid.code.as_deref()),

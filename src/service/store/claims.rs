@@ -2,9 +2,9 @@
 //! takes a short lock (PostgreSQL advisory, so each claim's read sees the
 //! leases of the one before), reads the due items skipping rows others are
 //! writing (`FOR UPDATE SKIP LOCKED`), marks them claimed until the lease
-//! ends, and commits. An instance that dies leaves its claims to lapse. The
-//! geocoding worker uses it; queued imports and webhook deliveries are
-//! meant to.
+//! ends, and commits. An instance that dies leaves its claims to lapse.
+//! Geocoding, queued imports, webhook deliveries and alert messages are
+//! claimed this way.
 
 use std::future::Future;
 use std::time::Duration;
