@@ -87,7 +87,7 @@ impl MigrationTrait for Migration {
             ("ux_alert_message_provider", &["provider_id"][..], true),
             (
                 "ix_alert_message_due",
-                &["status", "next_attempt_at"][..],
+                &["status", "next_attempt_at", "id"][..],
                 false,
             ),
             (

@@ -111,12 +111,20 @@ impl Dispatcher {
 pub struct Dispatch {
     dispatcher: Arc<Dispatcher>,
     sends: Sending,
+    /// The organizations' sending hours, read again at each sweep.
+    hours: HashMap<Uuid, SendingHours>,
+    /// When lost calls and scheduled messages come due were last looked
+    /// for: once per interval, not at every pass (a pass follows each
+    /// send that ends).
+    swept_at: Option<tokio::time::Instant>,
 }
 
 impl Dispatch {
     pub fn new(dispatcher: Dispatcher) -> Dispatch {
         Dispatch {
             sends: Sending::new(CHANNEL, dispatcher.batch),
+            hours: HashMap::new(),
+            swept_at: None,
             dispatcher: Arc::new(dispatcher),
         }
     }
@@ -148,19 +156,27 @@ impl Worker for Dispatch {
     async fn pass(&mut self, db: &DatabaseConnection) -> Result<Pace, ServiceError> {
         self.sends.notices.listen(db).await;
         let now = self.dispatcher.clock.now();
-        sending::declare_lost(db, now).await?;
-        let free = self.sends.in_flight.free() as u64;
-        if free == 0 {
+        let interval = self.dispatcher.interval;
+        if self.swept_at.is_none_or(|at| at.elapsed() >= interval) {
+            sending::declare_lost(db, now).await?;
+            sending::release_scheduled(db, now).await?;
+            self.hours.clear();
+            self.swept_at = Some(tokio::time::Instant::now());
+        }
+        // While sends are in flight, claim by groups of half the places: one
+        // claim's statements serve several messages.
+        let free = self.sends.in_flight.free();
+        let group = (self.dispatcher.batch / 2).max(1);
+        if free == 0 || (free < group && !self.sends.in_flight.is_empty()) {
             return Ok(Pace::Rest);
         }
         let lease = claim_lease(&self.dispatcher);
-        let due = claims::claim_at::<DueMessages>(db, now, free, lease).await?;
-        let full = due.len() as u64 == free;
-        let mut hours: HashMap<Uuid, SendingHours> = HashMap::new();
+        let due = claims::claim_at::<DueMessages>(db, now, free as u64, lease).await?;
+        let full = due.len() == free;
         for mut message in due {
             // Ours until then: the claim the next steps hold it by.
             message.claimed_until = Some(claims::lease_end(now, lease));
-            let opening = match hours.entry(message.organization_id) {
+            let opening = match self.hours.entry(message.organization_id) {
                 Entry::Occupied(known) => known.get().next_open(now),
                 Entry::Vacant(unknown) => {
                     let rules = settings::get(db, OrgId::owning(&message)).await?;

@@ -102,6 +102,10 @@ impl InFlight {
         self.most.saturating_sub(self.tasks.len())
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
     pub fn start(&mut self, work: impl Future<Output = Result<(), ServiceError>> + Send + 'static) {
         self.tasks.spawn(work);
     }

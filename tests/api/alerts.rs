@@ -56,18 +56,16 @@ pub fn through(twilio: &TwilioDouble) -> impl FnOnce(&mut ServeConfig) + '_ {
     }
 }
 
-/// A sector holding one point per phone (each its own client), with one
-/// occupant reached by `method`: the sector's id.
-pub async fn sector_with(app: &TestApp, phones: &[(&str, &str)]) -> String {
-    let square = json!({"type": "Polygon", "coordinates": [[
+/// The sector the tests draw: it holds (46.85, -71.25).
+fn square() -> Value {
+    json!({"type": "Polygon", "coordinates": [[
         [-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]
-    ]]});
-    let data = app
-        .data(
-            "mutation($input: SectorInput!) { createSector(input: $input) { id } }",
-            json!({"input": {"name": "Rue Principale", "geometry": square}}),
-        )
-        .await;
+    ]]})
+}
+
+/// A spreadsheet of one point at (46.85, -71.25) per phone, each its own
+/// client, with one occupant reached by `method`.
+fn recipients_file(phones: &[(&str, &str)]) -> Vec<u8> {
     let mut rows = vec![vec![
         T("Téléphone"),
         T("SMS/Appel"),
@@ -86,7 +84,20 @@ pub async fn sector_with(app: &TestApp, phones: &[(&str, &str)]) -> String {
             N(-71.25),
         ]);
     }
-    app.import("alerte.xlsx", xlsx(&rows), keep()).await;
+    xlsx(&rows)
+}
+
+/// A sector holding one point per phone (each its own client), with one
+/// occupant reached by `method`: the sector's id.
+pub async fn sector_with(app: &TestApp, phones: &[(&str, &str)]) -> String {
+    let data = app
+        .data(
+            "mutation($input: SectorInput!) { createSector(input: $input) { id } }",
+            json!({"input": {"name": "Rue Principale", "geometry": square()}}),
+        )
+        .await;
+    app.import("alerte.xlsx", recipients_file(phones), keep())
+        .await;
     data["createSector"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -684,34 +695,14 @@ async fn instances_through<const N: usize>(
 async fn alert_through(instance: &Instance, token: &str, phones: &[String]) -> String {
     let all_day = "mutation { updateAlertSettings(input: {sendFrom: \"00:00\", sendUntil: \"00:00\"}) { sendFrom } }";
     instance.graphql(token, all_day).await;
-    let mut rows = vec![vec![
-        T("Téléphone"),
-        T("SMS/Appel"),
-        T("Adresse"),
-        T("Identifiant du client"),
-        T("Latitude"),
-        T("Longitude"),
-    ]];
-    for (i, phone) in phones.iter().enumerate() {
-        rows.push(vec![
-            V::S(phone.clone()),
-            T("SMS"),
-            V::S(format!("{} rue Principale, Québec", i + 1)),
-            V::S(format!("C-{i:03}")),
-            N(46.85),
-            N(-71.25),
-        ]);
-    }
-    let imported = import_at(&instance.base, token, xlsx(&rows)).await;
+    let phones: Vec<(&str, &str)> = phones.iter().map(|p| (p.as_str(), "SMS")).collect();
+    let imported = import_at(&instance.base, token, recipients_file(&phones)).await;
     assert!(imported.get("errors").is_none(), "{imported:#}");
-    let square = json!({"type": "Polygon", "coordinates": [[
-        [-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]
-    ]]});
     let sector = instance
         .graphql_with(
             token,
             "mutation($g: JSON!) { createSector(input: {name: \"Nord\", geometry: $g}) { id } }",
-            json!({"g": square}),
+            json!({"g": square()}),
         )
         .await["data"]["createSector"]["id"]
         .clone();

@@ -29,8 +29,9 @@ use crate::service::webhooks;
 /// provider may or may not have taken it, so it is not sent again.
 pub const UNKNOWN_OUTCOME: &str = "UNKNOWN_OUTCOME";
 
-/// Messages due (queued, or scheduled and the window open) that no lease
-/// holds, oldest due first.
+/// Queued messages due that no lease holds, oldest due first: read in the
+/// order of their index (`status, next_attempt_at, id`), so a claim reads
+/// the few rows it takes, not every message waiting.
 pub struct DueMessages;
 
 impl WorkQueue for DueMessages {
@@ -39,7 +40,7 @@ impl WorkQueue for DueMessages {
 
     fn due(now: DateTime<Utc>) -> Select<alert_message::Entity> {
         alert_message::Entity::find()
-            .filter(Column::Status.is_in(MessageStatus::WAITING))
+            .filter(Column::Status.eq(MessageStatus::Queued))
             .filter(Column::NextAttemptAt.lte(now))
             .filter(
                 Condition::any()
@@ -62,6 +63,19 @@ impl WorkQueue for DueMessages {
             .await?;
         Ok(())
     }
+}
+
+/// Scheduled messages whose time has come join the queue (their
+/// `scheduledFor` stays). Returns how many.
+pub async fn release_scheduled(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let released = alert_message::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(MessageStatus::Queued))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Status.eq(MessageStatus::Scheduled))
+        .filter(Column::NextAttemptAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
 }
 
 /// Puts a claimed message back to wait for the sending hours' opening.

@@ -260,9 +260,21 @@ async fn run(
     timer.lap("apply");
     tx.commit().await?;
     timer.lap("commit");
+    if plan.rows.len() >= REFRESH_STATISTICS_ROWS {
+        crate::service::store::batch::refresh_statistics(db, &IMPORTED_TABLES).await;
+        timer.lap("analyze");
+    }
     tracing::info!(rows = plan.rows.len(), phases = %timer, "import committed");
     Ok(())
 }
+
+/// From this many rows on, an import refreshes the planner's statistics
+/// at once: a first import into empty tables would otherwise leave
+/// PostgreSQL planning the next reads (an alert's recipients: 2.6 s a
+/// statement for 10,000 occupants) as if the tables were empty, until
+/// autovacuum comes by.
+const REFRESH_STATISTICS_ROWS: usize = 1_000;
+const IMPORTED_TABLES: [&str; 4] = ["client", "service_point", "occupant", "sector_membership"];
 
 /// Where an import's time goes, for the log.
 struct PhaseTimer {

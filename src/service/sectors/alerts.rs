@@ -52,6 +52,7 @@ pub async fn set_alert(
     let now = start.now;
     let sector_id = global_id::encode(global_id::Kind::Sector, id);
     // Announced in this transaction: an alert rolled back announces nothing.
+    let mut written = 0;
     let alert = if active {
         let recipients = owned::<entity::occupant::Entity>(org)
             .filter(entity::occupant::Column::ServicePointId.in_subquery(points_in(id, org)))
@@ -70,7 +71,7 @@ pub async fn set_alert(
         .insert(&tx)
         .await?;
         let company = owned_organization_name(&tx, org).await?;
-        outbox::write(&tx, org, &alert, &current, &company, now).await?;
+        written = outbox::write(&tx, org, &alert, &current, &company, now).await?;
         let data = json!({
             "sectorId": sector_id,
             "alertId": global_id::encode(global_id::Kind::SectorAlert, alert.id),
@@ -97,6 +98,10 @@ pub async fn set_alert(
     model.updated_at = Set(now);
     let model = model.update(&tx).await?;
     tx.commit().await?;
+    // A large outbox: the workers' claims are planned on its real size.
+    if written >= 1_000 {
+        crate::service::store::batch::refresh_statistics(db, &["alert_message"]).await;
+    }
     Ok((model, alert))
 }
 

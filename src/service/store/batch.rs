@@ -233,3 +233,16 @@ pub async fn delete_batched<E: TenantTable>(
     }
     Ok(())
 }
+
+/// PostgreSQL: `ANALYZE` these tables after a large write, so that the
+/// next statements are planned on their real sizes. Never fails the
+/// caller (the write is committed; autovacuum analyzes later anyway).
+pub async fn refresh_statistics(db: &impl ConnectionTrait, tables: &[&str]) {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let statement = format!("ANALYZE {}", tables.join(", "));
+    if let Err(error) = db.execute_unprepared(&statement).await {
+        crate::service::log_internal(&error);
+    }
+}
