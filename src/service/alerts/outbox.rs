@@ -282,6 +282,17 @@ pub async fn finish_if_done(
     alert_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    // One at a time per alert: two messages recorded at once would each
+    // see the other still in hand (neither committed) and neither would
+    // announce the end. Under the alert's row lock, the second looks
+    // after the first has committed. (SQLite runs one writer at a time.)
+    if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+        owned::<sector_alert::Entity>(org)
+            .filter(sector_alert::Column::Id.eq(alert_id))
+            .lock_exclusive()
+            .one(tx)
+            .await?;
+    }
     let in_hand = Query::select()
         .expr(Expr::val(1))
         .from(alert_message::Entity)
