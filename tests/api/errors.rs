@@ -10,11 +10,13 @@ use crate::helpers::{error_codes, error_message, spawn_app};
 async fn a_database_error_is_masked_with_a_request_id() {
     let app = spawn_app().await;
     app.create_client_with_point("C-1").await;
-    // Break the database under the server's feet.
-    app.db
-        .execute_unprepared("DROP TABLE occupant")
-        .await
-        .unwrap();
+    // Break the database under the server's feet (on PostgreSQL with the
+    // foreign keys that name the table: alert messages').
+    let drop = match app.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "DROP TABLE occupant CASCADE",
+        _ => "DROP TABLE occupant",
+    };
+    app.db.execute_unprepared(drop).await.unwrap();
 
     let response = app
         .post_graphql(

@@ -10,7 +10,7 @@ use entity::values::{
     ContactMethod, Language, MessageStatus, SkipReason, SmsEncoding, WebhookEvent,
 };
 use entity::{alert_message, alert_settings, occupant, phone_consent, sector, sector_alert};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
@@ -207,7 +207,8 @@ pub async fn write(
 }
 
 /// Phones (E.164) the organization's alerts reached, or are reaching,
-/// since `since`.
+/// since `since`: a message counts on the day it leaves (one scheduled
+/// last night for this morning counts today).
 async fn alerted_since(
     tx: &impl ConnectionTrait,
     org: OrgId,
@@ -217,7 +218,13 @@ async fn alerted_since(
         .select_only()
         .column(alert_message::Column::ToPhone)
         .distinct()
-        .filter(alert_message::Column::CreatedAt.gte(since))
+        .filter(
+            Expr::expr(Func::coalesce([
+                Expr::col(alert_message::Column::ScheduledFor),
+                Expr::col(alert_message::Column::CreatedAt),
+            ]))
+            .gte(since),
+        )
         .filter(alert_message::Column::Status.is_in(settings::BILLED))
         .into_tuple()
         .all(tx)
