@@ -210,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .route("/template.xlsx", get(spreadsheets::template))
         .route("/export.xlsx", get(spreadsheets::export))
         .route("/twilio/status", axum::routing::post(twilio::status))
+        .route("/twilio/inbound", axum::routing::post(twilio::inbound))
         .layer(middleware::from_fn_with_state(in_flight, within_capacity));
     let routes = Router::new()
         .route("/health", get(health::health))

@@ -5,6 +5,7 @@
 //! asked, what the provider answered, and how to read its statuses and
 //! error codes.
 
+pub mod keywords;
 pub mod segments;
 pub mod twilio;
 pub mod window;

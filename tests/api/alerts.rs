@@ -65,7 +65,7 @@ fn square() -> Value {
 
 /// A spreadsheet of one point at (46.85, -71.25) per phone, each its own
 /// client, with one occupant reached by `method`.
-fn recipients_file(phones: &[(&str, &str)]) -> Vec<u8> {
+pub fn recipients_file(phones: &[(&str, &str)]) -> Vec<u8> {
     let mut rows = vec![vec![
         T("Téléphone"),
         T("SMS/Appel"),
@@ -353,20 +353,22 @@ async fn the_providers_answers_are_read_as_they_mean() {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Signed {
+pub enum Signed {
     Right,
     Wrong,
     Not,
 }
 
-/// Posts a status callback as Twilio would (or a forger): the HTTP status.
-async fn post_status(
+/// Posts to `path` as Twilio would (or a forger): the HTTP status and the
+/// answer's text.
+pub async fn post_signed(
     app: &TestApp,
     twilio: &TwilioDouble,
+    path: &str,
     fields: &[(&str, &str)],
     signed: Signed,
-) -> u16 {
-    let url = format!("{}/twilio/status", app.address);
+) -> (u16, String) {
+    let url = format!("{}{path}", app.address);
     let owned: Vec<(String, String)> = fields
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -381,7 +383,21 @@ async fn post_status(
         let signature = flokon_api::messaging::twilio::signature(key, &url, &owned);
         request = request.header("X-Twilio-Signature", signature);
     }
-    request.send().await.unwrap().status().as_u16()
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap())
+}
+
+/// A status callback: its HTTP status.
+async fn post_status(
+    app: &TestApp,
+    twilio: &TwilioDouble,
+    fields: &[(&str, &str)],
+    signed: Signed,
+) -> u16 {
+    post_signed(app, twilio, "/twilio/status", fields, signed)
+        .await
+        .0
 }
 
 #[tokio::test]

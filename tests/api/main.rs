@@ -27,6 +27,7 @@ mod messaging;
 mod occupants;
 mod ooxml;
 mod pagination;
+mod replies;
 mod reports;
 mod schema;
 mod sectors;

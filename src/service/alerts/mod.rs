@@ -1,8 +1,10 @@
 //! Alert dispatch's use cases: the organization's rules ([`settings`]),
 //! the outbox written when an alert starts ([`outbox`]), what the worker
-//! does to each message and what callbacks change ([`sending`]), and what
-//! the contractor reads ([`reads`]).
+//! does to each message and what callbacks change ([`sending`]), what
+//! residents' replies change ([`inbound`]), and what the contractor reads
+//! ([`reads`]).
 
+pub mod inbound;
 pub mod outbox;
 pub mod reads;
 pub mod sending;
