@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use flokon_api::app::Application;
 use flokon_api::config::{ServeConfig, SmsProvider};
-use flokon_api::service::organizations;
 use futures_util::StreamExt;
 use sea_orm::{ConnectOptions, ConnectionTrait, Statement};
 use serde_json::json;
@@ -43,10 +41,7 @@ async fn stand_in() -> (String, Arc<AtomicUsize>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, posts)
+    (common::serve_router(app).await, posts)
 }
 
 /// The floor: `RECIPIENTS` form posts, `IN_FLIGHT` at a time.
@@ -74,19 +69,12 @@ async fn floor(base: &str) -> f64 {
 }
 
 async fn run(label: &str, options: ConnectOptions) {
-    let db = flokon_api::db::connect_with(options, &Default::default())
-        .await
-        .unwrap();
-    flokon_api::db::migrate(&db).await.unwrap();
-    let (_, token) = organizations::create(&db, "Bench").await.unwrap();
+    let (db, token) = common::database(options).await;
     let (twilio, posts) = stand_in().await;
     let floor = floor(&twilio).await;
     posts.store(0, Ordering::Relaxed);
 
-    let mut config = ServeConfig {
-        bind_addr: "127.0.0.1:0".into(),
-        ..ServeConfig::default()
-    };
+    let mut config = ServeConfig::default();
     config.alerts.sms_provider = SmsProvider::Twilio;
     config.alerts.twilio_base_url = twilio;
     config.alerts.twilio_account_sid = "AC1".into();
@@ -94,22 +82,13 @@ async fn run(label: &str, options: ConnectOptions) {
     config.alerts.twilio_from = vec!["+15145550001".into()];
     config.alerts.sms_rate = 0.0;
     config.alerts.dispatch_workers = IN_FLIGHT;
-    let app = Application::build(config, db.clone()).await.unwrap();
-    let base = format!("http://{}", app.local_addr().unwrap());
-    tokio::spawn(app.run_until_stopped());
-    let http = reqwest::Client::new();
-    let graphql = |query: &str, variables: serde_json::Value| {
-        http.post(format!("{base}/graphql"))
-            .bearer_auth(&token.token)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-    };
-    graphql(
-        "mutation { updateAlertSettings(input: {sendFrom: \"00:00\", sendUntil: \"00:00\"}) { sendFrom } }",
-        json!({}),
-    )
-    .await
-    .unwrap();
+    let server = common::serve(&db, config, &token).await;
+    server
+        .graphql(
+            "mutation { updateAlertSettings(input: {sendFrom: \"00:00\", sendUntil: \"00:00\"}) { sendFrom } }",
+            json!({}),
+        )
+        .await;
 
     // The recipients, imported as a CSV (each with its own point inside).
     let mut csv =
@@ -133,9 +112,10 @@ async fn run(label: &str, options: ConnectOptions) {
             "0",
             reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("recipients.csv"),
         );
-    let imported: serde_json::Value = http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&token.token)
+    let imported: serde_json::Value = server
+        .http
+        .post(format!("{}/graphql", server.base))
+        .bearer_auth(&server.token)
         .multipart(form)
         .send()
         .await
@@ -150,27 +130,21 @@ async fn run(label: &str, options: ConnectOptions) {
     let square = json!({"type": "Polygon", "coordinates": [[
         [-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]
     ]]});
-    let sector: serde_json::Value = graphql(
-        "mutation($g: JSON!) { createSector(input: {name: \"Bench\", geometry: $g}) { id } }",
-        json!({"g": square}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let sector = server
+        .graphql(
+            "mutation($g: JSON!) { createSector(input: {name: \"Bench\", geometry: $g}) { id } }",
+            json!({"g": square}),
+        )
+        .await;
     let sector = sector["data"]["createSector"]["id"].clone();
 
     let asked = Instant::now();
-    let started: serde_json::Value = graphql(
-        "mutation($id: ID!) { startSectorAlert(id: $id) { id } }",
-        json!({"id": sector}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let started = server
+        .graphql(
+            "mutation($id: ID!) { startSectorAlert(id: $id) { id } }",
+            json!({"id": sector}),
+        )
+        .await;
     assert!(
         started["data"]["startSectorAlert"]["id"].is_string(),
         "{started}"

@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use flokon_api::app::Application;
 use flokon_api::config::ServeConfig;
-use flokon_api::service::organizations;
 use sea_orm::ConnectOptions;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -23,11 +21,7 @@ use tokio::sync::mpsc;
 const EVENTS: usize = 40;
 
 async fn run(label: &str, options: ConnectOptions) {
-    let db = flokon_api::db::connect_with(options, &Default::default())
-        .await
-        .unwrap();
-    flokon_api::db::migrate(&db).await.unwrap();
-    let (_, token) = organizations::create(&db, "Bench").await.unwrap();
+    let (db, token) = common::database(options).await;
 
     let (arrived, mut arrivals) = mpsc::unbounded_channel::<Instant>();
     let arrived = Arc::new(arrived);
@@ -41,45 +35,33 @@ async fn run(label: &str, options: ConnectOptions) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let hook = format!("{}/hook", common::serve_router(receiver).await);
 
-    let mut config = ServeConfig {
-        bind_addr: "127.0.0.1:0".into(),
-        ..ServeConfig::default()
-    };
+    let mut config = ServeConfig::default();
     config.webhooks.webhook_allow_private = true;
-    let app = Application::build(config, db.clone()).await.unwrap();
-    let base = format!("http://{}", app.local_addr().unwrap());
-    tokio::spawn(app.run_until_stopped());
-    let http = reqwest::Client::new();
-    let graphql = |query: &str, variables: serde_json::Value| {
-        http.post(format!("{base}/graphql"))
-            .bearer_auth(&token.token)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-    };
-    let created: serde_json::Value = graphql(
-        "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, events: [TEST]}) { endpoint { id } } }",
-        json!({"url": hook}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    // Every event is a test send: no cap on them here.
+    config.webhooks.webhook_test_sends_per_minute = EVENTS;
+    let server = common::serve(&db, config, &token).await;
+    let created = server
+        .graphql(
+            "mutation($url: String!) { createWebhookEndpoint(input: {url: $url, events: [TEST]}) { endpoint { id } } }",
+            json!({"url": hook}),
+        )
+        .await;
     let endpoint = created["data"]["createWebhookEndpoint"]["endpoint"]["id"].clone();
 
     let mut latencies = Vec::with_capacity(EVENTS);
     for _ in 0..EVENTS {
-        let answer = graphql(
-            "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
-            json!({"id": endpoint}),
-        )
-        .await
-        .unwrap();
-        assert!(answer.status().is_success());
+        let answer = server
+            .graphql(
+                "mutation($id: ID!) { sendTestWebhook(id: $id) { id } }",
+                json!({"id": endpoint}),
+            )
+            .await;
+        assert!(
+            answer["data"]["sendTestWebhook"]["id"].is_string(),
+            "{answer}"
+        );
         let committed = Instant::now();
         let at = tokio::time::timeout(Duration::from_secs(10), arrivals.recv())
             .await

@@ -119,7 +119,9 @@ async fn company(
 /// Who signs an answer to a phone no organization knows.
 const ANONYMOUS: &str = "Flokon";
 
-async fn set_opted_out(
+/// Records whether the phone is unsubscribed in the organization (`None`:
+/// subscribed again).
+pub(super) async fn set_opted_out(
     db: &impl ConnectionTrait,
     org: Uuid,
     phone: &Phone,

@@ -8,16 +8,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::alert_message::{self, Column};
-use entity::phone_consent;
+
 use entity::values::{MessageStatus, WebhookEvent};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, Select, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 
+use super::inbound;
 use super::outbox::finish_if_done;
 use crate::auth::OrgId;
 use crate::domain::{Phone, global_id};
@@ -237,30 +238,10 @@ async fn opt_out(
     e164: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let Some(phone) = e164.and_then(|p| Phone::parse(p).ok()) else {
-        return Ok(());
-    };
-    let consent = phone_consent::ActiveModel {
-        organization_id: Set(org.uuid()),
-        phone: Set(phone.formatted()),
-        opted_out_at: Set(Some(now)),
-        updated_at: Set(now),
-    };
-    phone_consent::Entity::insert(consent)
-        .on_conflict(
-            OnConflict::columns([
-                phone_consent::Column::OrganizationId,
-                phone_consent::Column::Phone,
-            ])
-            .update_columns([
-                phone_consent::Column::OptedOutAt,
-                phone_consent::Column::UpdatedAt,
-            ])
-            .to_owned(),
-        )
-        .exec_without_returning(tx)
-        .await?;
-    Ok(())
+    match e164.and_then(|p| Phone::parse(p).ok()) {
+        Some(phone) => inbound::set_opted_out(tx, org.uuid(), &phone, Some(now), now).await,
+        None => Ok(()),
+    }
 }
 
 /// `alert.message.failed`: which message, to whom, and the provider's code.
