@@ -4,13 +4,14 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{alert_message, alert_settings, occupant, sector, sector_alert};
+use entity::{alert_message, alert_settings, sector, sector_alert};
 
 use super::connection::{Connection, MissingData, listed_by_id, page_request, wants_total};
 use super::id::{Kind, encode};
-use super::object::{ContactMethod, Occupant};
+use super::loader::{AlertKey, OccupantKey, SectorKey};
+use super::object::{ContactMethod, Occupant, loader};
 use super::sector::Sector;
-use super::{record, record_by_id, tenant, writer, writer_of};
+use super::{record_by_id, tenant, writer, writer_of};
 use crate::domain::{Clock, Phone, ValidationError};
 use crate::error::ApiError;
 use crate::service::alerts::reads::{self, Counts, MessageFilter, Rate};
@@ -134,9 +135,8 @@ impl SectorAlert {
     }
 
     async fn sector(&self, ctx: &Context<'_>) -> Result<Sector, ApiError> {
-        record::<sector::Entity, _>(ctx, self.0.sector_id, Sector)
-            .await?
-            .ok_or(ApiError::NotFound)
+        let sector = loader(ctx)?.load_one(SectorKey(self.0.sector_id)).await?;
+        sector.map(Sector).ok_or(ApiError::NotFound)
     }
 
     async fn started_at(&self) -> DateTime<Utc> {
@@ -226,18 +226,19 @@ impl AlertMessage {
         encode(Kind::AlertMessage, self.0.id)
     }
 
+    /// Loaded for the whole page at once, as `occupant` is.
     async fn alert(&self, ctx: &Context<'_>) -> Result<SectorAlert, ApiError> {
-        record::<sector_alert::Entity, _>(ctx, self.0.alert_id, SectorAlert)
-            .await?
-            .ok_or(ApiError::NotFound)
+        let alert = loader(ctx)?.load_one(AlertKey(self.0.alert_id)).await?;
+        alert.map(SectorAlert).ok_or(ApiError::NotFound)
     }
 
     /// null once the occupant is deleted.
     async fn occupant(&self, ctx: &Context<'_>) -> Result<Option<Occupant>, ApiError> {
-        match self.0.occupant_id {
-            Some(id) => record::<occupant::Entity, _>(ctx, id, Occupant::new).await,
-            None => Ok(None),
-        }
+        let Some(id) = self.0.occupant_id else {
+            return Ok(None);
+        };
+        let occupant = loader(ctx)?.load_one(OccupantKey(id)).await?;
+        Ok(occupant.map(Occupant::new))
     }
 
     /// E.164; empty once retention purged it.

@@ -824,3 +824,49 @@ async fn an_instance_killed_during_the_call_leaves_an_unknown_outcome_never_a_se
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(twilio.posted().len(), 1, "sent again");
 }
+
+#[tokio::test]
+async fn a_page_of_messages_loads_their_occupants_and_alerts_in_one_statement_each() {
+    let app = alert_app(NOON_IN_QUEBEC, |_| {}).await;
+    let phones = [
+        ("418-555-0100", "SMS"),
+        ("418-555-0101", "SMS"),
+        ("418-555-0102", "appel"),
+    ];
+    let sector = sector_with(&app, &phones).await;
+    let id = start(&app, &sector).await;
+    alert_when(&app, &id, |a| a["counts"]["sent"] == 3).await;
+
+    app.reset_statements();
+    let page = app
+        .data(
+            "{ alertMessages(first: 10) { edges { node { to occupant { phone } alert { id sector { name } } } } } }",
+            json!({}),
+        )
+        .await;
+    let phones: Vec<&Value> = nodes(&page["alertMessages"])
+        .map(|m| &m["occupant"]["phone"])
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            &json!("418-555-0100"),
+            &json!("418-555-0101"),
+            &json!("418-555-0102")
+        ]
+    );
+    let reading = |table: &str| {
+        app.statements()
+            .iter()
+            .filter(|sql| sql.contains(&format!("FROM \"{table}\"")))
+            .count()
+    };
+    assert_eq!(
+        (
+            reading("occupant"),
+            reading("sector_alert"),
+            reading("sector")
+        ),
+        (1, 1, 1)
+    );
+}

@@ -72,7 +72,9 @@ macro_rules! by_id {
 by_id!(
     ClientKey: client,
     PointKey: service_point,
-    OccupantKey: occupant
+    OccupantKey: occupant,
+    SectorKey: sector,
+    AlertKey: sector_alert
 );
 
 /// One page of a sector's points.
