@@ -226,7 +226,7 @@ impl AlertMessage {
         encode(Kind::AlertMessage, self.0.id)
     }
 
-    /// Loaded for the whole page at once, as `occupant` is.
+    // Loaded for the whole page at once, as `occupant` is.
     async fn alert(&self, ctx: &Context<'_>) -> Result<SectorAlert, ApiError> {
         let alert = loader(ctx)?.load_one(AlertKey(self.0.alert_id)).await?;
         alert.map(SectorAlert).ok_or(ApiError::NotFound)
