@@ -328,8 +328,10 @@ async fn only_connection_init_stops_the_first_clock() {
         config.limits.ws_init_timeout = Duration::from_millis(300);
     })
     .await;
-    let mut socket = connect_ws(&app, None).await.expect("upgrade");
+    // The server's clock starts when it upgrades the socket: before the
+    // upgrade's answer reaches the test, so the test's starts before it.
     let started = Instant::now();
+    let mut socket = connect_ws(&app, None).await.expect("upgrade");
     send(&mut socket, json!({"type": "ping"})).await;
     assert_eq!(receive(&mut socket).await["type"], "pong");
     closed(&mut socket).await;
