@@ -9,6 +9,16 @@ pub enum Lang {
     En,
 }
 
+/// An occupant's stored language is the one they are written to in.
+impl From<entity::values::Language> for Lang {
+    fn from(language: entity::values::Language) -> Lang {
+        match language {
+            entity::values::Language::Fr => Lang::Fr,
+            entity::values::Language::En => Lang::En,
+        }
+    }
+}
+
 impl Lang {
     /// The first of French or English named in an `Accept-Language` header,
     /// by quality then order; French when neither is named.

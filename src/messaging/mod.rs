@@ -23,6 +23,16 @@ pub enum Channel {
     Call,
 }
 
+/// The channel an occupant's contact method asks for.
+impl From<entity::values::ContactMethod> for Channel {
+    fn from(method: entity::values::ContactMethod) -> Channel {
+        match method {
+            entity::values::ContactMethod::Sms => Channel::Sms,
+            entity::values::ContactMethod::Call => Channel::Call,
+        }
+    }
+}
+
 /// One message to send.
 #[derive(Clone, Debug)]
 pub struct Outgoing<'a> {

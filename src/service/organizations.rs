@@ -31,6 +31,12 @@ pub async fn named(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<OrgId>,
     Ok(found.as_ref().map(OrgId::owning))
 }
 
+/// The organization's name: the company its alerts and answers speak for.
+pub async fn name(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<String>, sea_orm::DbErr> {
+    let found = organization::Entity::find_by_id(id).one(db).await?;
+    Ok(found.map(|o| o.name))
+}
+
 /// Creates an organization and its first token.
 pub async fn create(
     db: &impl ConnectionTrait,

@@ -11,20 +11,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entity::alert_message;
-use entity::values::ContactMethod;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{Pace, Sending, Worker};
 use crate::auth::OrgId;
 use crate::config::{AlertConfig, SmsProvider};
-use crate::domain::{Clock, Lang};
+use crate::domain::Clock;
 use crate::messaging::twilio::{Senders, Twilio, TwilioConfigError};
 use crate::messaging::window::SendingHours;
-use crate::messaging::{Channel, LogProvider, Outgoing, Provider};
+use crate::messaging::{LogProvider, Outgoing, Provider};
 use crate::service::ServiceError;
 use crate::service::alerts::reads::Rate;
-use crate::service::alerts::sending::{self, Answer, DueMessages};
+use crate::service::alerts::sending::{self, DueMessages};
 use crate::service::alerts::{CHANNEL, settings};
 use crate::service::store::claims;
 use crate::service::store::rate_budget::SenderSlots;
@@ -171,11 +170,11 @@ impl Worker for Dispatch {
             return Ok(Pace::Rest);
         }
         let lease = claim_lease(&self.dispatcher);
-        let due = claims::claim_at::<DueMessages>(db, now, free as u64, lease).await?;
+        let (due, until) = claims::claim_at::<DueMessages>(db, now, free as u64, lease).await?;
         let full = due.len() == free;
         for mut message in due {
             // Ours until then: the claim the next steps hold it by.
-            message.claimed_until = Some(claims::lease_end(now, lease));
+            message.claimed_until = Some(until);
             let opening = match self.hours.entry(message.organization_id) {
                 Entry::Occupied(known) => known.get().next_open(now),
                 Entry::Vacant(unknown) => {
@@ -230,23 +229,14 @@ async fn send(
         return Ok(());
     }
     let outgoing = Outgoing {
-        channel: match message.channel {
-            ContactMethod::Sms => Channel::Sms,
-            ContactMethod::Call => Channel::Call,
-        },
+        channel: message.channel.into(),
         to: message.to_phone.as_deref().unwrap_or_default(),
         from: slot.sender.as_deref(),
         body: &message.body,
-        lang: match message.language {
-            entity::values::Language::Fr => Lang::Fr,
-            entity::values::Language::En => Lang::En,
-        },
+        lang: message.language.into(),
         status_callback: dispatcher.status_callback.as_deref(),
     };
-    let answer = match dispatcher.provider.send(&outgoing).await {
-        Ok(accepted) => Answer::Accepted(accepted),
-        Err(refusal) => Answer::Refused(refusal),
-    };
+    let answer = dispatcher.provider.send(&outgoing).await;
     let now = dispatcher.clock.now();
     sending::record(db, &message, answer, &dispatcher.retry_delays, now).await
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entity::{alert_message, occupant, organization, phone_consent};
+use entity::{alert_message, occupant, phone_consent};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -110,10 +110,8 @@ async fn company(
     let Some(org) = last.or_else(|| organizations.first().copied()) else {
         return Ok(ANONYMOUS.to_owned());
     };
-    Ok(organization::Entity::find_by_id(org)
-        .one(db)
-        .await?
-        .map_or_else(|| ANONYMOUS.to_owned(), |o| o.name))
+    let name = crate::service::organizations::name(db, org).await?;
+    Ok(name.unwrap_or_else(|| ANONYMOUS.to_owned()))
 }
 
 /// Who signs an answer to a phone no organization knows.

@@ -150,10 +150,7 @@ pub async fn write(
         .filter_map(|recipient| {
             // Stored phones are valid; one that is not cannot be dialled.
             let e164 = Phone::parse(&recipient.phone).ok()?.e164();
-            let channel = match recipient.channel {
-                ContactMethod::Sms => Channel::Sms,
-                ContactMethod::Call => Channel::Call,
-            };
+            let channel = Channel::from(recipient.channel);
             let body = match &alert.message {
                 Some(text) => text.clone(),
                 None => wording::default_text(channel, Lang::Fr, company, &sector.name),
@@ -317,16 +314,9 @@ pub async fn finish_if_done(
         .filter(sector_alert::Column::Id.eq(alert_id))
         .filter(sector_alert::Column::DispatchedAt.is_null())
         .filter(Expr::exists(in_hand).not())
-        .exec(tx)
+        .exec_with_returning(tx)
         .await?;
-    if finished.rows_affected == 0 {
-        return Ok(());
-    }
-    let Some(alert) = owned::<sector_alert::Entity>(org)
-        .filter(sector_alert::Column::Id.eq(alert_id))
-        .one(tx)
-        .await?
-    else {
+    let Some(alert) = finished.first() else {
         return Ok(());
     };
     let counts = reads::counts_of(tx, org, &[alert_id])

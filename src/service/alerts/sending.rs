@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::alert_message::{self, Column};
-
 use entity::values::{MessageStatus, WebhookEvent};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -16,7 +15,6 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, Select, TransactionTrait,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use super::inbound;
 use super::outbox::finish_if_done;
@@ -131,12 +129,6 @@ pub async fn mark_sending(
     Ok(marked.rows_affected == 1)
 }
 
-/// What became of one call to the provider.
-pub enum Answer {
-    Accepted(Accepted),
-    Refused(Refusal),
-}
-
 /// Our status for what the provider reports.
 pub fn status_of(state: State) -> MessageStatus {
     match state {
@@ -148,18 +140,14 @@ pub fn status_of(state: State) -> MessageStatus {
     }
 }
 
-/// Where a message the provider answered for may stand: `SENDING` (ours),
-/// or `FAILED` as `UNKNOWN_OUTCOME` if another instance judged the call
-/// lost meanwhile: the provider's word beats that guess.
-fn answered(id: Uuid) -> Condition {
-    Condition::all().add(Column::Id.eq(id)).add(
-        Condition::any()
-            .add(Column::Status.eq(MessageStatus::Sending))
-            .add(
-                Column::Status
-                    .eq(MessageStatus::Failed)
-                    .and(Column::ErrorCode.eq(UNKNOWN_OUTCOME)),
-            ),
+/// A message with one of `statuses`, or `FAILED` as `UNKNOWN_OUTCOME`: a
+/// guess that a call was lost, which the provider's word (its answer, a
+/// callback) always beats.
+fn at_or_guessed_lost(statuses: impl IntoIterator<Item = MessageStatus>) -> Condition {
+    Condition::any().add(Column::Status.is_in(statuses)).add(
+        Column::Status
+            .eq(MessageStatus::Failed)
+            .and(Column::ErrorCode.eq(UNKNOWN_OUTCOME)),
     )
 }
 
@@ -170,7 +158,7 @@ fn answered(id: Uuid) -> Condition {
 pub async fn record(
     db: &DatabaseConnection,
     message: &alert_message::Model,
-    answer: Answer,
+    answer: Result<Accepted, Refusal>,
     retry_delays: &[Duration],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -183,10 +171,11 @@ pub async fn record(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(answered(message.id));
+        .filter(Column::Id.eq(message.id))
+        .filter(at_or_guessed_lost([MessageStatus::Sending]));
     let mut failed_with = None;
     match answer {
-        Answer::Accepted(accepted) => {
+        Ok(accepted) => {
             let status = status_of(accepted.state);
             update = update
                 .col_expr(Column::Status, Expr::value(status))
@@ -197,7 +186,7 @@ pub async fn record(
                 update = update.col_expr(Column::DeliveredAt, Expr::value(now));
             }
         }
-        Answer::Refused(refusal) => {
+        Err(refusal) => {
             let retry = match refusal.kind {
                 RefusalKind::Temporary => retry_delays.get(message.attempts as usize),
                 _ => None,
@@ -344,13 +333,7 @@ pub async fn on_status(
             Expr::value(error_code.map(str::to_owned)),
         )
         .filter(Column::ProviderId.eq(provider_id))
-        .filter(
-            Condition::any().add(Column::Status.is_in(earlier)).add(
-                Column::Status
-                    .eq(MessageStatus::Failed)
-                    .and(Column::ErrorCode.eq(UNKNOWN_OUTCOME)),
-            ),
-        );
+        .filter(at_or_guessed_lost(earlier));
     if next == MessageStatus::Delivered {
         update = update.col_expr(Column::DeliveredAt, Expr::value(now));
     }

@@ -3,7 +3,7 @@
 //! those that have not left.
 
 use chrono::{DateTime, Utc};
-use entity::{organization, sector, sector_alert};
+use entity::{sector, sector_alert};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -16,7 +16,7 @@ use crate::domain::global_id;
 use crate::service::alerts::outbox;
 use crate::service::store::locks::{self, Memberships};
 use crate::service::store::tenant::{belongs, owned};
-use crate::service::{ServiceError, require_owned_locked, webhooks};
+use crate::service::{ServiceError, organizations, require_owned_locked, webhooks};
 use entity::values::WebhookEvent;
 use serde_json::json;
 
@@ -70,7 +70,9 @@ pub async fn set_alert(
         }
         .insert(&tx)
         .await?;
-        let company = owned_organization_name(&tx, org).await?;
+        let company = organizations::name(&tx, org.uuid())
+            .await?
+            .unwrap_or_default();
         written = outbox::write(&tx, org, &alert, &current, &company, now).await?;
         let data = json!({
             "sectorId": sector_id,
@@ -117,15 +119,6 @@ async fn latest(
         .order_by_desc(sector_alert::Column::Id)
         .one(db)
         .await
-}
-
-/// The organization's name: the company its alerts speak for.
-async fn owned_organization_name(db: &impl ConnectionTrait, org: OrgId) -> Result<String, DbErr> {
-    Ok(organization::Entity::find_by_id(org.uuid())
-        .one(db)
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default())
 }
 
 /// The alerts of these sectors, each sector's most recent first.

@@ -40,17 +40,18 @@ pub async fn claim<Q: WorkQueue>(
     batch: u64,
     lease: Duration,
 ) -> Result<Vec<<Q::Entity as EntityTrait>::Model>, DbErr> {
-    claim_at::<Q>(db, Utc::now(), batch, lease).await
+    let (items, _) = claim_at::<Q>(db, Utc::now(), batch, lease).await?;
+    Ok(items)
 }
 
-/// [`claim`] by a given clock: the items due at `now`, claimed until
-/// `now` plus `lease`.
+/// [`claim`] by a given clock: the items due at `now`, and when their
+/// claim ends (`now` plus `lease`), which names it.
 pub async fn claim_at<Q: WorkQueue>(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
     batch: u64,
     lease: Duration,
-) -> Result<Vec<<Q::Entity as EntityTrait>::Model>, DbErr> {
+) -> Result<(Vec<<Q::Entity as EntityTrait>::Model>, DateTime<Utc>), DbErr> {
     let tx = db.begin().await?;
     let mut due = Q::due(now).limit(batch);
     if tx.get_database_backend() == DbBackend::Postgres {
@@ -62,11 +63,12 @@ pub async fn claim_at<Q: WorkQueue>(
     // when dropped: the driver only queues a dropped transaction's
     // rollback, and until it sends it the queue's lock stays held against
     // every instance.
+    let until = lease_end(now, lease);
     if !items.is_empty() {
-        Q::mark(&tx, &items, lease_end(now, lease)).await?;
+        Q::mark(&tx, &items, until).await?;
     }
     tx.commit().await?;
-    Ok(items)
+    Ok((items, until))
 }
 
 /// Tells every instance's worker listening on `channel` that work is due.
@@ -95,7 +97,7 @@ pub fn next_attempt(
 
 /// When a claim made at `now` for `lease` ends, to the microsecond (what
 /// PostgreSQL keeps): a worker can name its claim by it.
-pub fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     use chrono::DurationRound;
     let end = after(now, lease);
     end.duration_trunc(chrono::TimeDelta::microseconds(1))
