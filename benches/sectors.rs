@@ -119,6 +119,7 @@ async fn seed(db: &DatabaseConnection, org: OrgId) -> Vec<(Uuid, f64, f64)> {
             phone: Set(format!("418-{}-{:04}", 200 + i / 10_000, i % 10_000)),
             contact_method: Set(entity::values::ContactMethod::Sms),
             notes: Set(None),
+            language: Set(entity::values::Language::Fr),
             created_at: Set(now),
             updated_at: Set(now),
         })

@@ -65,6 +65,7 @@ impl Application {
         let alerts = AlertPolicy {
             clock: config.alerts.clock,
             rate: dispatcher.rate(),
+            transliterate: config.alerts.sms_transliterate,
         };
         if config.alerts.sms_provider == SmsProvider::Log {
             tracing::info!("SMS_PROVIDER=log: alerts are logged, nothing is sent");

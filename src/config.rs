@@ -237,6 +237,11 @@ pub struct AlertConfig {
     pub dispatch_worker_interval: Duration,
     /// The time alerts go by. Not a flag: tests set it to the moments that
     /// matter (the end of the sending hours, a clock-change night).
+    /// Send `ê â î ô û ç ë ï` (and typographic quotes and dashes) without
+    /// their accent, so that French SMS stay GSM-7: 160 characters a
+    /// segment instead of 70. `é è à ù É` are GSM-7 and stay.
+    #[arg(long, env = "SMS_TRANSLITERATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub sms_transliterate: bool,
     #[arg(skip)]
     pub clock: crate::domain::Clock,
 }
@@ -257,6 +262,7 @@ impl Default for AlertConfig {
                 .into_iter()
                 .map(Duration::from_secs)
                 .collect(),
+            sms_transliterate: false,
             dispatch_workers: 8,
             dispatch_worker_interval: Duration::from_millis(500),
             clock: crate::domain::Clock::system(),

@@ -10,12 +10,12 @@ use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 
-use crate::domain::{ContactMethod, Field, GeocodeStatus, full_address};
+use crate::domain::{ContactMethod, Field, GeocodeStatus, Language, full_address};
 use crate::import::plan::Existing;
 use crate::import::rows::EXAMPLE_ROW;
 
 /// The template's headers, in order, with their field.
-pub const TEMPLATE_COLUMNS: [(&str, Field); 7] = [
+pub const TEMPLATE_COLUMNS: [(&str, Field); 8] = [
     ("Prénom", Field::FirstName),
     ("Nom", Field::LastName),
     ("Téléphone*", Field::Phone),
@@ -23,6 +23,7 @@ pub const TEMPLATE_COLUMNS: [(&str, Field); 7] = [
     ("Adresse*", Field::Address),
     ("Notes", Field::Notes),
     ("Identifiant du client", Field::ClientId),
+    ("Langue", Field::Language),
 ];
 
 /// Added by the export after the template's columns. The split address
@@ -37,8 +38,8 @@ const EXPORT_EXTRA_COLUMNS: [&str; 7] = [
     "Longitude",
 ];
 
-const WIDTHS: [f64; 14] = [
-    16.0, 18.0, 16.0, 14.0, 44.0, 30.0, 24.0, 26.0, 30.0, 18.0, 10.0, 14.0, 12.0, 12.0,
+const WIDTHS: [f64; 15] = [
+    16.0, 18.0, 16.0, 14.0, 44.0, 30.0, 24.0, 10.0, 26.0, 30.0, 18.0, 10.0, 14.0, 12.0, 12.0,
 ];
 
 /// The last row (0-based) the validations cover: Excel rows 2 to 100,001,
@@ -49,7 +50,11 @@ const LAST_GUIDED_ROW: u32 = 100_000;
 /// `call`...: the list warns but does not refuse them).
 const CONTACT_METHODS: [&str; 2] = ["SMS", "Appel"];
 
-const EXPLANATIONS: [(&str, &str, &str); 7] = [
+/// The languages the drop-down offers (the import also takes `français`,
+/// `English`...).
+const LANGUAGES: [&str; 2] = ["FR", "EN"];
+
+const EXPLANATIONS: [(&str, &str, &str); 8] = [
     ("Prénom", "Non", "Prénom de l'occupant."),
     ("Nom", "Non", "Nom de l'occupant."),
     (
@@ -76,6 +81,11 @@ const EXPLANATIONS: [(&str, &str, &str); 7] = [
         "Identifiant du client",
         "Non",
         "Numéro ou nom du client, unique. Laissé vide, l'adresse sert d'identifiant. Deux lignes avec le même client et la même adresse : un seul point de service avec les deux occupants.",
+    ),
+    (
+        "Langue",
+        "Non",
+        "Langue des alertes de l'occupant : FR (français, par défaut) ou EN (anglais). Laissée vide, la langue ne change pas.",
     ),
 ];
 
@@ -132,6 +142,13 @@ fn guidance(header: &str) -> Result<Option<DataValidation>, XlsxError> {
             .set_error_style(DataValidationErrorStyle::Warning)
             .set_error_title("Type d'alerte")?
             .set_error_message("Choisissez SMS ou Appel dans la liste.")?,
+        "Langue" => DataValidation::new()
+            .allow_list_strings(&LANGUAGES)?
+            .set_input_title("Langue")?
+            .set_input_message("FR (français) ou EN (anglais).")?
+            .set_error_style(DataValidationErrorStyle::Warning)
+            .set_error_title("Langue")?
+            .set_error_message("Choisissez FR ou EN dans la liste.")?,
         "Code postal" => DataValidation::new()
             .allow_any_value()
             .set_input_title("Code postal")?
@@ -249,7 +266,11 @@ impl ExportWriter {
                 point.province.as_deref(),
                 point.postal_code.as_deref(),
             );
-            let texts: [Option<&str>; 12] = [
+            let language = match occupant.language {
+                Language::Fr => "FR",
+                Language::En => "EN",
+            };
+            let texts: [Option<&str>; 13] = [
                 occupant.first_name.as_deref(),
                 occupant.last_name.as_deref(),
                 Some(&occupant.phone),
@@ -257,6 +278,7 @@ impl ExportWriter {
                 Some(&address),
                 occupant.notes.as_deref(),
                 Some(&client.external_id),
+                Some(language),
                 client.name.as_deref(),
                 Some(&point.address_line1),
                 point.city.as_deref(),
@@ -274,8 +296,8 @@ impl ExportWriter {
             if point.geocode_status == GeocodeStatus::Manual
                 && let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude)
             {
-                sheet.write_number(row, 12, latitude)?;
-                sheet.write_number(row, 13, longitude)?;
+                sheet.write_number(row, 13, latitude)?;
+                sheet.write_number(row, 14, longitude)?;
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! The `alert_message` table: the outbox of alerts, one row per alert and
-//! recipient phone, with what the provider said of it.
+//! recipient phone (and the consent requests, sent the same way), with
+//! what the provider said of it.
 
 use sea_orm::entity::prelude::*;
 
@@ -11,7 +12,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub organization_id: Uuid,
-    pub alert_id: Uuid,
+    /// Null for a consent request, which belongs to no alert.
+    pub alert_id: Option<Uuid>,
     /// The first occupant with this phone; null once deleted.
     pub occupant_id: Option<Uuid>,
     /// E.164 (`+14185550123`); null once retention has purged it.

@@ -12,6 +12,8 @@ pub mod import_report;
 pub mod import_run;
 pub mod import_snapshot;
 pub mod import_upload;
+pub mod inbound_message;
+pub mod message_template;
 pub mod occupant;
 pub mod organization;
 pub mod phone_consent;

@@ -15,6 +15,10 @@ pub struct Model {
     pub phone: String,
     pub contact_method: crate::values::ContactMethod,
     pub notes: Option<String>,
+    /// What the occupant is written to and spoken to in (undo snapshots
+    /// taken before it existed read as French).
+    #[serde(default)]
+    pub language: crate::values::Language,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

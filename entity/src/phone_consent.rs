@@ -1,5 +1,5 @@
 //! The `phone_consent` table: what a phone said to the organization
-//! (unsubscribed at the carrier, for now), kept apart from the occupants
+//! (unsubscribed, answered a consent request), kept apart from the occupants
 //! so that it follows the phone: an import that deletes and re-creates
 //! occupants never resets it.
 
@@ -16,6 +16,10 @@ pub struct Model {
     /// When the phone unsubscribed (STOP, or the carrier's 21610): not
     /// alerted again.
     pub opted_out_at: Option<DateTimeUtc>,
+    /// Where a consent request stands (an opt-out outranks it).
+    pub consent: crate::values::Consent,
+    pub consent_requested_at: Option<DateTimeUtc>,
+    pub consent_answered_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
 }
 

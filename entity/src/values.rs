@@ -307,3 +307,33 @@ pub enum Language {
     #[sea_orm(string_value = "EN")]
     En,
 }
+
+/// What a phone answered to the organization's consent request.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Consent {
+    /// Never asked.
+    #[default]
+    #[sea_orm(string_value = "UNKNOWN")]
+    Unknown,
+    /// Asked, no answer yet.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+}

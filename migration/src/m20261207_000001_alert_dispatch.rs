@@ -8,7 +8,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn foreign_key(
+pub(crate) fn foreign_key(
     from: &'static str,
     column: &'static str,
     to: &'static str,
@@ -23,101 +23,116 @@ fn foreign_key(
         .take()
 }
 
+/// The `alert_message` table as first created (`alert_required`), or as
+/// consent requests need it: a message that belongs to no alert.
+pub(crate) fn alert_message_table(name: &str, alert_required: bool) -> TableCreateStatement {
+    use ForeignKeyAction::{Cascade, SetNull};
+    Table::create()
+        .table(name.to_owned())
+        .col(uuid("id").primary_key())
+        .col(uuid("organization_id"))
+        .col(if alert_required {
+            uuid("alert_id")
+        } else {
+            uuid_null("alert_id")
+        })
+        .col(uuid_null("occupant_id"))
+        .col(string_len_null("to_phone", 16))
+        .col(string_len("channel", 8))
+        .col(string_len("language", 2))
+        .col(text("body"))
+        .col(string_len_null("encoding", 8))
+        .col(integer_null("segments"))
+        .col(string_len("status", 16))
+        .col(string_len_null("skip_reason", 32))
+        .col(string_len_null("provider_id", 64))
+        .col(string_len_null("sender", 32))
+        .col(string_len_null("error_code", 32))
+        .col(integer("attempts").default(0))
+        .col(timestamp_with_time_zone_null("next_attempt_at"))
+        .col(timestamp_with_time_zone_null("claimed_until"))
+        .col(timestamp_with_time_zone_null("scheduled_for"))
+        .col(timestamp_with_time_zone_null("sent_at"))
+        .col(timestamp_with_time_zone_null("delivered_at"))
+        .col(timestamp_with_time_zone("created_at"))
+        .col(timestamp_with_time_zone("updated_at"))
+        .foreign_key(&mut foreign_key(
+            "alert_message",
+            "alert_id",
+            "sector_alert",
+            "id",
+            Cascade,
+        ))
+        .foreign_key(&mut foreign_key(
+            "alert_message",
+            "occupant_id",
+            "occupant",
+            "id",
+            SetNull,
+        ))
+        .take()
+}
+
+/// The indexes of `alert_message`.
+pub(crate) async fn create_alert_message_indexes(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    // One message per phone and alert (NULLs, purged phones, are
+    // distinct on both databases); callbacks find theirs by the
+    // provider's id; the worker reads what is due, and the calls whose
+    // lease lapsed (never scanning the messages the provider took); an
+    // alert's pages, counts and whether it still holds one in hand
+    // read its own rows only; the contractor searches by phone across
+    // alerts.
+    for (name, columns, unique) in [
+        (
+            "ux_alert_message_phone",
+            &["alert_id", "to_phone"][..],
+            true,
+        ),
+        ("ux_alert_message_provider", &["provider_id"][..], true),
+        (
+            "ix_alert_message_due",
+            &["status", "next_attempt_at", "id"][..],
+            false,
+        ),
+        (
+            "ix_alert_message_lease",
+            &["status", "claimed_until"][..],
+            false,
+        ),
+        ("ix_alert_message_alert", &["alert_id", "id"][..], false),
+        (
+            "ix_alert_message_alert_status",
+            &["alert_id", "status", "claimed_until"][..],
+            false,
+        ),
+        (
+            "ix_alert_message_to",
+            &["organization_id", "to_phone", "created_at"][..],
+            false,
+        ),
+        ("ix_alert_message_occupant", &["occupant_id"][..], false),
+    ] {
+        let mut index = Index::create();
+        index.name(name).table("alert_message");
+        for column in columns {
+            index.col(*column);
+        }
+        if unique {
+            index.unique();
+        }
+        manager.create_index(index.take()).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        use ForeignKeyAction::{Cascade, SetNull};
+        use ForeignKeyAction::Cascade;
         manager
-            .create_table(
-                Table::create()
-                    .table("alert_message")
-                    .col(uuid("id").primary_key())
-                    .col(uuid("organization_id"))
-                    .col(uuid("alert_id"))
-                    .col(uuid_null("occupant_id"))
-                    .col(string_len_null("to_phone", 16))
-                    .col(string_len("channel", 8))
-                    .col(string_len("language", 2))
-                    .col(text("body"))
-                    .col(string_len_null("encoding", 8))
-                    .col(integer_null("segments"))
-                    .col(string_len("status", 16))
-                    .col(string_len_null("skip_reason", 32))
-                    .col(string_len_null("provider_id", 64))
-                    .col(string_len_null("sender", 32))
-                    .col(string_len_null("error_code", 32))
-                    .col(integer("attempts").default(0))
-                    .col(timestamp_with_time_zone_null("next_attempt_at"))
-                    .col(timestamp_with_time_zone_null("claimed_until"))
-                    .col(timestamp_with_time_zone_null("scheduled_for"))
-                    .col(timestamp_with_time_zone_null("sent_at"))
-                    .col(timestamp_with_time_zone_null("delivered_at"))
-                    .col(timestamp_with_time_zone("created_at"))
-                    .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut foreign_key(
-                        "alert_message",
-                        "alert_id",
-                        "sector_alert",
-                        "id",
-                        Cascade,
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "alert_message",
-                        "occupant_id",
-                        "occupant",
-                        "id",
-                        SetNull,
-                    ))
-                    .take(),
-            )
+            .create_table(alert_message_table("alert_message", true))
             .await?;
-        // One message per phone and alert (NULLs, purged phones, are
-        // distinct on both databases); callbacks find theirs by the
-        // provider's id; the worker reads what is due, and the calls whose
-        // lease lapsed (never scanning the messages the provider took); an
-        // alert's pages, counts and whether it still holds one in hand
-        // read its own rows only; the contractor searches by phone across
-        // alerts.
-        for (name, columns, unique) in [
-            (
-                "ux_alert_message_phone",
-                &["alert_id", "to_phone"][..],
-                true,
-            ),
-            ("ux_alert_message_provider", &["provider_id"][..], true),
-            (
-                "ix_alert_message_due",
-                &["status", "next_attempt_at", "id"][..],
-                false,
-            ),
-            (
-                "ix_alert_message_lease",
-                &["status", "claimed_until"][..],
-                false,
-            ),
-            ("ix_alert_message_alert", &["alert_id", "id"][..], false),
-            (
-                "ix_alert_message_alert_status",
-                &["alert_id", "status", "claimed_until"][..],
-                false,
-            ),
-            (
-                "ix_alert_message_to",
-                &["organization_id", "to_phone", "created_at"][..],
-                false,
-            ),
-            ("ix_alert_message_occupant", &["occupant_id"][..], false),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table("alert_message");
-            for column in columns {
-                index.col(*column);
-            }
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index.take()).await?;
-        }
+        create_alert_message_indexes(manager).await?;
         manager
             .create_table(
                 Table::create()

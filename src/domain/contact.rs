@@ -1,8 +1,22 @@
-//! How an occupant wants to be alerted, from the words a spreadsheet uses.
+//! How an occupant wants to be alerted, and in which language, from the
+//! words a spreadsheet uses.
 
 use super::{ValidationError, clean, fold};
 
-pub use entity::values::ContactMethod;
+pub use entity::values::{ContactMethod, Language};
+
+/// The spreadsheet's words for each language, case and accents ignored;
+/// an empty cell is no language (the occupant's stays, French for a new one).
+pub fn parse_language(input: &str) -> Result<Option<Language>, ValidationError> {
+    match fold(&clean(input)).to_lowercase().as_str() {
+        "fr" | "francais" | "french" | "fr-ca" | "f" => Ok(Some(Language::Fr)),
+        "en" | "anglais" | "english" | "en-ca" | "a" | "e" => Ok(Some(Language::En)),
+        "" => Ok(None),
+        _ => Err(ValidationError::Language {
+            given: clean(input),
+        }),
+    }
+}
 
 /// The spreadsheet's words for each method, case and accents ignored.
 pub fn parse_contact_method(input: &str) -> Result<ContactMethod, ValidationError> {
@@ -43,6 +57,21 @@ mod tests {
                 "{word}"
             );
         }
+    }
+
+    #[test]
+    fn reads_languages_in_both_languages() {
+        for word in ["FR", "fr", "Français", "FRANCAIS", "french", " fr-CA "] {
+            assert_eq!(parse_language(word), Ok(Some(Language::Fr)), "{word}");
+        }
+        for word in ["EN", "en", "Anglais", "ENGLISH", "English"] {
+            assert_eq!(parse_language(word), Ok(Some(Language::En)), "{word}");
+        }
+        assert_eq!(parse_language("  "), Ok(None));
+        assert_eq!(
+            parse_language("espagnol").unwrap_err().code(),
+            "LANGUAGE_INVALID"
+        );
     }
 
     #[test]

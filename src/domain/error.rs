@@ -16,6 +16,7 @@ pub enum Field {
     Province,
     PostalCode,
     Notes,
+    Language,
     ClientId,
     ClientName,
     Latitude,
@@ -38,6 +39,7 @@ impl Field {
             Field::Province => "province",
             Field::PostalCode => "postalCode",
             Field::Notes => "notes",
+            Field::Language => "language",
             Field::ClientId => "externalId",
             Field::ClientName => "name",
             Field::Latitude => "latitude",
@@ -60,6 +62,7 @@ impl Field {
             Field::Province => ("Province", "Province"),
             Field::PostalCode => ("Code postal", "Postal code"),
             Field::Notes => ("Notes", "Notes"),
+            Field::Language => ("Langue", "Language"),
             Field::ClientId => ("Identifiant du client", "Client ID"),
             Field::ClientName => ("Nom du client", "Client name"),
             Field::Latitude => ("Latitude", "Latitude"),
@@ -90,6 +93,9 @@ pub enum ValidationError {
     ContactMethod {
         given: String,
     },
+    Language {
+        given: String,
+    },
     PostalCode {
         given: String,
     },
@@ -118,6 +124,14 @@ pub enum ValidationError {
         fr: String,
         en: String,
     },
+    Template {
+        fr: String,
+        en: String,
+    },
+    Consent {
+        fr: String,
+        en: String,
+    },
 }
 
 impl ValidationError {
@@ -127,6 +141,7 @@ impl ValidationError {
             ValidationError::TooLong { .. } => "TOO_LONG",
             ValidationError::Phone(_) => "PHONE_INVALID",
             ValidationError::ContactMethod { .. } => "CONTACT_METHOD_INVALID",
+            ValidationError::Language { .. } => "LANGUAGE_INVALID",
             ValidationError::PostalCode { .. } => "POSTAL_CODE_INVALID",
             ValidationError::Province { .. } => "PROVINCE_INVALID",
             ValidationError::CoordinatesIncomplete => "COORDINATES_INCOMPLETE",
@@ -139,6 +154,8 @@ impl ValidationError {
             ValidationError::DuplicatePhone { .. } => "DUPLICATE_PHONE",
             ValidationError::Geometry { .. } => "GEOMETRY_INVALID",
             ValidationError::AlertSettings { .. } => "ALERT_SETTINGS_INVALID",
+            ValidationError::Template { .. } => "TEMPLATE_INVALID",
+            ValidationError::Consent { .. } => "CONSENT_REQUEST_INVALID",
         }
     }
 
@@ -152,11 +169,15 @@ impl ValidationError {
                 Some(Field::Phone)
             }
             ValidationError::ContactMethod { .. } => Some(Field::ContactMethod),
+            ValidationError::Language { .. } => Some(Field::Language),
             ValidationError::PostalCode { .. } => Some(Field::PostalCode),
             ValidationError::Province { .. } => Some(Field::Province),
             ValidationError::DuplicateClientId { .. } => Some(Field::ClientId),
             ValidationError::DuplicateAddress => Some(Field::Address),
-            ValidationError::CoordinatesIncomplete | ValidationError::AlertSettings { .. } => None,
+            ValidationError::CoordinatesIncomplete
+            | ValidationError::AlertSettings { .. }
+            | ValidationError::Template { .. }
+            | ValidationError::Consent { .. } => None,
             ValidationError::Geometry { .. } => Some(Field::SectorGeometry),
         }
     }
@@ -178,6 +199,14 @@ impl ValidationError {
                 ),
                 format!(
                     "Unknown contact method \"{given}\": accepted values are SMS, texto, text (SMS) or appel, call, téléphone, voix, voice (call)."
+                ),
+            ),
+            ValidationError::Language { given } => lang.pick(
+                format!(
+                    "Langue « {given} » inconnue : valeurs acceptées FR, français, French ou EN, anglais, English."
+                ),
+                format!(
+                    "Unknown language \"{given}\": accepted values are FR, français, French or EN, anglais, English."
                 ),
             ),
             ValidationError::PostalCode { given } => lang.pick(
@@ -208,7 +237,10 @@ impl ValidationError {
                 "Ce client a déjà un point de service à cette adresse.",
                 "This client already has a service point at this address.",
             ),
-            ValidationError::Geometry { fr, en } | ValidationError::AlertSettings { fr, en } => {
+            ValidationError::Geometry { fr, en }
+            | ValidationError::AlertSettings { fr, en }
+            | ValidationError::Template { fr, en }
+            | ValidationError::Consent { fr, en } => {
                 lang.pick(fr.clone(), en.clone())
             }
             ValidationError::DuplicatePhone { phone } => lang.pick(

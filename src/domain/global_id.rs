@@ -15,10 +15,11 @@ pub enum Kind {
     WebhookDelivery,
     SectorAlert,
     AlertMessage,
+    Reply,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Client,
         Kind::ServicePoint,
         Kind::Occupant,
@@ -28,6 +29,7 @@ impl Kind {
         Kind::WebhookDelivery,
         Kind::SectorAlert,
         Kind::AlertMessage,
+        Kind::Reply,
     ];
 
     fn name(self) -> &'static str {
@@ -41,6 +43,7 @@ impl Kind {
             Kind::WebhookDelivery => "WebhookDelivery",
             Kind::SectorAlert => "SectorAlert",
             Kind::AlertMessage => "AlertMessage",
+            Kind::Reply => "Reply",
         }
     }
 }

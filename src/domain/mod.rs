@@ -15,7 +15,7 @@ mod text;
 
 pub use address::{Address, Coordinates, full_address};
 pub use clock::Clock;
-pub use contact::{ContactMethod, parse_contact_method};
+pub use contact::{ContactMethod, Language, parse_contact_method, parse_language};
 pub use duration::parse_duration;
 pub use entity::values::{GeocodeStatus, ImportMode, RowStatus};
 pub use error::{Field, ValidationError};

@@ -24,6 +24,8 @@ use crate::service::sectors::{self, AlertStart};
 pub struct AlertPolicy {
     pub clock: Clock,
     pub rate: Rate,
+    /// `SMS_TRANSLITERATE`.
+    pub transliterate: bool,
 }
 
 impl Default for AlertPolicy {
@@ -34,11 +36,12 @@ impl Default for AlertPolicy {
                 period: None,
                 senders: 1,
             },
+            transliterate: false,
         }
     }
 }
 
-fn policy(ctx: &Context<'_>) -> Result<AlertPolicy, ApiError> {
+pub(super) fn policy(ctx: &Context<'_>) -> Result<AlertPolicy, ApiError> {
     ctx.data::<AlertPolicy>()
         .copied()
         .map_err(|_| ApiError::internal(MissingData("AlertPolicy")))
@@ -228,7 +231,10 @@ impl AlertMessage {
 
     // Loaded for the whole page at once, as `occupant` is.
     async fn alert(&self, ctx: &Context<'_>) -> Result<SectorAlert, ApiError> {
-        let alert = loader(ctx)?.load_one(AlertKey(self.0.alert_id)).await?;
+        let Some(alert_id) = self.0.alert_id else {
+            return Err(ApiError::NotFound);
+        };
+        let alert = loader(ctx)?.load_one(AlertKey(alert_id)).await?;
         alert.map(SectorAlert).ok_or(ApiError::NotFound)
     }
 
@@ -457,6 +463,7 @@ impl AlertMutation {
         let start = AlertStart {
             now: policy(ctx)?.clock.now(),
             message: message.as_deref(),
+            transliterate: policy(ctx)?.transliterate,
         };
         let (_, alert) = sectors::set_alert(&t.db, t.org, uuid, true, start).await?;
         alert.map(SectorAlert).ok_or(ApiError::NotFound)
@@ -500,6 +507,7 @@ pub async fn set_sector_alert(
     let start = AlertStart {
         now: policy(ctx)?.clock.now(),
         message: None,
+        transliterate: policy(ctx)?.transliterate,
     };
     let (sector, _) = sectors::set_alert(&t.db, t.org, uuid, active, start).await?;
     Ok(sector)

@@ -108,6 +108,7 @@ pub enum ImportField {
     ClientName,
     Latitude,
     Longitude,
+    Language,
 }
 
 impl ImportField {
@@ -127,6 +128,7 @@ impl ImportField {
             ImportField::ClientName => Field::ClientName,
             ImportField::Latitude => Field::Latitude,
             ImportField::Longitude => Field::Longitude,
+            ImportField::Language => Field::Language,
         }
     }
 

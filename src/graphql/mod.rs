@@ -25,6 +25,7 @@ pub mod operation;
 pub mod query;
 pub mod sector;
 pub mod webhook;
+pub mod wording;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub struct Query(
     sector::SectorQuery,
     webhook::WebhookQuery,
     alert::AlertQuery,
+    wording::WordingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct Mutation(
     sector::SectorMutation,
     webhook::WebhookMutation,
     alert::AlertMutation,
+    wording::WordingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

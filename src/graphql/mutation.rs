@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
+use super::alert::Language;
 use super::id::{Kind, encode};
 use super::object::{Client, ContactMethod, Occupant, ServicePoint};
 use super::{geocoding, writer, writer_of};
@@ -72,6 +73,8 @@ pub struct CreateOccupantInput {
     pub phone: String,
     pub contact_method: ContactMethod,
     pub notes: Option<String>,
+    /// `FR` when not given.
+    pub language: Option<Language>,
 }
 
 #[derive(InputObject)]
@@ -81,6 +84,7 @@ pub struct UpdateOccupantInput {
     pub phone: Option<String>,
     pub contact_method: Option<ContactMethod>,
     pub notes: MaybeUndefined<String>,
+    pub language: Option<Language>,
 }
 
 /// `MaybeUndefined` as a patch: absent keeps, null clears, a value sets.
@@ -214,6 +218,7 @@ impl RecordMutation {
             phone: service::occupants::phone(&input.phone)?,
             contact_method: input.contact_method.into(),
             notes: service::occupants::notes(input.notes.as_deref())?,
+            language: input.language.map(Into::into).unwrap_or_default(),
         };
         let model = service::occupants::create(&t.db, t.org, point_id, fields).await?;
         Ok(Occupant::new(model))
@@ -232,6 +237,7 @@ impl RecordMutation {
             phone: input.phone.as_deref(),
             contact_method: input.contact_method.map(Into::into),
             notes: patch(&input.notes),
+            language: input.language.map(Into::into),
         };
         let model = service::occupants::update(&t.db, t.org, uuid, changes).await?;
         Ok(Occupant::new(model))

@@ -8,6 +8,7 @@ use super::import::ImportRun;
 use super::object::{Client, Occupant, ServicePoint};
 use super::sector::Sector;
 use super::webhook::{WebhookDelivery, WebhookEndpoint};
+use super::wording::Reply;
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -21,4 +22,5 @@ pub enum Node {
     WebhookDelivery(WebhookDelivery),
     SectorAlert(SectorAlert),
     AlertMessage(AlertMessage),
+    Reply(Reply),
 }

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::{client, occupant, service_point};
+use entity::values::Consent;
+use entity::{client, occupant, phone_consent, service_point};
 
+use super::alert::Language;
 use super::connection::{Connection, listed_by_id, nodes, page_request};
 use super::id::{Kind, encode};
 use super::loader::{
-    ClientKey, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader, SectorsOfPoint, prefetch,
+    ClientKey, ConsentOfPhone, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader,
+    SectorsOfPoint, prefetch,
 };
 use super::operation::charge_rows;
 use crate::domain::{self, GeocodeStatus as Status, Phone, full_address};
@@ -22,6 +25,36 @@ use crate::service::{Page, service_points};
 pub enum ContactMethod {
     Sms,
     Call,
+}
+
+/// Where a phone stands with the organization's alerts.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentStatus {
+    /// Never asked.
+    Unknown,
+    /// Asked by `requestConsent`, no answer yet.
+    Pending,
+    /// Answered OUI / YES / START.
+    Accepted,
+    /// Answered NON / NO.
+    Declined,
+    /// Sent STOP / ARRET (or the carrier reported it unsubscribed).
+    OptedOut,
+}
+
+impl ConsentStatus {
+    pub fn of(consent: Option<&phone_consent::Model>) -> ConsentStatus {
+        match consent {
+            None => ConsentStatus::Unknown,
+            Some(c) if c.opted_out_at.is_some() => ConsentStatus::OptedOut,
+            Some(c) => match c.consent {
+                Consent::Unknown => ConsentStatus::Unknown,
+                Consent::Pending => ConsentStatus::Pending,
+                Consent::Accepted => ConsentStatus::Accepted,
+                Consent::Declined => ConsentStatus::Declined,
+            },
+        }
+    }
 }
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,6 +268,11 @@ impl Occupant {
         Occupant { model, point }
     }
 
+    async fn consent(&self, ctx: &Context<'_>) -> Result<Option<phone_consent::Model>, ApiError> {
+        let key = ConsentOfPhone(self.model.phone.clone());
+        Ok(loader(ctx)?.load_one(key).await?.flatten())
+    }
+
     fn phone(&self) -> Result<Phone, ApiError> {
         Phone::parse(&self.model.phone).map_err(|_| {
             ApiError::internal(CorruptValue {
@@ -290,6 +328,23 @@ impl Occupant {
     /// Internal notes, never sent to the occupant.
     async fn notes(&self) -> Option<&str> {
         self.model.notes.as_deref()
+    }
+
+    /// What the occupant is written to and spoken to in.
+    async fn language(&self) -> Language {
+        self.model.language.into()
+    }
+
+    /// What the occupant's phone answered to the organization (it follows
+    /// the phone: an import never resets it). `OPTED_OUT` outranks the rest.
+    async fn consent_status(&self, ctx: &Context<'_>) -> Result<ConsentStatus, ApiError> {
+        let consent = self.consent(ctx).await?;
+        Ok(ConsentStatus::of(consent.as_ref()))
+    }
+
+    /// When the phone unsubscribed (STOP, ARRET...), if it has.
+    async fn opted_out_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>, ApiError> {
+        Ok(self.consent(ctx).await?.and_then(|c| c.opted_out_at))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

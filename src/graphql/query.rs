@@ -14,12 +14,13 @@ use super::object::service_point_connection;
 use super::object::{Client, GeocodeStatus, Occupant, ServicePoint, loader};
 use super::sector::Sector;
 use super::webhook::{WebhookDelivery, WebhookEndpoint};
+use super::wording::Reply;
 use super::{record, record_by_id, tenant};
 use crate::error::ApiError;
 use crate::service::{self, clients, clients::ClientFilter, service_points::ServicePointFilter};
 use entity::{
-    alert_message, client, import_run, occupant, sector, sector_alert, service_point,
-    webhook_delivery, webhook_endpoint,
+    alert_message, client, import_run, inbound_message, occupant, sector, sector_alert,
+    service_point, webhook_delivery, webhook_endpoint,
 };
 
 #[derive(Default)]
@@ -57,6 +58,9 @@ impl RecordQuery {
             }
             Kind::AlertMessage => {
                 record::<alert_message::Entity, _>(ctx, uuid, |m| AlertMessage(m).into()).await
+            }
+            Kind::Reply => {
+                record::<inbound_message::Entity, _>(ctx, uuid, |m| Reply(m).into()).await
             }
         }
     }

@@ -159,6 +159,17 @@ const SYNONYMS: &[(Field, &[&str])] = &[
         ],
     ),
     (
+        Field::Language,
+        &[
+            "langue",
+            "language",
+            "lang",
+            "langue de communication",
+            "langue preferee",
+            "preferred language",
+        ],
+    ),
+    (
         Field::ClientId,
         &[
             "identifiant du client",
@@ -207,7 +218,7 @@ pub fn recognize(header: &str) -> Option<Field> {
 }
 
 /// The fields a spreadsheet column can be read as.
-pub const COLUMN_FIELDS: [Field; 14] = [
+pub const COLUMN_FIELDS: [Field; 15] = [
     Field::FirstName,
     Field::LastName,
     Field::Phone,
@@ -218,6 +229,7 @@ pub const COLUMN_FIELDS: [Field; 14] = [
     Field::Province,
     Field::PostalCode,
     Field::Notes,
+    Field::Language,
     Field::ClientId,
     Field::ClientName,
     Field::Latitude,
@@ -242,6 +254,7 @@ pub fn field_name(field: Field) -> &'static str {
         Field::Province => "PROVINCE",
         Field::PostalCode => "POSTAL_CODE",
         Field::Notes => "NOTES",
+        Field::Language => "LANGUAGE",
         Field::ClientId => "CLIENT_ID",
         Field::ClientName => "CLIENT_NAME",
         Field::Latitude => "LATITUDE",

@@ -6,8 +6,9 @@ use super::cell::{Cell, RawRow};
 use super::error::Issue;
 use super::headers::Columns;
 use crate::domain::{
-    Address, ContactMethod, Coordinates, Field, MAX_IDENTIFIER, MAX_NAME, MAX_NOTES, Phone,
-    PhoneError, ValidationError, clean, fold, optional_text, parse_contact_method,
+    Address, ContactMethod, Coordinates, Field, Language, MAX_IDENTIFIER, MAX_NAME, MAX_NOTES,
+    Phone, PhoneError, ValidationError, clean, fold, optional_text, parse_contact_method,
+    parse_language,
 };
 
 /// A valid row, ready for grouping.
@@ -22,6 +23,8 @@ pub struct ParsedRow {
     /// The address as written, for a client keyed by it.
     pub address_written: String,
     pub notes: Option<String>,
+    /// `None`: the cell (or column) is empty.
+    pub language: Option<Language>,
     pub client_id: Option<String>,
     pub client_name: Option<String>,
     pub coordinates: Option<Coordinates>,
@@ -59,6 +62,7 @@ pub const EXAMPLE_ROW: &[(Field, &str)] = &[
     (Field::Address, "999 Rue exemple, Québec, QC, G1P 0A0"),
     (Field::Notes, "Exemple de note"),
     (Field::ClientId, "Client-001"),
+    (Field::Language, "FR"),
 ];
 
 struct RowReader<'a> {
@@ -278,6 +282,13 @@ pub fn parse_row(row: &RawRow, columns: &Columns) -> RowOutcome {
             None
         }
     };
+    let language = match reader.text(Field::Language) {
+        Some(text) => parse_language(&text)
+            .map_err(|e| reader.fail(&e, Field::Language))
+            .ok()
+            .flatten(),
+        None => None,
+    };
     let address = reader.address();
     let latitude = reader.coordinate(Field::Latitude);
     let longitude = reader.coordinate(Field::Longitude);
@@ -302,6 +313,7 @@ pub fn parse_row(row: &RawRow, columns: &Columns) -> RowOutcome {
                 address,
                 address_written: clean(&address_written),
                 notes,
+                language,
                 client_id,
                 client_name,
                 coordinates,

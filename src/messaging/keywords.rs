@@ -6,7 +6,8 @@
 //! An opt-out counts when its keyword is the first word of the reply
 //! (`ARRET SVP`, `Stop please!`): missing one breaks the law (CASL) and
 //! gets the number blocked, while a wrong one is undone by `START`. Opt-in
-//! and help words count only alone (`oui mais...` is not a consent).
+//! and help words count only alone (`oui mais...` is not a consent), and so
+//! does `NON`, which declines a consent request without unsubscribing.
 
 use crate::domain::Lang;
 
@@ -16,6 +17,8 @@ pub enum Keyword {
     OptOut(Lang),
     /// Alerts again (and `OUI` accepts a pending consent request).
     OptIn(Lang),
+    /// Declines a pending consent request (and nothing else).
+    Decline(Lang),
     /// How to stop, and who writes.
     Help(Lang),
 }
@@ -30,6 +33,7 @@ const OPT_OUT: [(&str, Lang); 7] = [
     ("STOPALL", Lang::En),
 ];
 const OPT_IN: [(&str, Lang); 3] = [("START", Lang::En), ("OUI", Lang::Fr), ("YES", Lang::En)];
+const DECLINE: [(&str, Lang); 2] = [("NON", Lang::Fr), ("NO", Lang::En)];
 const HELP: [(&str, Lang); 3] = [("HELP", Lang::En), ("AIDE", Lang::Fr), ("INFO", Lang::Fr)];
 
 /// The keyword `body` holds, if any.
@@ -53,6 +57,7 @@ pub fn read(body: &str) -> Option<Keyword> {
     }
     find(&OPT_IN)
         .map(Keyword::OptIn)
+        .or_else(|| find(&DECLINE).map(Keyword::Decline))
         .or_else(|| find(&HELP).map(Keyword::Help))
 }
 
@@ -85,6 +90,8 @@ mod tests {
         assert_eq!(read("START"), Some(Keyword::OptIn(Lang::En)));
         assert_eq!(read("aide ?"), Some(Keyword::Help(Lang::Fr)));
         assert_eq!(read("HELP"), Some(Keyword::Help(Lang::En)));
+        assert_eq!(read("Non."), Some(Keyword::Decline(Lang::Fr)));
+        assert_eq!(read("non merci"), None);
         assert_eq!(read("oui mais pas demain"), None);
         assert_eq!(read("Merci, je déplace mon auto"), None);
         assert_eq!(read("   "), None);

@@ -7,9 +7,10 @@
 
 pub mod keywords;
 pub mod segments;
+pub mod templates;
+pub mod transliterate;
 pub mod twilio;
 pub mod window;
-pub mod wording;
 
 use std::future::Future;
 use std::pin::Pin;

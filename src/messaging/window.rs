@@ -93,6 +93,11 @@ impl SendingHours {
             .map_or(now, |start| to_chrono(start.timestamp()))
     }
 
+    /// The local day of `at`, for the messages' `date`.
+    pub fn local_date(&self, at: DateTime<Utc>) -> jiff::civil::Date {
+        self.local(at).date()
+    }
+
     fn local(&self, now: DateTime<Utc>) -> jiff::Zoned {
         let at = Timestamp::new(now.timestamp(), now.timestamp_subsec_nanos() as i32)
             .unwrap_or(Timestamp::UNIX_EPOCH);

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{clients::Patch, delete_owned, ensure_free, get_owned, on_unique_violation};
 use crate::auth::OrgId;
 use crate::domain::{
-    ContactMethod, Field, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
+    ContactMethod, Field, Language, MAX_NAME, MAX_NOTES, Phone, ValidationError, optional_text,
 };
 use crate::service::store::locks;
 use crate::service::{ServiceError, require_owned_locked};
@@ -23,6 +23,7 @@ pub struct OccupantFields {
     pub phone: Phone,
     pub contact_method: ContactMethod,
     pub notes: Option<String>,
+    pub language: Language,
 }
 
 /// A partial change: `None` keeps a field, `Some(None)` clears it.
@@ -33,6 +34,7 @@ pub struct OccupantPatch<'a> {
     pub phone: Option<&'a str>,
     pub contact_method: Option<ContactMethod>,
     pub notes: Patch<&'a str>,
+    pub language: Option<Language>,
 }
 
 pub fn first_name(value: Option<&str>) -> Result<Option<String>, ValidationError> {
@@ -95,6 +97,7 @@ pub async fn create(
         phone: Set(phone.clone()),
         contact_method: Set(fields.contact_method),
         notes: Set(fields.notes),
+        language: Set(fields.language),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -130,6 +133,7 @@ pub async fn update(
             Some(value) => notes(value)?,
             None => current.notes.clone(),
         },
+        language: patch.language.unwrap_or(current.language),
         ..current.clone()
     };
     if next == current {
@@ -145,6 +149,7 @@ pub async fn update(
     model.phone = Set(next.phone);
     model.contact_method = Set(next.contact_method);
     model.notes = Set(next.notes);
+    model.language = Set(next.language);
     model.updated_at = Set(Utc::now());
     let model = model
         .update(&tx)

@@ -21,7 +21,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::values::{DeliveryStatus, ImportStatus, MessageStatus};
 use entity::{
-    alert_message, import_report, import_run, import_snapshot, import_upload, webhook_delivery,
+    alert_message, import_report, import_run, import_snapshot, import_upload, inbound_message,
+    webhook_delivery,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -51,6 +52,8 @@ pub struct Purged {
     pub deliveries: u64,
     /// Alert messages whose body and phone were erased.
     pub messages: u64,
+    /// Residents' replies deleted.
+    pub replies: u64,
 }
 
 /// Every instance runs one; a pass happens once per interval in the whole
@@ -176,6 +179,13 @@ pub async fn pass(
             .exec(db)
     })
     .await?;
+    let replies = delete_in_batches(
+        db,
+        inbound_message::Column::Id,
+        inbound_message::Column::ReceivedAt.lt(cutoff),
+        BATCH,
+    )
+    .await?;
     let purged = Purged {
         report_chunks,
         uploads,
@@ -183,6 +193,7 @@ pub async fn pass(
         snapshots,
         deliveries,
         messages,
+        replies,
     };
     if purged != Purged::default() {
         forget_deleted_pages(db).await?;

@@ -70,7 +70,16 @@ async fn nested_queries_cost_the_same_statements_for_10_or_100_clients() {
     let for_100 = statements_for(&app, FROM_POINTS, 100).await;
     assert_eq!(for_10.len(), 3, "{for_10:#?}");
     assert_eq!(for_100.len(), 3, "{for_100:#?}");
+
+    // And what the occupants' phones said: one more, for the whole page.
+    let for_10 = statements_for(&app, WITH_CONSENT, 10).await;
+    let for_100 = statements_for(&app, WITH_CONSENT, 100).await;
+    assert_eq!(for_10.len(), 3, "{for_10:#?}");
+    assert_eq!(for_100.len(), 3, "{for_100:#?}");
 }
+
+const WITH_CONSENT: &str = "query($first: Int) { servicePoints(first: $first) { edges { node {
+    occupants { phone language consentStatus optedOutAt } } } } }";
 
 const FROM_SECTORS: &str = "{ sectors { name
     servicePoints(first: 1) { totalCount pageInfo { hasNextPage }

@@ -25,7 +25,7 @@ pub fn template_headers() -> Vec<&'static str> {
 
 /// The template's example row, as the import must recognize it (written
 /// out here, not taken from the server, so that a change to it shows).
-pub const EXAMPLE: [&str; 7] = [
+pub const EXAMPLE: [&str; 8] = [
     "Jean",
     "Exemple",
     "000-000-0000",
@@ -33,6 +33,7 @@ pub const EXAMPLE: [&str; 7] = [
     "999 Rue exemple, Québec, QC, G1P 0A0",
     "Exemple de note",
     "Client-001",
+    "FR",
 ];
 
 /// An xlsx with the given rows on its first sheet, from row 1.

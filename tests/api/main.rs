@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod clients;
 mod concurrency;
+mod consent;
 mod cors;
 mod dataloader;
 mod errors;

@@ -13,7 +13,7 @@ use crate::alerts::{
 };
 use crate::helpers::{TestApp, TwilioDouble, mode, nodes};
 
-async fn reply(app: &TestApp, twilio: &TwilioDouble, from: &str, body: &str) -> (u16, String) {
+pub async fn reply(app: &TestApp, twilio: &TwilioDouble, from: &str, body: &str) -> (u16, String) {
     let fields = [
         ("MessageSid", "SM00000000000000000000000000000009"),
         ("From", from),
@@ -24,7 +24,7 @@ async fn reply(app: &TestApp, twilio: &TwilioDouble, from: &str, body: &str) -> 
 }
 
 /// Each message's (to, status, skipReason) of the alert started now.
-async fn next_alert(app: &TestApp, sector: &str) -> Vec<(String, String, Value)> {
+pub async fn next_alert(app: &TestApp, sector: &str) -> Vec<(String, String, Value)> {
     end(app, sector).await;
     let id = start(app, sector).await;
     let mut done = alert(app, &id).await;

@@ -144,11 +144,12 @@ async fn re_importing_the_export_changes_nothing() {
     );
     assert_eq!(manual[3], "Appel", "as the drop-down offers it");
     assert_eq!(
-        (manual[12].as_str(), manual[13].as_str()),
+        (manual[13].as_str(), manual[14].as_str()),
         ("46.81", "-71.21")
     );
     let geocodable = rows.iter().find(|r| r[2] == "418-555-0101").unwrap();
-    assert_eq!((geocodable[12].as_str(), geocodable[13].as_str()), ("", ""));
+    assert_eq!((geocodable[13].as_str(), geocodable[14].as_str()), ("", ""));
+    assert_eq!(manual[7], "FR", "the language, re-imported as it is");
 
     let run = app.import("export.xlsx", bytes, keep()).await;
     assert_unchanged(&run);
@@ -199,9 +200,11 @@ async fn the_template_guides_excel_users() {
 
     let sheet = Sheet::open(&app.get("/template.xlsx").await.body);
 
-    assert_header_styled_and_frozen(&sheet, 7);
+    assert_header_styled_and_frozen(&sheet, 8);
     assert_guided(&sheet, LAST_ROW);
-    assert_eq!(sheet.validations().len(), 2, "{:?}", sheet.validations());
+    assert_eq!(sheet.validations().len(), 3, "{:?}", sheet.validations());
+    let language = sheet.validation_of("H2").expect("a drop-down on Langue");
+    assert_eq!(language.formula.as_deref(), Some("\"FR,EN\""));
     // Every column is text, wide enough for its header and the example.
     for (column, header) in template_headers().iter().enumerate() {
         let example = EXAMPLE[column].chars().count();
@@ -209,7 +212,7 @@ async fn the_template_guides_excel_users() {
         assert_text_column(&sheet, column as u32 + 1, width);
     }
     // The example row is visibly an example: grey italics (and text).
-    for column in b'A'..=b'G' {
+    for column in b'A'..=b'H' {
         let cell = format!("{}2", column as char);
         let expected = Style {
             bold: false,
@@ -228,14 +231,14 @@ async fn the_export_guides_excel_users_like_the_template() {
 
     let sheet = Sheet::open(&export(&app).await);
 
-    assert_header_styled_and_frozen(&sheet, 14);
+    assert_header_styled_and_frozen(&sheet, 15);
     assert_guided(&sheet, LAST_ROW);
-    let postal = sheet.validation_of("L2").expect("a message on Code postal");
-    assert_eq!(postal.sqref, format!("L2:L{LAST_ROW}"));
+    let postal = sheet.validation_of("M2").expect("a message on Code postal");
+    assert_eq!(postal.sqref, format!("M2:M{LAST_ROW}"));
     assert!(postal.prompt.unwrap().contains("G1P 0A0"));
     assert_text_column(&sheet, 3, 12.0);
-    assert_text_column(&sheet, 12, 12.0);
-    let (latitude, _) = sheet.column(13);
+    assert_text_column(&sheet, 13, 12.0);
+    let (latitude, _) = sheet.column(14);
     assert_eq!(latitude.number_format, "General", "coordinates are numbers");
     // Data rows are plain: no example styling.
     let style = sheet.cell_style("C2");
@@ -326,5 +329,5 @@ async fn the_export_writes_every_occupant_across_pages() {
         .find(|r| r[0] == "P5000")
         .expect("the last occupant");
     assert_eq!(last[6], "C-1666");
-    assert_eq!(last[8], "5001 rue du Test");
+    assert_eq!(last[9], "5001 rue du Test");
 }

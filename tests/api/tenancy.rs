@@ -63,6 +63,16 @@ const CALLS: &[(&str, &str, &str)] = &[
         "sector",
     ),
     (
+        "Query.previewMessage",
+        "query($id: ID!) { previewMessage(input: {channel: SMS, language: FR, occupantId: $id}) { text } }",
+        "occupant",
+    ),
+    (
+        "Mutation.requestConsent",
+        "mutation($id: ID!) { requestConsent(occupantIds: [$id]) }",
+        "occupant",
+    ),
+    (
         "Mutation.updateClient",
         "mutation($id: ID!) { updateClient(id: $id, input: {name: \"Volé\"}) { id } }",
         "client",
@@ -262,7 +272,8 @@ async fn organization_b_reaches_nothing_of_organization_a_through_any_id() {
             continue;
         }
         let body = app.graphql_as(Some(&b), call, json!({"id": id})).await;
-        if field.starts_with("Query.") {
+        // A preview of nothing has nothing to show: not found, as mutations.
+        if field.starts_with("Query.") && *field != "Query.previewMessage" {
             // Not found, as if the id did not exist: null or an empty list.
             assert!(body.get("errors").is_none(), "{field}: {body:#}");
             let data = &body["data"];

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{client, occupant, sector, sector_alert, service_point};
+use entity::{client, occupant, phone_consent, sector, sector_alert, service_point};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
@@ -76,6 +76,31 @@ by_id!(
     SectorKey: sector,
     AlertKey: sector_alert
 );
+
+/// What a phone (occupants' form, `418-555-0123`) said to the
+/// organization: `None` when it never said anything (cached as such, so
+/// that a page of silent phones is one statement too).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConsentOfPhone(pub String);
+
+impl Loader<ConsentOfPhone> for Loaders {
+    type Value = Option<phone_consent::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ConsentOfPhone],
+    ) -> Result<HashMap<ConsentOfPhone, Option<phone_consent::Model>>, Arc<DbErr>> {
+        let phones: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let rows = service::alerts::consent::of_phones(&self.db, self.org, &phones).await?;
+        let mut found: HashMap<ConsentOfPhone, Option<phone_consent::Model>> =
+            keys.iter().map(|key| (key.clone(), None)).collect();
+        for row in rows {
+            found.insert(ConsentOfPhone(row.phone.clone()), Some(row));
+        }
+        Ok(found)
+    }
+}
 
 /// One page of a sector's points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -39,6 +39,8 @@ pub const CLIENT_POINTS: Prefetched = field("Client", "servicePoints");
 pub const POINT_OCCUPANTS: Prefetched = field("ServicePoint", "occupants");
 pub const POINT_SECTORS: Prefetched = field("ServicePoint", "sectors");
 pub const POINT_CLIENT: Prefetched = field("ServicePoint", "client");
+pub const OCCUPANT_CONSENT: Prefetched = field("Occupant", "consentStatus");
+pub const OCCUPANT_OPTED_OUT: Prefetched = field("Occupant", "optedOutAt");
 pub const TOTAL_COUNT: Prefetched = field("ServicePointConnection", "totalCount");
 
 /// An argument of a selected field as its resolver will read it; `None`
@@ -98,6 +100,8 @@ pub async fn for_sectors(
         let loaded = loader
             .load_many(sectors.iter().map(|id| RecipientsOfSector(*id)))
             .await?;
+        let occupants = loaded.values().flat_map(|r| &r.occupants);
+        for_occupants(loader, &recipients, occupants).await?;
         let points: Vec<&service_point::Model> = loaded.values().flat_map(|r| &r.points).collect();
         for_points(
             loader,
@@ -166,6 +170,22 @@ pub async fn for_clients(
     for_points(loader, nodes(&points), &point_ids, &[]).await
 }
 
+/// For occupants whose selection is `node`: what their phones said.
+pub async fn for_occupants<'a>(
+    loader: &RequestLoader,
+    node: &Lookahead<'_>,
+    occupants: impl Iterator<Item = &'a occupant::Model>,
+) -> Result<(), ApiError> {
+    if OCCUPANT_CONSENT.in_(node).exists() || OCCUPANT_OPTED_OUT.in_(node).exists() {
+        let phones: std::collections::BTreeSet<&str> =
+            occupants.map(|o| o.phone.as_str()).collect();
+        loader
+            .load_many(phones.into_iter().map(|p| ConsentOfPhone(p.to_owned())))
+            .await?;
+    }
+    Ok(())
+}
+
 /// For a list of service points whose item selection is `node`.
 pub async fn for_points(
     loader: &RequestLoader,
@@ -173,10 +193,12 @@ pub async fn for_points(
     points: &[Uuid],
     clients: &[Uuid],
 ) -> Result<(), ApiError> {
-    if POINT_OCCUPANTS.in_(&node).exists() {
-        loader
+    let occupants = POINT_OCCUPANTS.in_(&node);
+    if occupants.exists() {
+        let loaded = loader
             .load_many(points.iter().map(|id| OccupantsOfPoint(*id)))
             .await?;
+        for_occupants(loader, &occupants, loaded.values().flatten()).await?;
     }
     if POINT_SECTORS.in_(&node).exists() {
         loader
@@ -211,6 +233,8 @@ mod tests {
             POINT_OCCUPANTS,
             POINT_SECTORS,
             POINT_CLIENT,
+            OCCUPANT_CONSENT,
+            OCCUPANT_OPTED_OUT,
             TOTAL_COUNT,
         ];
         for field in all {

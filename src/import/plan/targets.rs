@@ -117,6 +117,7 @@ pub(super) fn occupant_target(
         phone: row.phone.formatted(),
         contact_method: row.contact_method,
         notes: None,
+        language: row.language.unwrap_or_default(),
         created_at: now,
         updated_at: now,
     });
@@ -129,6 +130,10 @@ pub(super) fn occupant_target(
     }
     if present.notes || existing.is_none() {
         target.notes = row.notes.clone();
+    }
+    // An empty cell keeps the language: it is never cleared, only changed.
+    if let Some(language) = row.language {
+        target.language = language;
     }
     target
 }
@@ -153,4 +158,5 @@ pub(super) fn same_occupant(a: &occupant::Model, b: &occupant::Model) -> bool {
         && a.phone == b.phone
         && a.contact_method == b.contact_method
         && a.notes == b.notes
+        && a.language == b.language
 }

@@ -21,6 +21,7 @@ fn row(
         address: Address::parse_one_line(address).unwrap(),
         address_written: address.to_owned(),
         notes: None,
+        language: None,
         client_id: client.map(str::to_owned),
         client_name: None,
         coordinates: None,

@@ -1,28 +1,33 @@
 //! Replies from residents (`POST /twilio/inbound`): an opt-out keyword
-//! unsubscribes the phone, an opt-in word subscribes it again, a help word
-//! is answered. The sending numbers serve the whole deployment, so the
-//! phone is (un)subscribed in every organization that has it as an
-//! occupant or has messaged it: a STOP sent to a number stops what comes
-//! from that number, whoever sends it. Other text changes nothing.
+//! unsubscribes the phone, an opt-in word subscribes it again (and accepts
+//! a pending consent request), NON declines one, a help word is answered.
+//! The sending numbers serve the whole deployment, so the phone is
+//! (un)subscribed in every organization that has it as an occupant or has
+//! messaged it: a STOP sent to a number stops what comes from that number,
+//! whoever sends it. Every reply is kept for the organization it answers
+//! (the last to write to the phone); other text changes nothing.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entity::{alert_message, occupant, phone_consent};
-use sea_orm::sea_query::OnConflict;
+use entity::values::Consent;
+use entity::{alert_message, inbound_message, occupant};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use super::consent::{self, ConsentChange};
 use crate::domain::{Lang, Phone};
 use crate::messaging::keywords::{self, Keyword};
+use crate::service::store::locks;
 
 /// What a reply did, and what to answer (a text of 160 GSM-7 characters
 /// at most, or nothing).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handled {
+    /// The keyword acted on (`NON` with no request pending is none).
     pub keyword: Option<Keyword>,
     /// Organizations whose record of the phone changed.
     pub organizations: usize,
@@ -35,38 +40,113 @@ pub async fn on_reply(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<Handled, DbErr> {
-    let keyword = keywords::read(body);
-    let (Some(keyword), Ok(phone)) = (keyword, Phone::parse(from)) else {
+    let mut keyword = keywords::read(body);
+    let Ok(phone) = Phone::parse(from) else {
         return Ok(Handled {
             keyword,
             organizations: 0,
             answer: None,
         });
     };
-    let tx = db.begin().await?;
+    // Read, then written: on SQLite the write lock is taken first.
+    let tx = locks::begin_write_any(db).await?;
     let organizations = organizations_of(&tx, &phone).await?;
-    let company = company(&tx, &phone, &organizations).await?;
-    let (opted_out_at, answer) = match keyword {
-        Keyword::OptOut(lang) => (Some(Some(now)), opted_out_text(lang, &company)),
-        Keyword::OptIn(lang) => (Some(None), opted_in_text(lang, &company)),
-        Keyword::Help(lang) => (None, help_text(lang, &company)),
-    };
-    if let Some(opted_out_at) = opted_out_at {
-        for org in &organizations {
-            set_opted_out(&tx, *org, &phone, opted_out_at, now).await?;
+    let answering = answering(&tx, &phone, &organizations).await?;
+    let company = match answering {
+        Some(org) => crate::service::organizations::name(&tx, org).await?,
+        None => None,
+    }
+    .unwrap_or_else(|| ANONYMOUS.to_owned());
+    let mut changed = 0;
+    let mut done = None;
+    let answer = match keyword {
+        Some(Keyword::OptOut(lang)) => {
+            for org in &organizations {
+                let change = ConsentChange {
+                    opted_out_at: Some(Some(now)),
+                    ..ConsentChange::default()
+                };
+                consent::record(&tx, *org, &phone.formatted(), change, now).await?;
+            }
+            changed = organizations.len();
+            done = Some("OPT_OUT");
+            Some(opted_out_text(lang, &company))
         }
+        Some(Keyword::OptIn(lang)) => {
+            for org in &organizations {
+                let change = ConsentChange {
+                    opted_out_at: Some(None),
+                    ..ConsentChange::default()
+                };
+                consent::record(&tx, *org, &phone.formatted(), change, now).await?;
+            }
+            changed = organizations.len();
+            let pending = [Consent::Pending, Consent::Declined];
+            let accepted = consent::answer(&tx, &phone, &pending, Consent::Accepted, now).await?;
+            if accepted.is_empty() {
+                done = Some("OPT_IN");
+                Some(opted_in_text(lang, &company))
+            } else {
+                done = Some("ACCEPTED");
+                Some(accepted_text(lang, &company))
+            }
+        }
+        Some(Keyword::Decline(lang)) => {
+            let pending = [Consent::Pending];
+            let declined = consent::answer(&tx, &phone, &pending, Consent::Declined, now).await?;
+            changed = declined.len();
+            if declined.is_empty() {
+                // Nothing was asked: a "non" is only text.
+                keyword = None;
+                None
+            } else {
+                done = Some("DECLINED");
+                Some(declined_text(lang, &company))
+            }
+        }
+        Some(Keyword::Help(lang)) => {
+            done = Some("HELP");
+            Some(help_text(lang, &company))
+        }
+        None => None,
+    };
+    if let Some(org) = answering {
+        keep(&tx, org, &phone, body, done, now).await?;
     }
     tx.commit().await?;
     Ok(Handled {
-        keyword: Some(keyword),
-        organizations: if opted_out_at.is_some() {
-            organizations.len()
-        } else {
-            0
-        },
-        answer: Some(answer),
+        keyword,
+        organizations: changed,
+        answer,
     })
 }
+
+/// Keeps the reply for the organization it answers.
+async fn keep(
+    db: &impl ConnectionTrait,
+    org: Uuid,
+    phone: &Phone,
+    body: &str,
+    keyword: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let body: String = body.trim().chars().take(MAX_KEPT).collect();
+    let row = inbound_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org),
+        from_phone: Set(phone.formatted()),
+        body: Set(body),
+        keyword: Set(keyword.map(str::to_owned)),
+        received_at: Set(now),
+    };
+    inbound_message::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Characters of a reply kept: an SMS of ten segments.
+const MAX_KEPT: usize = 1_600;
 
 /// Every organization that has the phone as an occupant's or messaged it.
 async fn organizations_of(
@@ -94,11 +174,11 @@ async fn organizations_of(
 
 /// Whom the resident answers: the organization that last messaged the
 /// phone, else one that has it as an occupant's.
-async fn company(
+async fn answering(
     db: &impl ConnectionTrait,
     phone: &Phone,
     organizations: &BTreeSet<Uuid>,
-) -> Result<String, DbErr> {
+) -> Result<Option<Uuid>, DbErr> {
     let last: Option<Uuid> = alert_message::Entity::find()
         .select_only()
         .column(alert_message::Column::OrganizationId)
@@ -107,47 +187,11 @@ async fn company(
         .into_tuple()
         .one(db)
         .await?;
-    let Some(org) = last.or_else(|| organizations.first().copied()) else {
-        return Ok(ANONYMOUS.to_owned());
-    };
-    let name = crate::service::organizations::name(db, org).await?;
-    Ok(name.unwrap_or_else(|| ANONYMOUS.to_owned()))
+    Ok(last.or_else(|| organizations.first().copied()))
 }
 
 /// Who signs an answer to a phone no organization knows.
 const ANONYMOUS: &str = "Flokon";
-
-/// Records whether the phone is unsubscribed in the organization (`None`:
-/// subscribed again).
-pub(super) async fn set_opted_out(
-    db: &impl ConnectionTrait,
-    org: Uuid,
-    phone: &Phone,
-    opted_out_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let consent = phone_consent::ActiveModel {
-        organization_id: Set(org),
-        phone: Set(phone.formatted()),
-        opted_out_at: Set(opted_out_at),
-        updated_at: Set(now),
-    };
-    phone_consent::Entity::insert(consent)
-        .on_conflict(
-            OnConflict::columns([
-                phone_consent::Column::OrganizationId,
-                phone_consent::Column::Phone,
-            ])
-            .update_columns([
-                phone_consent::Column::OptedOutAt,
-                phone_consent::Column::UpdatedAt,
-            ])
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
 
 fn opted_out_text(lang: Lang, company: &str) -> String {
     fitted(
@@ -169,6 +213,26 @@ fn opted_in_text(lang: Lang, company: &str) -> String {
     )
 }
 
+fn accepted_text(lang: Lang, company: &str) -> String {
+    fitted(
+        lang.pick(
+            "{company} : merci, vous recevrez nos alertes de déneigement. Répondez ARRET pour vous désabonner.",
+            "{company}: thank you, you will receive our snow removal alerts. Reply STOP to unsubscribe.",
+        ),
+        company,
+    )
+}
+
+fn declined_text(lang: Lang, company: &str) -> String {
+    fitted(
+        lang.pick(
+            "{company} : c'est noté, vous ne recevrez pas nos alertes de déneigement. Répondez OUI si vous changez d'avis.",
+            "{company}: noted, you will not receive our snow removal alerts. Reply YES if you change your mind.",
+        ),
+        company,
+    )
+}
+
 fn help_text(lang: Lang, company: &str) -> String {
     fitted(
         lang.pick(
@@ -183,7 +247,7 @@ fn help_text(lang: Lang, company: &str) -> String {
 /// name is shortened to fit, never the instructions.
 pub const MAX_ANSWER: usize = 160;
 
-fn fitted(template: String, company: &str) -> String {
+pub(super) fn fitted(template: String, company: &str) -> String {
     let room = MAX_ANSWER.saturating_sub(template.chars().count() - "{company}".len());
     let company: String = company.chars().take(room).collect();
     template.replace("{company}", company.trim_end())
@@ -200,7 +264,10 @@ mod tests {
             for text in [
                 opted_out_text(lang, long),
                 opted_in_text(lang, long),
+                accepted_text(lang, long),
+                declined_text(lang, long),
                 help_text(lang, long),
+                super::super::consent::request_text(lang, long),
             ] {
                 assert!(text.chars().count() <= MAX_ANSWER, "{text}");
                 assert!(text.starts_with("Les Entreprises"), "{text}");

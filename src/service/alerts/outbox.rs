@@ -6,60 +6,113 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::values::{
-    ContactMethod, Language, MessageStatus, SkipReason, SmsEncoding, WebhookEvent,
+use entity::values::{ContactMethod, Language, MessageStatus, SkipReason, WebhookEvent};
+use entity::{alert_message, alert_settings, occupant, sector, sector_alert, service_point};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
-use entity::{alert_message, alert_settings, occupant, phone_consent, sector, sector_alert};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{CHANNEL, reads, settings};
+use super::wording::{self, Composed, Composer, Sender};
+use super::{CHANNEL, consent, reads, settings};
 use crate::auth::OrgId;
 use crate::domain::{Lang, Phone, global_id};
-use crate::messaging::segments::{self, Encoding};
-use crate::messaging::{Channel, wording};
+use crate::messaging::Channel;
+use crate::messaging::templates::{Values, date_words};
 use crate::service::sectors::points_in;
 use crate::service::store::batch::insert_models;
 use crate::service::store::claims;
-use crate::service::store::tenant::{belongs, owned, update_all_owned};
+use crate::service::store::tenant::{owned, update_all_owned};
 use crate::service::webhooks;
 
-/// One phone to reach, with the first of its occupants.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An occupant an alert may reach, with what its message says of them.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
 pub struct Recipient {
     pub occupant_id: Uuid,
     /// As occupants hold it (`418-555-0123`).
     pub phone: String,
     pub channel: ContactMethod,
+    pub language: Language,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub service_point_id: Uuid,
 }
 
 /// The recipients of occupants (in their order): one per phone, the first
 /// occupant's. Where occupants sharing a phone want different channels,
 /// the call wins: a call reaches a landline and a mobile alike, an SMS
 /// only a mobile.
-pub fn recipients(occupants: &[(Uuid, String, ContactMethod)]) -> Vec<Recipient> {
-    let mut by_phone: HashMap<&str, usize> = HashMap::new();
+pub fn recipients(occupants: Vec<Recipient>) -> Vec<Recipient> {
+    let mut by_phone: HashMap<String, usize> = HashMap::new();
     let mut recipients: Vec<Recipient> = Vec::new();
-    for (id, phone, method) in occupants {
-        match by_phone.get(phone.as_str()) {
+    for occupant in occupants {
+        match by_phone.get(occupant.phone.as_str()) {
             Some(&at) => {
-                if *method == ContactMethod::Call {
+                if occupant.channel == ContactMethod::Call {
                     recipients[at].channel = ContactMethod::Call;
                 }
             }
             None => {
-                by_phone.insert(phone, recipients.len());
-                recipients.push(Recipient {
-                    occupant_id: *id,
-                    phone: phone.clone(),
-                    channel: *method,
-                });
+                by_phone.insert(occupant.phone.clone(), recipients.len());
+                recipients.push(occupant);
             }
         }
     }
     recipients
+}
+
+/// The organization's occupants that `filter` selects, in a stable order
+/// (point, then occupant).
+pub async fn occupants(
+    tx: &impl ConnectionTrait,
+    org: OrgId,
+    filter: SimpleExpr,
+) -> Result<Vec<Recipient>, DbErr> {
+    owned::<occupant::Entity>(org)
+        .select_only()
+        .column_as(occupant::Column::Id, "occupant_id")
+        .column(occupant::Column::Phone)
+        .column_as(occupant::Column::ContactMethod, "channel")
+        .columns([
+            occupant::Column::Language,
+            occupant::Column::FirstName,
+            occupant::Column::LastName,
+            occupant::Column::ServicePointId,
+        ])
+        .filter(filter)
+        .order_by_asc(occupant::Column::ServicePointId)
+        .order_by_asc(occupant::Column::Id)
+        .into_model::<Recipient>()
+        .all(tx)
+        .await
+}
+
+/// The written address (`12 Rue X, Québec`) of the points `points` selects.
+pub async fn addresses_of(
+    tx: &impl ConnectionTrait,
+    org: OrgId,
+    points: SelectStatement,
+) -> Result<HashMap<Uuid, String>, DbErr> {
+    let rows: Vec<(Uuid, String, Option<String>)> = owned::<service_point::Entity>(org)
+        .select_only()
+        .columns([
+            service_point::Column::Id,
+            service_point::Column::AddressLine1,
+            service_point::Column::City,
+        ])
+        .filter(service_point::Column::Id.in_subquery(points))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, line1, city)| match city {
+            Some(city) => (id, format!("{line1}, {city}")),
+            None => (id, line1),
+        })
+        .collect())
 }
 
 /// What the rules decide for one recipient.
@@ -71,11 +124,14 @@ pub enum Decision {
 }
 
 /// What the organization's alerts already did, read under its alert lock.
+#[derive(Default)]
 pub struct Already {
     /// Phones (E.164) messaged today, in the organization's zone.
     pub alerted_today: HashSet<String>,
     /// Phones (occupants' form) that unsubscribed.
     pub opted_out: HashSet<String>,
+    /// Phones (occupants' form) that accepted the consent request.
+    pub accepted: HashSet<String>,
     pub segments_this_month: i64,
 }
 
@@ -95,9 +151,7 @@ pub fn decide(
     if already.opted_out.contains(&recipient.phone) {
         return Decision::Skip(SkipReason::OptedOut);
     }
-    // No phone has given its consent yet (requests come with templates):
-    // an organization that requires it alerts no one rather than everyone.
-    if rules.require_consent {
+    if rules.require_consent && !already.accepted.contains(&recipient.phone) {
         return Decision::Skip(SkipReason::NoConsent);
     }
     if rules.once_per_day && already.alerted_today.contains(e164) {
@@ -119,88 +173,121 @@ pub async fn write(
     org: OrgId,
     alert: &sector_alert::Model,
     sector: &sector::Model,
-    company: &str,
+    sender: Sender<'_>,
     now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
     let rules = settings::get(tx, org).await?;
     let hours = settings::hours(&rules);
-    let occupants: Vec<(Uuid, String, ContactMethod)> = owned::<occupant::Entity>(org)
-        .select_only()
-        .columns([
-            occupant::Column::Id,
-            occupant::Column::Phone,
-            occupant::Column::ContactMethod,
-        ])
-        .filter(occupant::Column::ServicePointId.in_subquery(points_in(sector.id, org)))
-        .order_by_asc(occupant::Column::ServicePointId)
-        .order_by_asc(occupant::Column::Id)
-        .into_tuple()
-        .all(tx)
-        .await?;
+    let in_sector = occupant::Column::ServicePointId.in_subquery(points_in(sector.id, org));
+    let occupants = occupants(tx, org, in_sector).await?;
+    let addresses = addresses_of(tx, org, points_in(sector.id, org)).await?;
+    let consent = consent::of_sector(tx, org, sector.id).await?;
     let already = Already {
         alerted_today: alerted_since(tx, org, hours.day_start(now)).await?,
-        opted_out: opted_out(tx, org, sector.id).await?,
+        opted_out: consent.opted_out,
+        accepted: consent.accepted,
         segments_this_month: settings::segments_since(tx, org, hours.month_start(now)).await?,
     };
+    let custom = wording::custom(tx, org).await?;
+    let composer = Composer::new(&custom, sender.transliterate);
+    let date = hours.local_date(alert.started_at);
     let opening = hours.next_open(now);
     let mut spent = already.segments_this_month;
     let mut leaving = 0;
-    let messages: Vec<alert_message::Model> = recipients(&occupants)
+    let messages: Vec<alert_message::Model> = recipients(occupants)
         .into_iter()
         .filter_map(|recipient| {
             // Stored phones are valid; one that is not cannot be dialled.
             let e164 = Phone::parse(&recipient.phone).ok()?.e164();
-            let channel = Channel::from(recipient.channel);
-            let body = match &alert.message {
-                Some(text) => text.clone(),
-                None => wording::default_text(channel, Lang::Fr, company, &sector.name),
+            let composed = match &alert.message {
+                Some(text) => Composed::new(
+                    Channel::from(recipient.channel),
+                    text.clone(),
+                    sender.transliterate,
+                ),
+                None => {
+                    let lang = Lang::from(recipient.language);
+                    let values = Values {
+                        first_name: recipient.first_name.clone().unwrap_or_default(),
+                        last_name: recipient.last_name.clone().unwrap_or_default(),
+                        address: addresses
+                            .get(&recipient.service_point_id)
+                            .cloned()
+                            .unwrap_or_default(),
+                        sector: sector.name.clone(),
+                        company: sender.company.to_owned(),
+                        date: date_words(date, lang),
+                    };
+                    composer.compose(recipient.channel, recipient.language, &values)
+                }
             };
-            let cost = (channel == Channel::Sms).then(|| segments::count(&body));
-            let billed = cost.map_or(0, |c| c.segments as i64);
+            let billed = composed.billed();
             let decision = decide(&rules, &already, &recipient, &e164, billed, &mut spent);
-            let (status, skip_reason, due) = match decision {
-                Decision::Skip(reason) => (MessageStatus::Skipped, Some(reason), None),
-                Decision::Send if opening > now => (MessageStatus::Scheduled, None, Some(opening)),
-                Decision::Send => (MessageStatus::Queued, None, Some(now)),
-            };
             leaving += usize::from(decision == Decision::Send);
-            Some(alert_message::Model {
-                id: Uuid::now_v7(),
-                organization_id: org.uuid(),
-                alert_id: alert.id,
-                occupant_id: Some(recipient.occupant_id),
-                to_phone: Some(e164),
-                channel: recipient.channel,
-                language: Language::Fr,
-                body,
-                encoding: cost.map(|c| match c.encoding {
-                    Encoding::Gsm7 => SmsEncoding::Gsm7,
-                    Encoding::Ucs2 => SmsEncoding::Ucs2,
-                }),
-                segments: cost.map(|c| c.segments as i32),
-                status,
-                skip_reason,
-                provider_id: None,
-                sender: None,
-                error_code: None,
-                attempts: 0,
-                next_attempt_at: due,
-                claimed_until: None,
-                scheduled_for: (status == MessageStatus::Scheduled).then_some(opening),
-                sent_at: None,
-                delivered_at: None,
-                created_at: now,
-                updated_at: now,
-            })
+            Some(message(
+                org,
+                Some(alert.id),
+                &recipient,
+                e164,
+                composed,
+                decision,
+                opening,
+                now,
+            ))
         })
         .collect();
     insert_models::<alert_message::Entity>(tx, &messages, None).await?;
     if leaving > 0 {
         claims::wake(tx, CHANNEL).await?;
     } else {
-        finish_if_done(tx, org, alert.id, now).await?;
+        finish_if_done(tx, org, Some(alert.id), now).await?;
     }
     Ok(leaving)
+}
+
+/// One message row: due now (`QUEUED`), at the next opening of the sending
+/// hours (`SCHEDULED`), or skipped.
+#[allow(clippy::too_many_arguments)]
+pub fn message(
+    org: OrgId,
+    alert_id: Option<Uuid>,
+    recipient: &Recipient,
+    e164: String,
+    composed: Composed,
+    decision: Decision,
+    opening: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> alert_message::Model {
+    let (status, skip_reason, due) = match decision {
+        Decision::Skip(reason) => (MessageStatus::Skipped, Some(reason), None),
+        Decision::Send if opening > now => (MessageStatus::Scheduled, None, Some(opening)),
+        Decision::Send => (MessageStatus::Queued, None, Some(now)),
+    };
+    alert_message::Model {
+        id: Uuid::now_v7(),
+        organization_id: org.uuid(),
+        alert_id,
+        occupant_id: Some(recipient.occupant_id),
+        to_phone: Some(e164),
+        channel: recipient.channel,
+        language: recipient.language,
+        encoding: composed.encoding(),
+        segments: composed.segments(),
+        body: composed.body,
+        status,
+        skip_reason,
+        provider_id: None,
+        sender: None,
+        error_code: None,
+        attempts: 0,
+        next_attempt_at: due,
+        claimed_until: None,
+        scheduled_for: (status == MessageStatus::Scheduled).then_some(opening),
+        sent_at: None,
+        delivered_at: None,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Phones (E.164) the organization's alerts reached, or are reaching,
@@ -229,29 +316,6 @@ async fn alerted_since(
     Ok(phones.into_iter().flatten().collect())
 }
 
-/// The phones of the sector's occupants that unsubscribed.
-async fn opted_out(
-    tx: &impl ConnectionTrait,
-    org: OrgId,
-    sector_id: Uuid,
-) -> Result<HashSet<String>, DbErr> {
-    let phones_of_sector = Query::select()
-        .column(occupant::Column::Phone)
-        .from(occupant::Entity)
-        .and_where(belongs::<occupant::Entity>(org))
-        .and_where(occupant::Column::ServicePointId.in_subquery(points_in(sector_id, org)))
-        .take();
-    let phones: Vec<String> = owned::<phone_consent::Entity>(org)
-        .select_only()
-        .column(phone_consent::Column::Phone)
-        .filter(phone_consent::Column::OptedOutAt.is_not_null())
-        .filter(phone_consent::Column::Phone.in_subquery(phones_of_sector))
-        .into_tuple()
-        .all(tx)
-        .await?;
-    Ok(phones.into_iter().collect())
-}
-
 /// Cancels the alert's messages that have not left.
 pub async fn cancel_waiting(
     tx: &impl ConnectionTrait,
@@ -269,7 +333,7 @@ pub async fn cancel_waiting(
         .filter(alert_message::Column::Status.is_in(MessageStatus::WAITING))
         .exec(tx)
         .await?;
-    finish_if_done(tx, org, alert_id, now).await
+    finish_if_done(tx, org, Some(alert_id), now).await
 }
 
 /// Statuses still in our hands: the dispatch has not finished while one
@@ -279,13 +343,17 @@ pub async fn cancel_waiting(
 const IN_HAND: [MessageStatus; 2] = [MessageStatus::Scheduled, MessageStatus::Queued];
 
 /// Marks the alert dispatched and announces it (`alert.dispatch.finished`,
-/// with its counts), once, when none of its messages is left in hand.
+/// with its counts), once, when none of its messages is left in hand. A
+/// message of no alert (a consent request) has nothing to finish.
 pub async fn finish_if_done(
     tx: &impl ConnectionTrait,
     org: OrgId,
-    alert_id: Uuid,
+    alert_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let Some(alert_id) = alert_id else {
+        return Ok(());
+    };
     // One at a time per alert: two messages recorded at once would each
     // see the other still in hand (neither committed) and neither would
     // announce the end. Under the alert's row lock, the second looks
@@ -345,31 +413,35 @@ mod tests {
         settings::defaults(OrgId::owning(&organization))
     }
 
-    fn recipient(phone: &str) -> Recipient {
+    fn occupant(id: Uuid, phone: &str, channel: ContactMethod) -> Recipient {
         Recipient {
-            occupant_id: Uuid::nil(),
+            occupant_id: id,
             phone: phone.to_owned(),
-            channel: ContactMethod::Sms,
+            channel,
+            language: Language::Fr,
+            first_name: None,
+            last_name: None,
+            service_point_id: Uuid::nil(),
         }
     }
 
+    fn recipient(phone: &str) -> Recipient {
+        occupant(Uuid::nil(), phone, ContactMethod::Sms)
+    }
+
     fn nothing_yet() -> Already {
-        Already {
-            alerted_today: HashSet::new(),
-            opted_out: HashSet::new(),
-            segments_this_month: 0,
-        }
+        Already::default()
     }
 
     #[test]
     fn a_shared_phone_gets_one_message_and_a_call_wins() {
         let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let occupants = vec![
-            (a, "418-555-0101".to_owned(), ContactMethod::Sms),
-            (b, "418-555-0102".to_owned(), ContactMethod::Sms),
-            (c, "418-555-0101".to_owned(), ContactMethod::Call),
+            occupant(a, "418-555-0101", ContactMethod::Sms),
+            occupant(b, "418-555-0102", ContactMethod::Sms),
+            occupant(c, "418-555-0101", ContactMethod::Call),
         ];
-        let got = recipients(&occupants);
+        let got = recipients(occupants);
         assert_eq!(got.len(), 2);
         assert_eq!(
             (got[0].occupant_id, got[0].channel),
@@ -400,6 +472,18 @@ mod tests {
             Decision::Skip(SkipReason::OptedOut)
         );
         already.opted_out.clear();
+        // Consent required: only a phone that accepted goes on.
+        let mut consenting = rules();
+        consenting.require_consent = true;
+        assert_eq!(
+            decide(&consenting, &already, &one, "+14185550101", 1, &mut spent),
+            Decision::Skip(SkipReason::NoConsent)
+        );
+        already.accepted.insert("418-555-0101".to_owned());
+        assert_eq!(
+            decide(&consenting, &already, &one, "+14185550101", 1, &mut spent),
+            Decision::Skip(SkipReason::AlreadyAlertedToday)
+        );
         assert_eq!(
             decide(&rules(), &already, &one, "+14185550101", 1, &mut spent),
             Decision::Skip(SkipReason::AlreadyAlertedToday)

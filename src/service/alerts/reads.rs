@@ -92,9 +92,11 @@ pub struct MessageFilter {
 
 fn filtered(org: OrgId, filter: &MessageFilter) -> Select<alert_message::Entity> {
     let mut select = owned::<alert_message::Entity>(org);
-    if let Some(alert) = filter.alert_id {
-        select = select.filter(Column::AlertId.eq(alert));
-    }
+    // Alerts' messages only: consent requests belong to no alert.
+    select = match filter.alert_id {
+        Some(alert) => select.filter(Column::AlertId.eq(alert)),
+        None => select.filter(Column::AlertId.is_not_null()),
+    };
     if let Some(phone) = &filter.phone {
         select = select.filter(Column::ToPhone.eq(phone.as_str()));
     }

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::inbound;
+use super::consent::{self, ConsentChange};
 use super::outbox::finish_if_done;
 use crate::auth::OrgId;
 use crate::domain::{Phone, global_id};
@@ -228,7 +228,13 @@ async fn opt_out(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     match e164.and_then(|p| Phone::parse(p).ok()) {
-        Some(phone) => inbound::set_opted_out(tx, org.uuid(), &phone, Some(now), now).await,
+        Some(phone) => {
+            let change = ConsentChange {
+                opted_out_at: Some(Some(now)),
+                ..ConsentChange::default()
+            };
+            consent::record(tx, org.uuid(), &phone.formatted(), change, now).await
+        }
         None => Ok(()),
     }
 }
@@ -243,7 +249,9 @@ async fn announce_failure(
 ) -> Result<(), DbErr> {
     let data = json!({
         "messageId": global_id::encode(global_id::Kind::AlertMessage, message.id),
-        "alertId": global_id::encode(global_id::Kind::SectorAlert, message.alert_id),
+        "alertId": message
+            .alert_id
+            .map(|id| global_id::encode(global_id::Kind::SectorAlert, id)),
         "to": message.to_phone,
         "channel": message.channel,
         "errorCode": code,

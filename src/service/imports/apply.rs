@@ -63,6 +63,7 @@ pub(super) async fn apply(tx: &impl ConnectionTrait, org: OrgId, plan: &Plan) ->
             occupant::Column::LastName,
             occupant::Column::ContactMethod,
             occupant::Column::Notes,
+            occupant::Column::Language,
             occupant::Column::UpdatedAt,
         ])
         .to_owned();

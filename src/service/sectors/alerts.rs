@@ -14,6 +14,7 @@ use super::reads::points_in;
 use crate::auth::OrgId;
 use crate::domain::global_id;
 use crate::service::alerts::outbox;
+use crate::service::alerts::wording::Sender;
 use crate::service::store::locks::{self, Memberships};
 use crate::service::store::tenant::{belongs, owned};
 use crate::service::{ServiceError, organizations, require_owned_locked, webhooks};
@@ -26,6 +27,8 @@ use serde_json::json;
 pub struct AlertStart<'a> {
     pub now: DateTime<Utc>,
     pub message: Option<&'a str>,
+    /// `SMS_TRANSLITERATE`.
+    pub transliterate: bool,
 }
 
 /// Puts a sector in alert or ends its alert, keeping the history; returns
@@ -73,7 +76,11 @@ pub async fn set_alert(
         let company = organizations::name(&tx, org.uuid())
             .await?
             .unwrap_or_default();
-        written = outbox::write(&tx, org, &alert, &current, &company, now).await?;
+        let sender = Sender {
+            company: &company,
+            transliterate: start.transliterate,
+        };
+        written = outbox::write(&tx, org, &alert, &current, sender, now).await?;
         let data = json!({
             "sectorId": sector_id,
             "alertId": global_id::encode(global_id::Kind::SectorAlert, alert.id),

@@ -104,6 +104,24 @@ pub async fn begin_write(
     Ok(tx)
 }
 
+/// `begin_write` for a write that crosses organizations (a resident's
+/// reply): on SQLite an update that matches no row, which takes the write
+/// lock all the same.
+pub async fn begin_write_any(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let tx = db.begin().await?;
+    if tx.get_database_backend() != DbBackend::Postgres {
+        organization::Entity::update_many()
+            .col_expr(
+                organization::Column::Name,
+                Expr::col(organization::Column::Name),
+            )
+            .filter(organization::Column::Id.is_null())
+            .exec(&tx)
+            .await?;
+    }
+    Ok(tx)
+}
+
 /// A transaction that creates an import run, holding the organization's
 /// run-creation lock from the start: it sees every run created before it
 /// (idempotency keys, an import already queued or running). Not the row of

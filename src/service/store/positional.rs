@@ -125,6 +125,7 @@ positional! {
         phone: next,
         contact_method: next_enum,
         notes: next,
+        language: next_enum,
         created_at: next,
         updated_at: next,
     }

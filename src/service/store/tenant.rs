@@ -5,8 +5,8 @@
 
 use entity::{
     alert_message, alert_settings, api_token, client, import_claim, import_report, import_run,
-    import_snapshot, occupant, phone_consent, sector, sector_alert, sector_membership,
-    service_point, webhook_delivery, webhook_endpoint,
+    import_snapshot, inbound_message, message_template, occupant, phone_consent, sector,
+    sector_alert, sector_membership, service_point, webhook_delivery, webhook_endpoint,
 };
 use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -65,7 +65,8 @@ tenant_entity!(
     webhook_endpoint: Id,
     webhook_delivery: Id,
     sector_alert: Id,
-    alert_message: Id
+    alert_message: Id,
+    inbound_message: Id
 );
 
 tenant_table!(
@@ -74,7 +75,8 @@ tenant_table!(
     import_claim,
     api_token,
     alert_settings,
-    phone_consent
+    phone_consent,
+    message_template
 );
 
 /// The condition that a row of `E` is the organization's: for the
