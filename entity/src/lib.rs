@@ -8,6 +8,7 @@ pub mod client;
 pub mod geocode_cache;
 pub mod geocode_work;
 pub mod import_claim;
+pub mod import_deletion;
 pub mod import_report;
 pub mod import_run;
 pub mod import_snapshot;

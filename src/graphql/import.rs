@@ -234,6 +234,51 @@ listed_by_id! {
     ImportRun: "ImportRunConnection", "ImportRunEdge", |run| run.0.id;
 }
 
+/// A record a run deletes (or would), as it was.
+pub struct DeletedRecord(i32, plan::deletions::DeletedRecord);
+
+impl ConnectionNode for DeletedRecord {
+    const CONNECTION: &'static str = "DeletedRecordConnection";
+    const EDGE: &'static str = "DeletedRecordEdge";
+
+    fn cursor(&self) -> String {
+        row_cursor(self.0 as u32)
+    }
+}
+
+#[Object]
+impl DeletedRecord {
+    /// `CLIENT`, `SERVICE_POINT` or `OCCUPANT`.
+    async fn kind(&self) -> &'static str {
+        use plan::deletions::DeletedKind;
+        match self.1.kind {
+            DeletedKind::Client => "CLIENT",
+            DeletedKind::ServicePoint => "SERVICE_POINT",
+            DeletedKind::Occupant => "OCCUPANT",
+        }
+    }
+
+    async fn client_external_id(&self) -> &str {
+        &self.1.client_external_id
+    }
+
+    async fn full_address(&self) -> Option<&str> {
+        self.1.full_address.as_deref()
+    }
+
+    async fn first_name(&self) -> Option<&str> {
+        self.1.first_name.as_deref()
+    }
+
+    async fn last_name(&self) -> Option<&str> {
+        self.1.last_name.as_deref()
+    }
+
+    async fn phone(&self) -> Option<&str> {
+        self.1.phone.as_deref()
+    }
+}
+
 impl ConnectionNode for RowReport {
     const CONNECTION: &'static str = "RowReportConnection";
     const EDGE: &'static str = "RowReportEdge";
@@ -347,6 +392,29 @@ impl ImportRun {
         })
     }
 
+    /// What `MERGE_DELETE_MISSING` deletes (or would, in a dry run), each
+    /// client, service point and occupant, cascades included: clients
+    /// first, then points, then occupants. (`REPLACE_ALL` deletes
+    /// everything: see `summary`.)
+    async fn deletions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<DeletedRecord>, ApiError> {
+        let t = tenant(ctx)?;
+        let page = row_page_request(ctx, first, after)?;
+        let records = import_reports::deletions(&t.db, t.org, self.0.id, page).await?;
+        let total = match wants_total(ctx) {
+            true => import_reports::count_deletions(&t.db, t.org, self.0.id).await?,
+            false => 0,
+        };
+        Ok(Connection::new(
+            records.map(|(index, record)| DeletedRecord(index, record)),
+            total,
+        ))
+    }
+
     /// The per-row report in row order, filtered by status.
     async fn rows(
         &self,
@@ -430,6 +498,31 @@ impl RowReport {
             .await?
             .map(Occupant::new))
     }
+
+    /// For an `UPDATED` row: each field of its occupant, point or client
+    /// that differs, before and after (dry run or not).
+    async fn changes(&self) -> Vec<FieldChange> {
+        self.0
+            .changes
+            .iter()
+            .map(|change| FieldChange {
+                field: change.field.clone(),
+                before: change.before.clone(),
+                after: change.after.clone(),
+            })
+            .collect()
+    }
+}
+
+/// One field a row changes.
+#[derive(SimpleObject)]
+pub struct FieldChange {
+    /// `phone`, `contactMethod`, `firstName`, `lastName`, `notes`,
+    /// `language`, `addressLine1`, `city`, `province`, `postalCode`,
+    /// `latitude`, `longitude`, `clientName`.
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// An uploaded file's name and bytes, read off the async workers.

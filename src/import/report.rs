@@ -7,6 +7,9 @@
 
 use std::io::{Read, Write};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::plan::RowResult;
 use crate::domain::RowStatus;
 
@@ -51,23 +54,33 @@ pub fn chunks(rows: &[RowResult]) -> impl Iterator<Item = Result<Chunk, serde_js
         for row in rows {
             counts.add(row.status);
         }
-        let mut encoder = flate2::write::DeflateEncoder::new(
-            Vec::with_capacity(rows.len() * 64),
-            flate2::Compression::fast(),
-        );
-        serde_json::to_writer(&mut encoder, rows)?;
-        encoder.flush().map_err(serde_json::Error::io)?;
         Ok(Chunk {
             first_row: rows[0].number as i32,
             last_row: rows[rows.len() - 1].number as i32,
             counts,
-            data: encoder.finish().map_err(serde_json::Error::io)?,
+            data: encode(rows)?,
         })
     })
 }
 
+/// Items as deflated JSON: a report chunk's rows, a run's deletions.
+pub fn encode<T: Serialize>(items: &[T]) -> Result<Vec<u8>, serde_json::Error> {
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(items.len() * 64),
+        flate2::Compression::fast(),
+    );
+    serde_json::to_writer(&mut encoder, items)?;
+    encoder.flush().map_err(serde_json::Error::io)?;
+    encoder.finish().map_err(serde_json::Error::io)
+}
+
 /// The rows of a chunk's `data`, in row order.
 pub fn decode(data: &[u8]) -> Result<Vec<RowResult>, serde_json::Error> {
+    decode_as(data)
+}
+
+/// What [`encode`] wrote.
+pub fn decode_as<T: DeserializeOwned>(data: &[u8]) -> Result<Vec<T>, serde_json::Error> {
     let mut json = Vec::with_capacity(data.len() * 4);
     flate2::read::DeflateDecoder::new(data)
         .read_to_end(&mut json)
@@ -105,6 +118,7 @@ mod tests {
             client_id: (status != RowStatus::Error).then(Uuid::new_v4),
             point_id: (status == RowStatus::Created).then(Uuid::new_v4),
             occupant_id: None,
+            changes: vec![],
         }
     }
 
@@ -142,6 +156,7 @@ mod tests {
             client_id: None,
             point_id: None,
             occupant_id: None,
+            changes: vec![],
         };
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),

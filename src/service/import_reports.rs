@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use entity::{import_report, import_run};
+use entity::{import_deletion, import_report, import_run};
 use futures_util::TryStreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
@@ -17,6 +17,7 @@ use super::{Page, PageRequest, fetch_page_by, owned};
 use crate::auth::OrgId;
 use crate::domain::RowStatus;
 use crate::import::plan::RowResult;
+use crate::import::plan::deletions::DeletedRecord;
 use crate::import::report;
 use crate::service::ServiceError;
 use crate::service::store::tenant::belongs;
@@ -146,6 +147,62 @@ pub async fn count_rows(
         counts.entry(*run).or_insert(0);
     }
     Ok(counts)
+}
+
+/// One page of what a run deletes (or would), in list order: the cursor
+/// is the previous page's last position (from 1).
+pub async fn deletions(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    run_id: Uuid,
+    page: PageRequest<i32>,
+) -> Result<Page<(i32, DeletedRecord)>, DbErr> {
+    let after = page.after.unwrap_or(0);
+    let wanted = page.first as usize + 1;
+    let chunks = import_deletion::Entity::find()
+        .filter(belongs::<import_deletion::Entity>(org))
+        .filter(import_deletion::Column::ImportRunId.eq(run_id))
+        .filter(import_deletion::Column::LastIndex.gt(after))
+        .order_by_asc(import_deletion::Column::FirstIndex)
+        .limit(wanted.div_ceil(report::ROWS_PER_CHUNK) as u64 + 1)
+        .all(db)
+        .await?;
+    let mut items = Vec::with_capacity(wanted);
+    for chunk in chunks {
+        let records: Vec<DeletedRecord> = report::decode_as(&chunk.records).map_err(|error| {
+            tracing::error!(run = %run_id, first = chunk.first_index, %error, "import deletions chunk unreadable");
+            DbErr::Type("import deletions chunk unreadable".to_owned())
+        })?;
+        let numbered = (chunk.first_index..).zip(records);
+        items.extend(
+            numbered
+                .filter(|(index, _)| *index > after)
+                .take(wanted - items.len()),
+        );
+        if items.len() == wanted {
+            break;
+        }
+    }
+    let has_next = items.len() > page.first as usize;
+    items.truncate(page.first as usize);
+    Ok(Page { items, has_next })
+}
+
+/// How many records a run deletes (or would).
+pub async fn count_deletions(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    run_id: Uuid,
+) -> Result<u64, DbErr> {
+    let last: Option<Option<i32>> = import_deletion::Entity::find()
+        .filter(belongs::<import_deletion::Entity>(org))
+        .filter(import_deletion::Column::ImportRunId.eq(run_id))
+        .select_only()
+        .expr(import_deletion::Column::LastIndex.max())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(last.flatten().unwrap_or(0) as u64)
 }
 
 /// How often a followed run is read again: its executor writes at most

@@ -21,8 +21,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::values::{DeliveryStatus, ImportStatus, MessageStatus};
 use entity::{
-    alert_message, import_report, import_run, import_snapshot, import_upload, inbound_message,
-    webhook_delivery,
+    alert_message, import_deletion, import_report, import_run, import_snapshot, import_upload,
+    inbound_message, webhook_delivery,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -46,6 +46,8 @@ pub struct Retention {
 pub struct Purged {
     /// Chunks of per-row reports, up to 1,000 rows each.
     pub report_chunks: u64,
+    /// Chunks of the lists of what runs deleted.
+    pub deletion_chunks: u64,
     pub uploads: u64,
     pub keys: u64,
     pub snapshots: u64,
@@ -119,6 +121,19 @@ pub async fn pass(
             .exec(db)
     })
     .await?;
+    let deletion_chunks = in_batches(FILE_BATCH, |batch| {
+        let runs = Query::select()
+            .distinct()
+            .column(import_deletion::Column::ImportRunId)
+            .from(import_deletion::Entity)
+            .and_where(import_deletion::Column::ImportRunId.in_subquery(old_runs()))
+            .limit(batch)
+            .to_owned();
+        import_deletion::Entity::delete_many()
+            .filter(import_deletion::Column::ImportRunId.in_subquery(runs))
+            .exec(db)
+    })
+    .await?;
     let uploads = delete_in_batches(
         db,
         import_upload::Column::ImportRunId,
@@ -188,6 +203,7 @@ pub async fn pass(
     .await?;
     let purged = Purged {
         report_chunks,
+        deletion_chunks,
         uploads,
         keys,
         snapshots,

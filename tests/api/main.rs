@@ -28,6 +28,7 @@ mod messaging;
 mod occupants;
 mod ooxml;
 mod pagination;
+mod previews;
 mod replies;
 mod reports;
 mod schema;

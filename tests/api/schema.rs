@@ -20,15 +20,9 @@ use async_graphql::parser::{
 const PENDING: &[&str] = &[
     // Import previews.
     "AffectedOccupant",
-    "DeletedRecord",
-    "DeletedRecordConnection",
-    "DeletedRecordEdge",
-    "FieldChange",
     "SectorImpact",
     "ImportRun.alertImpact",
-    "ImportRun.deletions",
     "ImportRun.errorsFileUrl",
-    "RowReport.changes",
 ];
 
 /// Whether the pending name `pending` covers the contract item `item`: the

@@ -1,7 +1,7 @@
 //! Grouping valid rows into clients → points → occupants, matched against
 //! the organization's records by their keys, in one pass over the rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{client, occupant, service_point};
@@ -11,7 +11,7 @@ use super::targets::{
     expected_external_id, new_client, occupant_target, point_target, same_occupant,
 };
 use super::{Existing, Present, RowResult, Summary};
-use crate::domain::{RowStatus, search_key};
+use crate::domain::{RowStatus, fold, search_key};
 use crate::import::error::Issue;
 use crate::import::rows::{Named, ParsedRow, RowOutcome};
 
@@ -34,6 +34,8 @@ struct Index<'a> {
     by_address: HashMap<&'a str, &'a client::Model>,
     points: HashMap<(Uuid, &'a str), &'a service_point::Model>,
     occupants: HashMap<(Uuid, &'a str), &'a occupant::Model>,
+    /// By point and folded name, for a resident who changed phone.
+    named: HashMap<(Uuid, String), Vec<&'a occupant::Model>>,
 }
 
 impl<'a> Index<'a> {
@@ -59,8 +61,28 @@ impl<'a> Index<'a> {
                 .iter()
                 .map(|o| ((o.service_point_id, o.phone.as_str()), o))
                 .collect(),
+            named: existing
+                .occupants
+                .iter()
+                .fold(HashMap::new(), |mut named, o| {
+                    if let Some(name) = name_key(o.first_name.as_deref(), o.last_name.as_deref()) {
+                        named
+                            .entry((o.service_point_id, name))
+                            .or_insert_with(Vec::new)
+                            .push(o);
+                    }
+                    named
+                }),
         }
     }
+}
+
+/// A person's name folded for matching (`Élise Côté` = `elise cote`);
+/// `None` without one.
+fn name_key(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let folded = |name: Option<&str>| fold(name.unwrap_or("").trim());
+    let (first, last) = (folded(first), folded(last));
+    (!first.is_empty() || !last.is_empty()).then(|| format!("{first}\u{1f}{last}"))
 }
 
 /// The grouping so far; rows go in with [`Grouping::add`].
@@ -78,6 +100,10 @@ pub(super) struct Grouping<'a, 'r> {
     /// With the row number that first named each occupant.
     pub(super) occupants: Vec<(u32, Tracked<'a, occupant::Model>)>,
     occupant_by_key: HashMap<(Uuid, String), usize>,
+    /// Every phone the file's valid rows give.
+    file_phones: HashSet<String>,
+    /// Existing occupants matched by name to a new phone: once each.
+    rephoned: HashSet<Uuid>,
     /// What invalid rows name: protected from deletion.
     pub(super) named: Vec<&'r Named>,
     pub(super) rows: Vec<RowResult>,
@@ -90,8 +116,15 @@ impl<'a, 'r> Grouping<'a, 'r> {
         organization_id: Uuid,
         present: Present,
         now: DateTime<Utc>,
-        row_count: usize,
+        rows: &[RowOutcome],
     ) -> Grouping<'a, 'r> {
+        let file_phones = rows
+            .iter()
+            .filter_map(|row| match row {
+                RowOutcome::Valid(row) => Some(row.phone.formatted()),
+                _ => None,
+            })
+            .collect();
         Grouping {
             organization_id,
             present,
@@ -105,8 +138,10 @@ impl<'a, 'r> Grouping<'a, 'r> {
             point_by_key: HashMap::new(),
             occupants: Vec::new(),
             occupant_by_key: HashMap::new(),
+            file_phones,
+            rephoned: HashSet::new(),
             named: Vec::new(),
-            rows: Vec::with_capacity(row_count),
+            rows: Vec::with_capacity(rows.len()),
             summary: Summary::default(),
         }
     }
@@ -269,11 +304,10 @@ impl<'a, 'r> Grouping<'a, 'r> {
                 )],
             );
         }
-        let existing = self
-            .index
-            .occupants
-            .get(&(point_id, phone.as_str()))
-            .copied();
+        let existing = match self.index.occupants.get(&(point_id, phone.as_str())) {
+            Some(found) => Some(*found),
+            None => self.rephoned(row, point_id),
+        };
         let target = occupant_target(organization_id, point_id, existing, row, present, now);
         let status = match existing {
             None => RowStatus::Created,
@@ -293,7 +327,26 @@ impl<'a, 'r> Grouping<'a, 'r> {
             client_id: Some(client_id),
             point_id: Some(point_id),
             occupant_id: Some(occupant_id),
+            changes: vec![],
         }
+    }
+}
+
+impl<'a> Grouping<'a, '_> {
+    /// The point's occupant this row names by a new phone: the only one
+    /// there with the row's name, whose own phone no row of the file gives
+    /// (else that row is theirs). Stale numbers would otherwise pile up
+    /// under `MERGE_KEEP_MISSING`, and keep being alerted.
+    fn rephoned(&mut self, row: &ParsedRow, point_id: Uuid) -> Option<&'a occupant::Model> {
+        let name = name_key(row.first_name.as_deref(), row.last_name.as_deref())?;
+        let [only] = self.index.named.get(&(point_id, name))?.as_slice() else {
+            return None;
+        };
+        let only: &'a occupant::Model = only;
+        if self.file_phones.contains(&only.phone) || !self.rephoned.insert(only.id) {
+            return None;
+        }
+        Some(only)
     }
 }
 
@@ -306,6 +359,7 @@ fn warning_row(number: u32, status: RowStatus, issue: Issue) -> RowResult {
         client_id: None,
         point_id: None,
         occupant_id: None,
+        changes: vec![],
     }
 }
 
@@ -318,5 +372,6 @@ fn error_row(number: u32, errors: Vec<Issue>) -> RowResult {
         client_id: None,
         point_id: None,
         occupant_id: None,
+        changes: vec![],
     }
 }

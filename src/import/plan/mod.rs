@@ -7,11 +7,14 @@
 //! (`targets`); sort them into creates, updates and unchanged; then what
 //! the mode deletes (`deletions`).
 
-mod deletions;
+pub mod changes;
+pub mod deletions;
 mod group;
 mod targets;
 #[cfg(test)]
 mod tests;
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{client, occupant, service_point};
@@ -21,6 +24,8 @@ use uuid::Uuid;
 use super::error::Issue;
 use super::rows::RowOutcome;
 use crate::domain::{ImportMode, RowStatus};
+use changes::FieldChange;
+use deletions::DeletedRecord;
 use group::{Grouping, Tracked};
 use targets::{same_client, same_occupant, same_point};
 
@@ -99,6 +104,10 @@ pub struct RowResult {
     pub point_id: Option<Uuid>,
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub occupant_id: Option<Uuid>,
+    /// What an `UPDATED` row changes: its occupant's, its point's and its
+    /// client's fields.
+    #[serde(rename = "ch", default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -109,6 +118,8 @@ pub struct Plan {
     pub points: Changes<service_point::Model>,
     pub occupants: Changes<occupant::Model>,
     pub rows: Vec<RowResult>,
+    /// What `MERGE_DELETE_MISSING` deletes, cascades included, described.
+    pub deleted: Vec<DeletedRecord>,
     pub summary: Summary,
 }
 
@@ -188,7 +199,7 @@ fn plan_against(input: PlanInput<'_>, existing: &Existing) -> Plan {
         rows,
         now,
     } = input;
-    let mut grouping = Grouping::new(existing, organization_id, present, now, rows.len());
+    let mut grouping = Grouping::new(existing, organization_id, present, now, rows);
     for outcome in rows {
         grouping.add(outcome);
     }
@@ -202,6 +213,8 @@ fn plan_against(input: PlanInput<'_>, existing: &Existing) -> Plan {
         ..
     } = grouping;
 
+    let mut rows = rows;
+    attach_changes(&mut rows, &clients, &points, &occupants);
     let mut plan = Plan {
         rows,
         ..Plan::default()
@@ -228,9 +241,62 @@ fn plan_against(input: PlanInput<'_>, existing: &Existing) -> Plan {
         plan.clients.delete = deletions.clients;
         plan.points.delete = deletions.points;
         plan.occupants.delete = deletions.occupants;
+        plan.deleted = deletions.records;
     }
     plan.summary = summary;
     plan
+}
+
+/// Each row's changes, as the whole file leaves its records: its
+/// occupant's, its point's and its client's. A row whose point or client
+/// changes is `UPDATED` even when its occupant does not.
+fn attach_changes(
+    rows: &mut [RowResult],
+    clients: &[Tracked<client::Model>],
+    points: &[Tracked<service_point::Model>],
+    occupants: &[(u32, Tracked<occupant::Model>)],
+) {
+    type Diff<T> = fn(&T, &T, &mut Vec<FieldChange>);
+    fn by_id<'a, T: 'a>(
+        tracked: impl Iterator<Item = &'a Tracked<'a, T>>,
+        id: fn(&T) -> Uuid,
+        diff: Diff<T>,
+    ) -> HashMap<Uuid, Vec<FieldChange>> {
+        tracked
+            .filter_map(|t| {
+                let mut found = Vec::new();
+                diff(t.existing?, &t.target, &mut found);
+                (!found.is_empty()).then(|| (id(&t.target), found))
+            })
+            .collect()
+    }
+    let occupants = by_id(
+        occupants.iter().map(|(_, t)| t),
+        |o| o.id,
+        changes::occupant,
+    );
+    let points = by_id(points.iter(), |p| p.id, changes::point);
+    let clients = by_id(clients.iter(), |c| c.id, changes::client);
+    if occupants.is_empty() && points.is_empty() && clients.is_empty() {
+        return;
+    }
+    let settled = |status| matches!(status, RowStatus::Updated | RowStatus::Unchanged);
+    for row in rows.iter_mut().filter(|row| settled(row.status)) {
+        let found: Vec<FieldChange> = [
+            (row.occupant_id, &occupants),
+            (row.point_id, &points),
+            (row.client_id, &clients),
+        ]
+        .into_iter()
+        .filter_map(|(id, changed)| changed.get(&id?))
+        .flatten()
+        .cloned()
+        .collect();
+        if !found.is_empty() {
+            row.status = RowStatus::Updated;
+            row.changes = found;
+        }
+    }
 }
 
 /// Sorts tracked records into creates, updates and unchanged, and counts.

@@ -121,6 +121,8 @@ pub(super) fn occupant_target(
         created_at: now,
         updated_at: now,
     });
+    // The same unless the occupant was found by name with a new phone.
+    target.phone = row.phone.formatted();
     target.contact_method = row.contact_method;
     if present.first_name || existing.is_none() {
         target.first_name = row.first_name.clone();

@@ -175,9 +175,27 @@ fn merging_matches_by_keys_and_counts_changes() {
         row(4, Some("C-3"), "3 rue C, Québec", "418-555-0004", "D"),
     ];
     let plan = run(ImportMode::MergeKeepMissing, &second, &existing);
+    // Row 2 rewrites its point's address ("1 Rue A, Quebec"): updated too.
     assert_eq!(
         statuses(&plan),
-        [RowStatus::Unchanged, RowStatus::Updated, RowStatus::Created]
+        [RowStatus::Updated, RowStatus::Updated, RowStatus::Created]
+    );
+    let change = |field: &str, before: &str, after: &str| FieldChange {
+        field: field.to_owned(),
+        before: Some(before.to_owned()),
+        after: Some(after.to_owned()),
+    };
+    let address = [
+        change("addressLine1", "1 rue A", "1 Rue A"),
+        change("city", "Québec", "Quebec"),
+    ];
+    assert_eq!(plan.rows[0].changes, address);
+    let mut renamed = vec![change("firstName", "B", "Bea")];
+    renamed.extend(address.clone());
+    assert_eq!(plan.rows[1].changes, renamed);
+    assert!(
+        plan.rows[2].changes.is_empty(),
+        "a created row lists nothing"
     );
     assert_eq!(
         plan.summary.clients,

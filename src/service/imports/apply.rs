@@ -61,6 +61,7 @@ pub(super) async fn apply(tx: &impl ConnectionTrait, org: OrgId, plan: &Plan) ->
         .update_columns([
             occupant::Column::FirstName,
             occupant::Column::LastName,
+            occupant::Column::Phone,
             occupant::Column::ContactMethod,
             occupant::Column::Notes,
             occupant::Column::Language,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::values::{GeocodeStatus, ImportStatus, WebhookEvent};
-use entity::{client, import_report, import_run, occupant, service_point};
+use entity::{client, import_deletion, import_report, import_run, occupant, service_point};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -29,6 +29,7 @@ use crate::domain::global_id;
 use crate::import::Parsed;
 use crate::import::error::Issue;
 use crate::import::headers::Mapping;
+use crate::import::plan::deletions::DeletedRecord;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
 use crate::import::progress::{Phase, Progress, Snapshot};
 use crate::import::report;
@@ -442,7 +443,37 @@ async fn finish(
     // A queued run's stored file goes with its final state.
     jobs::drop_uploads(db, &[run.id]).await?;
     announce_finished(db, run, &summary, commit_seq.is_some(), plan).await?;
-    write_report(db, run.id, run.org, &plan.rows).await
+    write_report(db, run.id, run.org, &plan.rows).await?;
+    write_deletions(db, run.id, run.org, &plan.deleted).await
+}
+
+/// What the run deletes (or would), in chunks of [`report::ROWS_PER_CHUNK`].
+async fn write_deletions(
+    db: &impl ConnectionTrait,
+    run_id: Uuid,
+    org: OrgId,
+    deleted: &[DeletedRecord],
+) -> Result<(), ServiceError> {
+    let chunks = deleted
+        .chunks(report::ROWS_PER_CHUNK)
+        .enumerate()
+        .map(|(i, records)| {
+            let first = (i * report::ROWS_PER_CHUNK + 1) as i32;
+            Ok(import_deletion::ActiveModel {
+                import_run_id: Set(run_id),
+                first_index: Set(first),
+                last_index: Set(first + records.len() as i32 - 1),
+                organization_id: Set(org.uuid()),
+                records: Set(report::encode(records)?),
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    if !chunks.is_empty() {
+        import_deletion::Entity::insert_many(chunks)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The per-row report, in chunks (`import::report`): a 100,000-row

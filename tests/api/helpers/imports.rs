@@ -24,7 +24,7 @@ pub const IMPORT: &str = "mutation($file: Upload!, $mode: ImportMode!, $dryRun: 
       clients { created updated unchanged deleted }
       servicePoints { created updated unchanged deleted }
       occupants { created updated unchanged deleted } }
-    rows(first: 500) { totalCount edges { node { rowNumber status errors { code column message } warnings { code column message } } } }
+    rows(first: 500) { totalCount edges { node { rowNumber status errors { code column message } warnings { code column message } changes { field before after } } } }
   }
 }";
 
