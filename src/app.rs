@@ -210,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/template.xlsx", get(spreadsheets::template))
         .route("/export.xlsx", get(spreadsheets::export))
+        .route("/imports/{id}/errors.xlsx", get(spreadsheets::errors))
         .route("/twilio/status", axum::routing::post(twilio::status))
         .route("/twilio/inbound", axum::routing::post(twilio::inbound))
         .layer(middleware::from_fn_with_state(in_flight, within_capacity));

@@ -12,6 +12,7 @@ pub mod import_deletion;
 pub mod import_report;
 pub mod import_run;
 pub mod import_snapshot;
+pub mod import_source;
 pub mod import_upload;
 pub mod inbound_message;
 pub mod message_template;

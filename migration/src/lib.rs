@@ -14,7 +14,7 @@ mod m20261203_000001_position_index;
 mod m20261203_000002_import_report;
 mod m20261207_000001_alert_dispatch;
 mod m20261208_000001_consent_templates;
-mod m20261208_000002_import_deletions;
+mod m20261208_000002_import_previews;
 
 pub struct Migrator;
 
@@ -32,7 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_import_report::Migration),
             Box::new(m20261207_000001_alert_dispatch::Migration),
             Box::new(m20261208_000001_consent_templates::Migration),
-            Box::new(m20261208_000002_import_deletions::Migration),
+            Box::new(m20261208_000002_import_previews::Migration),
         ]
     }
 }

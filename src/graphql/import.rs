@@ -230,6 +230,17 @@ pub fn row_statuses(status: Option<Vec<RowStatus>>) -> Vec<crate::domain::RowSta
 
 pub struct ImportRun(pub import_run::Model);
 
+impl ImportRun {
+    fn stored_summary(&self) -> Result<Summary, ApiError> {
+        serde_json::from_value(self.0.summary.clone()).map_err(|_| {
+            ApiError::internal(CorruptValue {
+                column: "summary",
+                value: self.0.summary.to_string(),
+            })
+        })
+    }
+}
+
 listed_by_id! {
     ImportRun: "ImportRunConnection", "ImportRunEdge", |run| run.0.id;
 }
@@ -376,12 +387,7 @@ impl ImportRun {
     }
 
     async fn summary(&self) -> Result<ImportSummary, ApiError> {
-        let summary: Summary = serde_json::from_value(self.0.summary.clone()).map_err(|_| {
-            ApiError::internal(CorruptValue {
-                column: "summary",
-                value: self.0.summary.to_string(),
-            })
-        })?;
+        let summary = self.stored_summary()?;
         Ok(ImportSummary {
             total_rows: summary.total_rows as i32,
             error_rows: summary.error_rows as i32,
@@ -390,6 +396,18 @@ impl ImportRun {
             service_points: summary.service_points.into(),
             occupants: summary.occupants.into(),
         })
+    }
+
+    /// `/imports/{id}/errors.xlsx` when rows are in error: those rows as the
+    /// file had them, with what to fix, to correct and import again.
+    async fn errors_file_url(&self) -> Result<Option<String>, ApiError> {
+        let summary = self.stored_summary()?;
+        Ok((summary.error_rows > 0).then(|| {
+            format!(
+                "/imports/{}/errors.xlsx",
+                crate::domain::global_id::encode(Kind::ImportRun, self.0.id)
+            )
+        }))
     }
 
     /// What `MERGE_DELETE_MISSING` deletes (or would, in a dry run), each

@@ -5,6 +5,7 @@
 
 pub mod cell;
 pub mod error;
+pub mod errors_file;
 pub mod headers;
 pub mod plan;
 pub mod progress;
@@ -76,6 +77,25 @@ pub fn parse(
 
 type Failure = (FileError, Vec<DetectedColumn>);
 
+/// The file's data: the first visible sheet with a recognizable header
+/// row, its columns, and file-level warnings.
+pub fn data_sheet(
+    bytes: &[u8],
+    limits: &ReadLimits,
+    mapping: &[Mapping],
+) -> Result<(read::Sheet, headers::Columns, Vec<Issue>), FileError> {
+    let format = read::detect(bytes)?;
+    let found = read::read_sheets(bytes, format, limits, |sheet| {
+        match headers::detect(&sheet.rows, mapping) {
+            Err(FileError::NoHeaders) => None,
+            result => Some((sheet, result)),
+        }
+    })?;
+    let (sheet, detected) = found.ok_or(FileError::NoHeaders)?;
+    let (columns, warnings) = detected?;
+    Ok((sheet, columns, warnings))
+}
+
 fn parse_inner(
     bytes: &[u8],
     max_data_rows: usize,
@@ -83,21 +103,12 @@ fn parse_inner(
     mapping: &[Mapping],
     progress: &Progress,
 ) -> Result<Parsed, Failure> {
-    let format = read::detect(bytes).map_err(|e| (e, vec![]))?;
     let limits = ReadLimits {
         max_rows: max_data_rows + HEADER_ROWS,
         ..limits.clone()
     };
-    // The first visible sheet with a recognizable header row is the one.
-    let found = read::read_sheets(bytes, format, &limits, |sheet| {
-        match headers::detect(&sheet.rows, mapping) {
-            Err(FileError::NoHeaders) => None,
-            result => Some((sheet, result)),
-        }
-    })
-    .map_err(|e| (e, vec![]))?;
-    let (sheet, detected) = found.ok_or((FileError::NoHeaders, vec![]))?;
-    let (columns, file_warnings) = detected.map_err(|e| (e, vec![]))?;
+    let (sheet, columns, file_warnings) =
+        data_sheet(bytes, &limits, mapping).map_err(|e| (e, vec![]))?;
 
     let data: Vec<_> = sheet
         .rows

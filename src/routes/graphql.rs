@@ -167,7 +167,9 @@ const LARGE_JSON_BODY: usize = 1024 * 1024;
 pub const LARGE_REQUESTS: usize = 2;
 const LARGE_REQUEST_WAIT: Duration = Duration::from_secs(1);
 
-async fn large_place(
+/// A turn among the large requests (a large JSON body, an errors file
+/// written from its import's file): `OVERLOADED` after a second's wait.
+pub(super) async fn large_place(
     places: &Arc<tokio::sync::Semaphore>,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
     match tokio::time::timeout(LARGE_REQUEST_WAIT, places.clone().acquire_owned()).await {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use entity::{import_deletion, import_report, import_run};
+use entity::{import_deletion, import_report, import_run, import_source};
 use futures_util::TryStreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{Page, PageRequest, fetch_page_by, owned};
 use crate::auth::OrgId;
 use crate::domain::RowStatus;
+use crate::import::error::Issue;
 use crate::import::plan::RowResult;
 use crate::import::plan::deletions::DeletedRecord;
 use crate::import::report;
@@ -203,6 +204,38 @@ pub async fn count_deletions(
         .one(db)
         .await?;
     Ok(last.flatten().unwrap_or(0) as u64)
+}
+
+/// What `errors.xlsx` is written from: the run's kept file and its rows
+/// in error (number and issues, in row order), or `None` when the run has
+/// none or its file is gone (retention).
+pub async fn errors_source(
+    db: &(impl ConnectionTrait + StreamTrait),
+    org: OrgId,
+    run_id: Uuid,
+    max_rows: usize,
+) -> Result<Option<(import_source::Model, Vec<(u32, Vec<Issue>)>)>, ServiceError> {
+    let source = import_source::Entity::find()
+        .filter(belongs::<import_source::Entity>(org))
+        .filter(import_source::Column::ImportRunId.eq(run_id))
+        .one(db)
+        .await?;
+    let Some(source) = source else {
+        return Ok(None);
+    };
+    let page = PageRequest {
+        first: max_rows as u64,
+        after: None,
+    };
+    let mut found = rows(db, org, &[run_id], &[RowStatus::Error], page).await?;
+    let errors = found
+        .remove(&run_id)
+        .map(|page| page.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|row| (row.number, row.errors))
+        .collect();
+    Ok(Some((source, errors)))
 }
 
 /// How often a followed run is read again: its executor writes at most

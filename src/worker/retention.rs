@@ -21,8 +21,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::values::{DeliveryStatus, ImportStatus, MessageStatus};
 use entity::{
-    alert_message, import_deletion, import_report, import_run, import_snapshot, import_upload,
-    inbound_message, webhook_delivery,
+    alert_message, import_deletion, import_report, import_run, import_snapshot, import_source,
+    import_upload, inbound_message, webhook_delivery,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -49,6 +49,8 @@ pub struct Purged {
     /// Chunks of the lists of what runs deleted.
     pub deletion_chunks: u64,
     pub uploads: u64,
+    /// Files kept for their rows in error (`errors.xlsx`).
+    pub sources: u64,
     pub keys: u64,
     pub snapshots: u64,
     pub deliveries: u64,
@@ -134,6 +136,13 @@ pub async fn pass(
             .exec(db)
     })
     .await?;
+    let sources = delete_in_batches(
+        db,
+        import_source::Column::ImportRunId,
+        import_source::Column::CreatedAt.lt(cutoff),
+        FILE_BATCH,
+    )
+    .await?;
     let uploads = delete_in_batches(
         db,
         import_upload::Column::ImportRunId,
@@ -205,6 +214,7 @@ pub async fn pass(
         report_chunks,
         deletion_chunks,
         uploads,
+        sources,
         keys,
         snapshots,
         deliveries,

@@ -57,7 +57,7 @@ pub fn through(twilio: &TwilioDouble) -> impl FnOnce(&mut ServeConfig) + '_ {
 }
 
 /// The sector the tests draw: it holds (46.85, -71.25).
-fn square() -> Value {
+pub fn square() -> Value {
     json!({"type": "Polygon", "coordinates": [[
         [-71.3, 46.8], [-71.2, 46.8], [-71.2, 46.9], [-71.3, 46.9], [-71.3, 46.8]
     ]]})

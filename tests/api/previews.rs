@@ -364,3 +364,390 @@ async fn a_delete_missing_dry_run_lists_what_it_would_delete_and_deletes_nothing
         ]
     );
 }
+
+/// The entry `name` of an xlsx (a zip), as text.
+fn part(xlsx: &[u8], name: &str) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[tokio::test]
+async fn the_rows_in_error_come_back_as_the_file_had_them_with_what_to_fix() {
+    use crate::fixtures::{E, N};
+    let app = spawn_app().await;
+    let header: Vec<_> = HEADER.iter().map(|h| T(h)).collect();
+    let original = xlsx(&[
+        vec![T("Clients 2026-2027"), E, E, E, E, E],
+        header.clone(),
+        vec![
+            T("Marie"),
+            T("Tremblay"),
+            N(4185550101.0),
+            T("SMS"),
+            T("12 rue A, Québec"),
+            T("C-1"),
+        ],
+        vec![
+            T("Paul"),
+            T("Roy"),
+            T("418-555-01"),
+            T("SMS"),
+            T("14 rue A, Québec"),
+            T("C-2"),
+        ],
+        vec![
+            T("Luc"),
+            T("Roy"),
+            N(4185550103.0),
+            T("courriel"),
+            T("16 rue A, Québec"),
+            T("C-3"),
+        ],
+    ]);
+    let run = app.import("clients.xlsx", original, keep()).await;
+    assert_eq!(run["committed"], false);
+    let messages: Vec<String> = crate::helpers::nodes(&run["rows"])
+        .filter(|row| row["status"] == "ERROR")
+        .map(|row| row["errors"][0]["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(messages.len(), 2);
+    let url = app
+        .data(
+            "query($id: ID!) { importRun(id: $id) { errorsFileUrl } }",
+            json!({"id": run["id"]}),
+        )
+        .await["importRun"]["errorsFileUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        url,
+        format!("/imports/{}/errors.xlsx", run["id"].as_str().unwrap())
+    );
+
+    let file = app.get_as(Some(&app.token), &url, &[]).await;
+    assert_eq!(file.status, 200);
+    let rows = crate::spreadsheets::cells(&file.body, "Erreurs");
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "Prénom",
+                "Nom",
+                "Téléphone",
+                "SMS/Appel",
+                "Adresse",
+                "Identifiant du client",
+                "Erreurs"
+            ],
+            vec![
+                "Paul",
+                "Roy",
+                "418-555-01",
+                "SMS",
+                "14 rue A, Québec",
+                "C-2",
+                &messages[0]
+            ],
+            vec![
+                "Luc",
+                "Roy",
+                "4185550103",
+                "courriel",
+                "16 rue A, Québec",
+                "C-3",
+                &messages[1]
+            ],
+        ]
+    );
+    // Each faulty cell carries a note naming its problem.
+    let notes = part(&file.body, "xl/comments1.xml");
+    let escaped = |m: &str| m.replace('\'', "&apos;").replace('"', "&quot;");
+    for message in &messages {
+        assert!(
+            notes.contains(message.as_str()) || notes.contains(&escaped(message)),
+            "{message} not in {notes}"
+        );
+    }
+    assert!(
+        notes.contains("<ref>C2</ref>") || notes.contains("ref=\"C2\""),
+        "{notes}"
+    );
+    assert!(notes.contains("ref=\"D3\""), "{notes}");
+
+    // In English on request; another organization's token finds nothing.
+    let english = app
+        .http
+        .get(format!("{}{url}", app.address))
+        .bearer_auth(&app.token)
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::spreadsheets::cells(&english, "Errors")[0][6],
+        "Errors"
+    );
+    let other = app.new_org("Autre").await;
+    assert_eq!(app.get_as(Some(&other), &url, &[]).await.status, 404);
+    assert_eq!(app.get(&url).await.status, 401);
+
+    // Fixed in the file itself, it imports.
+    let mut fixed: Vec<Vec<_>> = rows[1..]
+        .iter()
+        .map(|row| {
+            row[..6]
+                .iter()
+                .map(|v| crate::fixtures::V::S(v.clone()))
+                .collect()
+        })
+        .collect();
+    fixed[0][2] = crate::fixtures::V::S("418-555-0102".to_owned());
+    fixed[1][3] = crate::fixtures::V::S("SMS".to_owned());
+    fixed.insert(0, header);
+    let again = app.import("corrigé.xlsx", xlsx(&fixed), keep()).await;
+    assert_eq!(again["committed"], true);
+    assert_eq!(crate::helpers::counts(&again, "occupants"), [2, 0, 0, 0]);
+    let clean = app
+        .data(
+            "query($id: ID!) { importRun(id: $id) { errorsFileUrl } }",
+            json!({"id": again["id"]}),
+        )
+        .await;
+    assert_eq!(clean["importRun"]["errorsFileUrl"], Value::Null);
+}
+
+#[tokio::test]
+async fn undoing_a_keep_missing_merge_restores_what_it_touched_and_keeps_later_edits() {
+    let app = spawn_app().await;
+    let first = app
+        .import(
+            "avant.xlsx",
+            file(&[
+                [
+                    "Marie",
+                    "Tremblay",
+                    "418-555-0101",
+                    "SMS",
+                    "12 rue des Érables, Québec",
+                    "C-1",
+                ],
+                [
+                    "Paul",
+                    "Roy",
+                    "418-555-0102",
+                    "SMS",
+                    "14 rue des Érables, Québec",
+                    "C-2",
+                ],
+            ]),
+            keep(),
+        )
+        .await;
+    let before = occupants(&app).await;
+    let run = app
+        .import(
+            "après.xlsx",
+            file(&[
+                [
+                    "Marie",
+                    "Tremblay",
+                    "418-555-0199",
+                    "Appel",
+                    "12 rue des Érables, Québec",
+                    "C-1",
+                ],
+                [
+                    "Luc",
+                    "Roy",
+                    "418-555-0103",
+                    "SMS",
+                    "16 rue des Érables, Québec",
+                    "C-3",
+                ],
+            ]),
+            keep(),
+        )
+        .await;
+    assert_eq!(crate::helpers::counts(&run, "occupants"), [1, 1, 0, 0]);
+    // Paul, whom the import did not touch, is edited by hand since.
+    let paul = before[1].0.clone();
+    app.data(
+        "mutation($id: ID!) { updateOccupant(id: $id, input: {notes: \"Chien dans la cour\"}) { id } }",
+        json!({"id": paul}),
+    )
+    .await;
+
+    // Only the latest committed import can be undone.
+    let refused = app.undo_import(&first["id"]).await;
+    assert_eq!(crate::helpers::error_codes(&refused), ["BAD_USER_INPUT"]);
+    let undone = app.undo_import(&run["id"]).await;
+    assert_eq!(
+        undone["data"]["undoImport"],
+        json!({"undone": true, "committed": true})
+    );
+    assert_eq!(occupants(&app).await, before, "Marie as she was, Luc gone");
+    let data = app
+        .data(
+            "query($id: ID!) { occupant(id: $id) { notes } clients { totalCount } }",
+            json!({"id": paul}),
+        )
+        .await;
+    assert_eq!(data["occupant"]["notes"], "Chien dans la cour");
+    assert_eq!(
+        data["clients"]["totalCount"], 2,
+        "C-3, created by the import, is gone"
+    );
+}
+
+/// Each row's warning codes.
+fn warning_codes(run: &Value) -> Vec<(i64, Vec<String>)> {
+    crate::helpers::nodes(&run["rows"])
+        .map(|row| {
+            let codes = row["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["code"].as_str().unwrap().to_owned())
+                .collect();
+            (row["rowNumber"].as_i64().unwrap(), codes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_phone_shared_by_two_clients_and_a_point_left_empty_are_warned_of() {
+    let app = spawn_app().await;
+    let client = app
+        .data(
+            "mutation { createClient(input: {externalId: \"C-9\"}) { id } }",
+            json!({}),
+        )
+        .await["createClient"]["id"]
+        .clone();
+    app.data(
+        "mutation($c: ID!) { createServicePoint(input: {clientId: $c, address: {addressLine1: \"9 rue Vide\", city: \"Québec\"}}) { id } }",
+        json!({"c": client}),
+    )
+    .await;
+    let run = app
+        .import(
+            "partagé.xlsx",
+            file(&[
+                [
+                    "Marie",
+                    "Tremblay",
+                    "418-555-0101",
+                    "SMS",
+                    "12 rue des Érables, Québec",
+                    "C-1",
+                ],
+                [
+                    "Marie",
+                    "Tremblay",
+                    "418-555-0101",
+                    "SMS",
+                    "14 rue des Érables, Québec",
+                    "C-2",
+                ],
+                [
+                    "Paul",
+                    "Roy",
+                    "418-555-0102",
+                    "SMS",
+                    "16 rue des Érables, Québec",
+                    "C-3",
+                ],
+            ]),
+            json!({"mode": "MERGE_KEEP_MISSING", "dryRun": true}),
+        )
+        .await;
+    assert_eq!(
+        warning_codes(&run),
+        [
+            (2, vec!["PHONE_SHARED_BY_CLIENTS".to_owned()]),
+            (3, vec!["PHONE_SHARED_BY_CLIENTS".to_owned()]),
+            (4, vec![]),
+        ]
+    );
+    let shared = crate::helpers::nodes(&run["rows"]).next().unwrap()["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(shared.contains("du client C-2"), "{shared}");
+    let file_warnings: Vec<(Value, Value)> = run["fileWarnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["code"].clone(), w["message"].clone()))
+        .collect();
+    assert_eq!(file_warnings.len(), 1, "{file_warnings:?}");
+    assert_eq!(file_warnings[0].0, "POINT_WITHOUT_OCCUPANT");
+    let message = file_warnings[0].1.as_str().unwrap();
+    assert!(message.starts_with("1 point(s) de service"), "{message}");
+    assert!(
+        message.contains("9 rue Vide") && message.contains("(C-9)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_phone_changed_in_a_sector_in_alert_is_warned_of() {
+    let app = spawn_app().await;
+    let sector = app
+        .data(
+            "mutation($input: SectorInput!) { createSector(input: $input) { id } }",
+            json!({"input": {"name": "Rue Principale", "geometry": crate::alerts::square()}}),
+        )
+        .await["createSector"]["id"]
+        .clone();
+    let located = |phone: &'static str| {
+        let mut all = vec![
+            HEADER
+                .iter()
+                .chain(&["Latitude", "Longitude"])
+                .map(|h| T(h))
+                .collect::<Vec<_>>(),
+        ];
+        let row = [
+            "Marie",
+            "Tremblay",
+            phone,
+            "SMS",
+            "12 rue des Érables, Québec",
+            "C-1",
+        ];
+        let mut cells: Vec<_> = row.iter().map(|v| T(v)).collect();
+        cells.extend([crate::fixtures::N(46.85), crate::fixtures::N(-71.25)]);
+        all.push(cells);
+        xlsx(&all)
+    };
+    app.import("avant.xlsx", located("418-555-0101"), keep())
+        .await;
+    app.data(
+        "mutation($id: ID!) { setSectorAlert(id: $id, active: true) { alertActive } }",
+        json!({"id": sector}),
+    )
+    .await;
+    let run = app
+        .import(
+            "après.xlsx",
+            located("418-555-0199"),
+            json!({"mode": "MERGE_KEEP_MISSING", "dryRun": true}),
+        )
+        .await;
+    assert_eq!(
+        warning_codes(&run),
+        [(2, vec!["PHONE_CHANGED_DURING_ALERT".to_owned()])]
+    );
+}

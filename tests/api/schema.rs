@@ -22,7 +22,6 @@ const PENDING: &[&str] = &[
     "AffectedOccupant",
     "SectorImpact",
     "ImportRun.alertImpact",
-    "ImportRun.errorsFileUrl",
 ];
 
 /// Whether the pending name `pending` covers the contract item `item`: the

@@ -13,6 +13,7 @@ mod group;
 mod targets;
 #[cfg(test)]
 mod tests;
+mod warnings;
 
 use std::collections::HashMap;
 
@@ -120,6 +121,9 @@ pub struct Plan {
     pub rows: Vec<RowResult>,
     /// What `MERGE_DELETE_MISSING` deletes, cascades included, described.
     pub deleted: Vec<DeletedRecord>,
+    /// About the records as the plan leaves them (points with nobody to
+    /// alert), beside the file's own warnings.
+    pub warnings: Vec<Issue>,
     pub summary: Summary,
 }
 
@@ -244,6 +248,7 @@ fn plan_against(input: PlanInput<'_>, existing: &Existing) -> Plan {
         plan.deleted = deletions.records;
     }
     plan.summary = summary;
+    warnings::add(&mut plan, existing);
     plan
 }
 

@@ -144,7 +144,7 @@ impl Importer {
 
     pub(super) async fn parse(
         &self,
-        bytes: Vec<u8>,
+        bytes: Arc<Vec<u8>>,
         mapping: Vec<Mapping>,
         progress: Arc<Progress>,
     ) -> Parsed {

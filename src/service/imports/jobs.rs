@@ -57,14 +57,16 @@ impl NewImport {
     }
 }
 
-fn mapping_json(mapping: &[Mapping]) -> serde_json::Value {
+/// A column mapping as stored with a queued run's or a kept file.
+pub fn mapping_json(mapping: &[Mapping]) -> serde_json::Value {
     mapping
         .iter()
         .map(|m| json!({"header": m.header, "field": m.field.map(headers::field_name)}))
         .collect()
 }
 
-fn mapping_from_json(value: &serde_json::Value) -> Vec<Mapping> {
+/// What [`mapping_json`] stored.
+pub fn mapping_from_json(value: &serde_json::Value) -> Vec<Mapping> {
     let Some(items) = value.as_array() else {
         return Vec::new();
     };

@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::values::{GeocodeStatus, ImportStatus, WebhookEvent};
-use entity::{client, import_deletion, import_report, import_run, occupant, service_point};
+use entity::{
+    client, import_deletion, import_report, import_run, import_source, occupant, sector,
+    sector_membership, service_point,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -41,7 +44,7 @@ use crate::service::{ServiceError, TenantEntity, owned};
 
 pub use gate::Importer;
 use jobs::Created;
-pub use jobs::{NewImport, fail, run_queued};
+pub use jobs::{NewImport, fail, mapping_from_json, run_queued};
 pub use undo::undo;
 
 #[derive(Clone, Debug)]
@@ -141,9 +144,11 @@ async fn run(
     progress: &Arc<Progress>,
 ) -> Result<(), ServiceError> {
     let NewImport { bytes, options, .. } = request;
+    // Kept beside the parse: a run with rows in error keeps its file.
+    let bytes = Arc::new(bytes);
     let mut timer = PhaseTimer::start();
     let mut parsed = importer
-        .parse(bytes, options.mapping.clone(), progress.clone())
+        .parse(bytes.clone(), options.mapping.clone(), progress.clone())
         .await;
     timer.lap("parse");
     let run = Outcome {
@@ -151,6 +156,7 @@ async fn run(
         org,
         options: &options,
         progress,
+        source: &bytes,
     };
     if !parsed.file_errors.is_empty() {
         return finish(db, &run, &parsed, &Plan::default(), None).await;
@@ -220,6 +226,7 @@ async fn run(
     if geocoding.enabled() {
         locate::locate_planned(&mut plan, &located, geocoding);
     }
+    warn_during_alerts(&tx, org, &mut plan).await?;
     timer.lap("plan");
     // The plan holds what the rows said: free them before writing.
     parsed.rows = Vec::new();
@@ -230,10 +237,13 @@ async fn run(
         tx.rollback().await?;
         return finish(db, &run, &parsed, &plan, None).await;
     }
-    if let (true, Some(existing)) = (snapshot, &kept) {
-        packed = Some(match plan.changes_nothing() {
-            true => undo::UNCHANGED.to_owned(),
-            false => undo::pack(existing)?,
+    // MERGE_DELETE_MISSING keeps every record as it was, MERGE_KEEP_MISSING
+    // only those it touches (REPLACE_ALL packed them above).
+    if let Some(existing) = &kept {
+        packed = Some(match (plan.changes_nothing(), snapshot) {
+            (true, _) => undo::UNCHANGED.to_owned(),
+            (false, true) => undo::pack(existing)?,
+            (false, false) => undo::pack_touched(existing, &plan)?,
         });
         timer.lap("snapshot");
     }
@@ -266,6 +276,69 @@ async fn run(
         timer.lap("analyze");
     }
     tracing::info!(rows = plan.rows.len(), phases = %timer, "import committed");
+    Ok(())
+}
+
+/// Warns on each row that changes the phone of an occupant whose point is
+/// in a sector in alert: the alert's messages were written for the old
+/// number, the new one gets the next alerts only.
+async fn warn_during_alerts(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    plan: &mut Plan,
+) -> Result<(), DbErr> {
+    let rephoned = |row: &RowResult| row.changes.iter().any(|c| c.field == "phone");
+    let points: Vec<Uuid> = plan
+        .rows
+        .iter()
+        .filter(|row| rephoned(row))
+        .filter_map(|row| row.point_id)
+        .collect();
+    if points.is_empty() {
+        return Ok(());
+    }
+    let in_alert: HashMap<Uuid, String> = owned::<sector::Entity>(org)
+        .filter(sector::Column::AlertActive.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    if in_alert.is_empty() {
+        return Ok(());
+    }
+    let mut alerted: HashMap<Uuid, Vec<&str>> = HashMap::new();
+    for chunk in points.chunks(10_000) {
+        let memberships = owned::<sector_membership::Entity>(org)
+            .filter(sector_membership::Column::SectorId.is_in(in_alert.keys().copied()))
+            .filter(sector_membership::Column::ServicePointId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for membership in memberships {
+            if let Some(name) = in_alert.get(&membership.sector_id) {
+                alerted
+                    .entry(membership.service_point_id)
+                    .or_default()
+                    .push(name);
+            }
+        }
+    }
+    for row in plan.rows.iter_mut().filter(|row| rephoned(row)) {
+        let Some(names) = row.point_id.and_then(|point| alerted.get(&point)) else {
+            continue;
+        };
+        let names = names.join(", ");
+        row.warnings.push(Issue::new(
+            "PHONE_CHANGED_DURING_ALERT",
+            None,
+            format!(
+                "Téléphone changé pendant l'alerte en cours du secteur {names} : ses messages partent vers l'ancien numéro, le nouveau recevra les prochaines alertes."
+            ),
+            format!(
+                "Phone changed during the current alert of sector {names}: its messages go to the old number, the new one gets the next alerts."
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -346,6 +419,8 @@ struct Outcome<'a> {
     org: OrgId,
     options: &'a ImportOptions,
     progress: &'a Progress,
+    /// The file, kept when rows are in error (`errors.xlsx`).
+    source: &'a [u8],
 }
 
 pub(super) fn issues_json(issues: &[Issue]) -> serde_json::Value {
@@ -426,7 +501,9 @@ async fn finish(
         )
         .col_expr(
             import_run::Column::FileWarnings,
-            Expr::value(issues_json(&parsed.file_warnings)),
+            Expr::value(issues_json(
+                &[parsed.file_warnings.as_slice(), plan.warnings.as_slice()].concat(),
+            )),
         )
         .col_expr(
             import_run::Column::Columns,
@@ -444,7 +521,27 @@ async fn finish(
     jobs::drop_uploads(db, &[run.id]).await?;
     announce_finished(db, run, &summary, commit_seq.is_some(), plan).await?;
     write_report(db, run.id, run.org, &plan.rows).await?;
-    write_deletions(db, run.id, run.org, &plan.deleted).await
+    write_deletions(db, run.id, run.org, &plan.deleted).await?;
+    if plan.summary.error_rows > 0 {
+        keep_source(db, run).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the file of a run with rows in error, to write those rows back.
+async fn keep_source(db: &impl ConnectionTrait, run: &Outcome<'_>) -> Result<(), DbErr> {
+    let source = import_source::ActiveModel {
+        import_run_id: Set(run.id),
+        organization_id: Set(run.org.uuid()),
+        bytes: Set(run.source.to_vec()),
+        mapping: Set(jobs::mapping_json(&run.options.mapping)),
+        created_at: Set(Utc::now()),
+    };
+    // Without `RETURNING`, which would read the file back.
+    import_source::Entity::insert(source)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// What the run deletes (or would), in chunks of [`report::ROWS_PER_CHUNK`].

@@ -1,0 +1,131 @@
+//! Warnings about what the records will be once the plan is applied, for
+//! the contractor to look at before committing: a phone shared by
+//! occupants of different clients (one SMS reaches both, and a STOP from
+//! it stops both), and service points left with nobody to alert.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use uuid::Uuid;
+
+use super::{Existing, Plan};
+use crate::domain::{RowStatus, full_address};
+use crate::import::error::Issue;
+
+/// How many of the points left with nobody a warning names.
+const NAMED_POINTS: usize = 5;
+
+/// Adds the warnings to the plan's rows and file warnings.
+pub(super) fn add(plan: &mut Plan, existing: &Existing) {
+    let deleted_clients: HashSet<Uuid> = plan.clients.delete.iter().copied().collect();
+    let mut deleted_points: HashSet<Uuid> = plan.points.delete.iter().copied().collect();
+    deleted_points.extend(
+        existing
+            .points
+            .iter()
+            .filter(|p| deleted_clients.contains(&p.client_id))
+            .map(|p| p.id),
+    );
+    let deleted_occupants: HashSet<Uuid> = plan.occupants.delete.iter().copied().collect();
+    let external_ids: HashMap<Uuid, &str> = existing
+        .clients
+        .iter()
+        .chain(&plan.clients.create)
+        .map(|c| (c.id, c.external_id.as_str()))
+        .collect();
+    // The points as they will be, with their client.
+    let points: HashMap<Uuid, &entity::service_point::Model> = existing
+        .points
+        .iter()
+        .filter(|p| !deleted_points.contains(&p.id))
+        .chain(&plan.points.create)
+        .map(|p| (p.id, p))
+        .collect();
+    // The occupants as they will be (an update may change a phone).
+    let updated: HashMap<Uuid, &entity::occupant::Model> =
+        plan.occupants.update.iter().map(|o| (o.id, o)).collect();
+    let occupants: Vec<&entity::occupant::Model> = existing
+        .occupants
+        .iter()
+        .filter(|o| !deleted_occupants.contains(&o.id) && points.contains_key(&o.service_point_id))
+        .map(|o| updated.get(&o.id).copied().unwrap_or(o))
+        .chain(&plan.occupants.create)
+        .collect();
+
+    let mut clients_of_phone: HashMap<&str, BTreeSet<Uuid>> = HashMap::new();
+    let mut peopled: HashSet<Uuid> = HashSet::new();
+    let mut phone_of: HashMap<Uuid, &str> = HashMap::new();
+    for occupant in &occupants {
+        peopled.insert(occupant.service_point_id);
+        phone_of.insert(occupant.id, occupant.phone.as_str());
+        if let Some(point) = points.get(&occupant.service_point_id) {
+            clients_of_phone
+                .entry(occupant.phone.as_str())
+                .or_default()
+                .insert(point.client_id);
+        }
+    }
+
+    for row in plan.rows.iter_mut() {
+        if matches!(row.status, RowStatus::Error | RowStatus::Skipped) {
+            continue;
+        }
+        let (Some(occupant), Some(client)) = (row.occupant_id, row.client_id) else {
+            continue;
+        };
+        let Some(phone) = phone_of.get(&occupant) else {
+            continue;
+        };
+        let others: Vec<&str> = clients_of_phone
+            .get(phone)
+            .into_iter()
+            .flatten()
+            .filter(|other| **other != client)
+            .filter_map(|other| external_ids.get(other).copied())
+            .collect();
+        if !others.is_empty() {
+            let others = others.join(", ");
+            row.warnings.push(Issue::new(
+                "PHONE_SHARED_BY_CLIENTS",
+                None,
+                format!(
+                    "Le {phone} est aussi celui d'un occupant du client {others} : un seul message lui parvient, et un ARRET le désabonne pour les deux."
+                ),
+                format!(
+                    "{phone} is also the phone of an occupant of client {others}: it gets one message, and a STOP unsubscribes it for both."
+                ),
+            ));
+        }
+    }
+
+    let mut empty: Vec<&entity::service_point::Model> = points
+        .values()
+        .filter(|p| !peopled.contains(&p.id))
+        .copied()
+        .collect();
+    if !empty.is_empty() {
+        empty.sort_by_key(|p| p.id);
+        let named: Vec<String> = empty
+            .iter()
+            .take(NAMED_POINTS)
+            .map(|p| {
+                let client = external_ids.get(&p.client_id).copied().unwrap_or("");
+                let address = full_address(
+                    &p.address_line1,
+                    p.city.as_deref(),
+                    p.province.as_deref(),
+                    p.postal_code.as_deref(),
+                );
+                format!("{address} ({client})")
+            })
+            .collect();
+        let (count, named) = (empty.len(), named.join("; "));
+        plan.warnings.push(Issue::new(
+            "POINT_WITHOUT_OCCUPANT",
+            None,
+            format!(
+                "{count} point(s) de service sans occupant à alerter après cet import : {named}."
+            ),
+            format!("{count} service point(s) with nobody to alert after this import: {named}."),
+        ));
+    }
+}
