@@ -9,6 +9,7 @@ pub mod geocode_cache;
 pub mod geocode_work;
 pub mod import_claim;
 pub mod import_deletion;
+pub mod import_impact;
 pub mod import_report;
 pub mod import_run;
 pub mod import_snapshot;

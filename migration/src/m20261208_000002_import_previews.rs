@@ -1,6 +1,7 @@
 //! Seeing an import's consequences: what it deletes (or would, in a dry
 //! run), listed in chunks of deflated JSON beside the per-row report with
 //! their position range so that a page reads the chunks it needs; and the
+//! sectors' recipients each run gains and loses (deflated JSON); and the
 //! file of a run with rows in error, kept to write those rows back
 //! (`errors.xlsx`) until retention.
 
@@ -50,11 +51,28 @@ impl MigrationTrait for Migration {
                     )
                     .take(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("import_impact")
+                    .col(uuid("import_run_id").primary_key())
+                    .col(uuid("organization_id"))
+                    .col(blob("data"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_import_impact_import_run_id")
+                            .from("import_impact", "import_run_id")
+                            .to("import_run", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .take(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["import_source", "import_deletion"] {
+        for table in ["import_impact", "import_source", "import_deletion"] {
             manager
                 .drop_table(Table::drop().table(table).take())
                 .await?;

@@ -19,7 +19,7 @@ use crate::import::error::Issue;
 use crate::import::plan::Summary;
 use crate::import::progress::{Phase, Progress, Snapshot};
 use crate::service::imports::{self, ImportOptions, Importer, NewImport};
-use crate::service::{PageRequest, ServiceError, import_reports};
+use crate::service::{Page, PageRequest, ServiceError, import_reports};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct ImportArgs {
@@ -180,6 +180,85 @@ fn finish_display(now: &Snapshot) {
     }
 }
 
+/// What the run changes, deletes and does to each sector's recipients:
+/// the first few of each, then how many more.
+async fn consequences(
+    out: &mut impl Write,
+    db: &DatabaseConnection,
+    org: OrgId,
+    run: &import_run::Model,
+    lang: Lang,
+) -> Result<(), Failure> {
+    let first = PageRequest {
+        first: ERROR_ROWS_SHOWN,
+        after: None,
+    };
+    let mut pages = import_reports::rows(db, org, &[run.id], &[RowStatus::Updated], first).await?;
+    let updated = pages.remove(&run.id).unwrap_or_else(Page::empty);
+    for row in &updated.items {
+        let changes: Vec<String> = row
+            .changes
+            .iter()
+            .map(|c| {
+                let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+                format!("{} {} -> {}", c.field, shown(&c.before), shown(&c.after))
+            })
+            .collect();
+        for warning in &row.warnings {
+            writeln!(
+                out,
+                "row {}: {} {}",
+                row.number,
+                warning.code,
+                warning.message(lang)
+            )?;
+        }
+        writeln!(out, "row {}: {}", row.number, changes.join("; "))?;
+    }
+    if updated.has_next {
+        writeln!(out, "... and more updated rows")?;
+    }
+    let deletions = import_reports::deletions(db, org, run.id, first).await?;
+    let total = import_reports::count_deletions(db, org, run.id).await?;
+    if total > 0 {
+        writeln!(out, "deletions: {total}")?;
+    }
+    for (_, record) in &deletions.items {
+        let who = [
+            record.first_name.as_deref(),
+            record.last_name.as_deref(),
+            record.phone.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let place = record.full_address.as_deref().unwrap_or("");
+        let kind = record.kind.name();
+        writeln!(out, "  {kind} {} {place} {who}", record.client_external_id)?;
+    }
+    if deletions.has_next {
+        writeln!(out, "  ...")?;
+    }
+    let impact = import_reports::alert_impact(db, org, run.id).await?;
+    let names: std::collections::HashMap<uuid::Uuid, String> =
+        crate::service::owned::<entity::sector::Entity>(org)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|sector| (sector.id, sector.name))
+            .collect();
+    for sector in impact.iter().filter(|s| s.gained_count + s.lost_count > 0) {
+        let name = names.get(&sector.sector_id).map_or("?", String::as_str);
+        writeln!(
+            out,
+            "sector {name}: {} -> {} recipients (+{} -{})",
+            sector.before, sector.after, sector.gained_count, sector.lost_count
+        )?;
+    }
+    Ok(())
+}
+
 async fn report(
     db: &DatabaseConnection,
     org: OrgId,
@@ -240,6 +319,11 @@ async fn report(
     if more > 0 {
         writeln!(out, "... and {more} more error rows")?;
     }
+    let file_warnings: Vec<Issue> = serde_json::from_value(run.file_warnings.clone())?;
+    for issue in &file_warnings {
+        writeln!(out, "file warning {}: {}", issue.code, issue.message(lang))?;
+    }
+    consequences(&mut out, db, org, run, lang).await?;
     let clean = file_errors.is_empty() && summary.error_rows == 0;
     Ok(run.committed || (run.dry_run && clean))
 }

@@ -18,9 +18,10 @@ use super::connection::{
 };
 use super::id::{Kind, decode_existing, encode};
 use super::loader::{
-    ClientKey, OccupantKey, PointKey, RequestLoader, RowCountOfRun, RowsOfRun, prefetch,
+    ClientKey, OccupantKey, PointKey, RequestLoader, RowCountOfRun, RowsOfRun, SectorKey, prefetch,
 };
 use super::object::{Client, CorruptValue, Occupant, ServicePoint, loader};
+use super::sector::Sector;
 use super::{importer, record_by_id, tenant, writer, writer_of};
 use crate::domain::Field;
 use crate::error::{ApiError, current_lang};
@@ -245,6 +246,84 @@ listed_by_id! {
     ImportRun: "ImportRunConnection", "ImportRunEdge", |run| run.0.id;
 }
 
+/// Who gains or loses a sector's alerts with a run.
+pub struct SectorImpact(plan::impact::SectorImpact, Sector);
+
+#[Object]
+impl SectorImpact {
+    async fn sector(&self) -> Sector {
+        Sector(self.1.0.clone())
+    }
+
+    /// Phones the sector alerts before the run (one message each).
+    async fn recipients_before(&self) -> i32 {
+        self.0.before as i32
+    }
+
+    async fn recipients_after(&self) -> i32 {
+        self.0.after as i32
+    }
+
+    async fn gained_count(&self) -> i32 {
+        self.0.gained_count as i32
+    }
+
+    async fn lost_count(&self) -> i32 {
+        self.0.lost_count as i32
+    }
+
+    /// Occupants the sector alerts after the run and not before (at most
+    /// 1,000 kept; `gainedCount` counts them all).
+    async fn gained(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<AffectedOccupant>, ApiError> {
+        affected(ctx, &self.0.gained, first)
+    }
+
+    /// The reverse: deleted, moved away, or their point not located.
+    async fn lost(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> Result<Vec<AffectedOccupant>, ApiError> {
+        affected(ctx, &self.0.lost, first)
+    }
+}
+
+fn affected(
+    ctx: &Context<'_>,
+    who: &[plan::impact::Affected],
+    first: Option<i32>,
+) -> Result<Vec<AffectedOccupant>, ApiError> {
+    let first = page_request(ctx, first, None)?.first as usize;
+    Ok(who
+        .iter()
+        .take(first)
+        .map(|a| AffectedOccupant {
+            occupant_id: a.occupant_id.map(|id| encode(Kind::Occupant, id)),
+            first_name: a.first_name.clone(),
+            last_name: a.last_name.clone(),
+            phone: a.phone.clone(),
+            full_address: a.full_address.clone(),
+            client_external_id: a.client_external_id.clone(),
+        })
+        .collect())
+}
+
+/// An occupant who gains or loses a sector's alerts.
+#[derive(SimpleObject)]
+pub struct AffectedOccupant {
+    /// null for an occupant a dry run would create, or one that is deleted.
+    pub occupant_id: Option<ID>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: String,
+    pub full_address: String,
+    pub client_external_id: String,
+}
+
 /// A record a run deletes (or would), as it was.
 pub struct DeletedRecord(i32, plan::deletions::DeletedRecord);
 
@@ -261,12 +340,7 @@ impl ConnectionNode for DeletedRecord {
 impl DeletedRecord {
     /// `CLIENT`, `SERVICE_POINT` or `OCCUPANT`.
     async fn kind(&self) -> &'static str {
-        use plan::deletions::DeletedKind;
-        match self.1.kind {
-            DeletedKind::Client => "CLIENT",
-            DeletedKind::ServicePoint => "SERVICE_POINT",
-            DeletedKind::Occupant => "OCCUPANT",
-        }
+        self.1.kind.name()
     }
 
     async fn client_external_id(&self) -> &str {
@@ -396,6 +470,26 @@ impl ImportRun {
             service_points: summary.service_points.into(),
             occupants: summary.occupants.into(),
         })
+    }
+
+    /// For each sector, who gains or loses its alerts with the run (dry run
+    /// or not): recipients before and after, and the occupants on each
+    /// side. New addresses count where the run locates them; a point not
+    /// located counts as lost to the sectors it was in.
+    async fn alert_impact(&self, ctx: &Context<'_>) -> Result<Vec<SectorImpact>, ApiError> {
+        let t = tenant(ctx)?;
+        let impacts = import_reports::alert_impact(&t.db, t.org, self.0.id).await?;
+        let loaded = loader(ctx)?
+            .load_many(impacts.iter().map(|i| SectorKey(i.sector_id)))
+            .await?;
+        // A sector deleted since has nothing left to show.
+        Ok(impacts
+            .into_iter()
+            .filter_map(|impact| {
+                let sector = loaded.get(&SectorKey(impact.sector_id))?.clone();
+                Some(SectorImpact(impact, Sector(sector)))
+            })
+            .collect())
     }
 
     /// `/imports/{id}/errors.xlsx` when rows are in error: those rows as the

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use entity::{import_deletion, import_report, import_run, import_source};
+use entity::{import_deletion, import_impact, import_report, import_run, import_source};
 use futures_util::TryStreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
@@ -19,6 +19,7 @@ use crate::domain::RowStatus;
 use crate::import::error::Issue;
 use crate::import::plan::RowResult;
 use crate::import::plan::deletions::DeletedRecord;
+use crate::import::plan::impact::SectorImpact;
 use crate::import::report;
 use crate::service::ServiceError;
 use crate::service::store::tenant::belongs;
@@ -236,6 +237,27 @@ pub async fn errors_source(
         .map(|row| (row.number, row.errors))
         .collect();
     Ok(Some((source, errors)))
+}
+
+/// Who gains or loses each sector's alerts with the run (empty without
+/// sectors, or once purged).
+pub async fn alert_impact(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    run_id: Uuid,
+) -> Result<Vec<SectorImpact>, DbErr> {
+    let stored = import_impact::Entity::find()
+        .filter(belongs::<import_impact::Entity>(org))
+        .filter(import_impact::Column::ImportRunId.eq(run_id))
+        .one(db)
+        .await?;
+    let Some(stored) = stored else {
+        return Ok(Vec::new());
+    };
+    report::decode_as(&stored.data).map_err(|error| {
+        tracing::error!(run = %run_id, %error, "import impact unreadable");
+        DbErr::Type("import impact unreadable".to_owned())
+    })
 }
 
 /// How often a followed run is read again: its executor writes at most

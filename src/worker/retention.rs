@@ -21,8 +21,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::values::{DeliveryStatus, ImportStatus, MessageStatus};
 use entity::{
-    alert_message, import_deletion, import_report, import_run, import_snapshot, import_source,
-    import_upload, inbound_message, webhook_delivery,
+    alert_message, import_deletion, import_impact, import_report, import_run, import_snapshot,
+    import_source, import_upload, inbound_message, webhook_delivery,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -48,6 +48,8 @@ pub struct Purged {
     pub report_chunks: u64,
     /// Chunks of the lists of what runs deleted.
     pub deletion_chunks: u64,
+    /// Runs' alert impacts.
+    pub impacts: u64,
     pub uploads: u64,
     /// Files kept for their rows in error (`errors.xlsx`).
     pub sources: u64,
@@ -122,6 +124,13 @@ pub async fn pass(
             .filter(import_report::Column::ImportRunId.in_subquery(runs))
             .exec(db)
     })
+    .await?;
+    let impacts = delete_in_batches(
+        db,
+        import_impact::Column::ImportRunId,
+        import_impact::Column::ImportRunId.in_subquery(old_runs()),
+        FILE_BATCH,
+    )
     .await?;
     let deletion_chunks = in_batches(FILE_BATCH, |batch| {
         let runs = Query::select()
@@ -213,6 +222,7 @@ pub async fn pass(
     let purged = Purged {
         report_chunks,
         deletion_chunks,
+        impacts,
         uploads,
         sources,
         keys,

@@ -233,6 +233,22 @@ fn import_commits_reports_and_exits_by_outcome() {
     // Not a terminal: a plain line per phase instead of a bar.
     assert!(err.ends_with("100% done 2/2 rows\n"), "{err}");
 
+    // A dry run says what each updated row changes.
+    let switched = write(
+        "switched.csv",
+        &[
+            "Ana,,418-555-0101,Appel,\"100 rue du Pont, Québec, QC, G1K 1A1\",,IMM-100",
+            "Ben,,418-555-0102,Appel,\"100 rue du Pont, Québec, QC, G1K 1A1\",,IMM-100",
+        ],
+    );
+    let (code, out, err) = import(&switched, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("\nrow 2: contactMethod SMS -> CALL\n"),
+        "{out}"
+    );
+    assert!(!out.contains("row 3:"), "{out}");
+
     let (code, out, _) = import(&bad, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("committed: no\n"), "{out}");

@@ -751,3 +751,105 @@ async fn a_phone_changed_in_a_sector_in_alert_is_warned_of() {
         [(2, vec!["PHONE_CHANGED_DURING_ALERT".to_owned()])]
     );
 }
+
+const IMPACT: &str = "query($id: ID!) { importRun(id: $id) { alertImpact {
+    sector { name } recipientsBefore recipientsAfter gainedCount lostCount
+    gained { occupantId firstName phone fullAddress } lost(first: 5) { occupantId firstName phone }
+} } }";
+
+#[tokio::test]
+async fn moving_an_address_out_of_a_sector_shows_who_loses_and_who_gains_its_alerts() {
+    let app = spawn_app().await;
+    let south = json!({"type": "Polygon", "coordinates": [[
+        [-71.3, 46.7], [-71.2, 46.7], [-71.2, 46.8], [-71.3, 46.8], [-71.3, 46.7]
+    ]]});
+    for (name, geometry) in [("Nord", crate::alerts::square()), ("Sud", south)] {
+        app.data(
+            "mutation($input: SectorInput!) { createSector(input: $input) { id } }",
+            json!({"input": {"name": name, "geometry": geometry}}),
+        )
+        .await;
+    }
+    let located = |rows: &[([&'static str; 6], f64)]| {
+        let mut all = vec![
+            HEADER
+                .iter()
+                .chain(&["Latitude", "Longitude"])
+                .map(|h| T(h))
+                .collect::<Vec<_>>(),
+        ];
+        for (row, latitude) in rows {
+            let mut cells: Vec<_> = row.iter().map(|v| T(v)).collect();
+            cells.extend([crate::fixtures::N(*latitude), crate::fixtures::N(-71.25)]);
+            all.push(cells);
+        }
+        xlsx(&all)
+    };
+    let marie = [
+        "Marie",
+        "Tremblay",
+        "418-555-0101",
+        "SMS",
+        "12 rue des Érables, Québec",
+        "C-1",
+    ];
+    let paul = [
+        "Paul",
+        "Roy",
+        "418-555-0102",
+        "SMS",
+        "14 rue des Érables, Québec",
+        "C-2",
+    ];
+    let luc = [
+        "Luc",
+        "Roy",
+        "418-555-0103",
+        "SMS",
+        "16 rue des Érables, Québec",
+        "C-3",
+    ];
+    app.import(
+        "avant.xlsx",
+        located(&[(marie, 46.85), (paul, 46.85), (luc, 46.75)]),
+        keep(),
+    )
+    .await;
+    let marie_id = occupants(&app).await[1].0.clone();
+    let run = app
+        .import(
+            "après.xlsx",
+            located(&[(marie, 46.75), (paul, 46.85), (luc, 46.75)]),
+            json!({"mode": "MERGE_KEEP_MISSING", "dryRun": true}),
+        )
+        .await;
+    let impact =
+        app.data(IMPACT, json!({"id": run["id"]})).await["importRun"]["alertImpact"].clone();
+    let address = "12 rue des Érables, Québec";
+    let full = |a: &Value| a["fullAddress"].as_str().unwrap().starts_with(address);
+    assert!(full(&impact[1]["gained"][0]), "{impact:#}");
+    assert_eq!(
+        impact,
+        json!([
+            {"sector": {"name": "Nord"}, "recipientsBefore": 2, "recipientsAfter": 1,
+             "gainedCount": 0, "lostCount": 1, "gained": [],
+             "lost": [{"occupantId": marie_id, "firstName": "Marie", "phone": "418-555-0101"}]},
+            {"sector": {"name": "Sud"}, "recipientsBefore": 1, "recipientsAfter": 2,
+             "gainedCount": 1, "lostCount": 0,
+             "gained": [{"occupantId": marie_id, "firstName": "Marie", "phone": "418-555-0101",
+                         "fullAddress": impact[1]["gained"][0]["fullAddress"]}],
+             "lost": []},
+        ])
+    );
+    // A dry run: the memberships are as they were.
+    let sectors = app
+        .data("{ sectors { name alertRecipients { phone } } }", json!({}))
+        .await;
+    assert_eq!(
+        sectors["sectors"][0]["alertRecipients"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -18,6 +18,17 @@ pub enum DeletedKind {
     Occupant,
 }
 
+impl DeletedKind {
+    /// As the API and the command line name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeletedKind::Client => "CLIENT",
+            DeletedKind::ServicePoint => "SERVICE_POINT",
+            DeletedKind::Occupant => "OCCUPANT",
+        }
+    }
+}
+
 /// One record a run deletes, with what identifies it to a person. Its
 /// serialized form is the stored list's (short names, absent values left
 /// out).

@@ -10,6 +10,7 @@
 pub mod changes;
 pub mod deletions;
 mod group;
+pub mod impact;
 mod targets;
 #[cfg(test)]
 mod tests;
@@ -124,6 +125,9 @@ pub struct Plan {
     /// About the records as the plan leaves them (points with nobody to
     /// alert), beside the file's own warnings.
     pub warnings: Vec<Issue>,
+    /// Who gains or loses each sector's alerts (set by the service, which
+    /// knows the sectors).
+    pub alert_impact: Vec<impact::SectorImpact>,
     pub summary: Summary,
 }
 

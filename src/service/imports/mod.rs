@@ -15,8 +15,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use entity::values::{GeocodeStatus, ImportStatus, WebhookEvent};
 use entity::{
-    client, import_deletion, import_report, import_run, import_source, occupant, sector,
-    sector_membership, service_point,
+    client, import_deletion, import_impact, import_report, import_run, import_source, occupant,
+    sector, sector_membership, service_point,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -197,6 +197,11 @@ async fn run(
     let tx = db.begin().await?;
     gate::lock_organization(&tx, org).await?;
     let existing = load_existing(&tx, org).await?;
+    // Who each sector alerts now, to compare with after the plan.
+    let places = sectors::places(&tx, org).await?;
+    let recipients_before = places
+        .as_ref()
+        .map(|places| plan::impact::before(&existing, &places.stored));
     timer.lap("load");
     // Destructive imports keep the records for undo, packed (a tenth of
     // their size). REPLACE_ALL matches nothing: packed before planning, so
@@ -227,6 +232,19 @@ async fn run(
         locate::locate_planned(&mut plan, &located, geocoding);
     }
     warn_during_alerts(&tx, org, &mut plan).await?;
+    if let (Some(places), Some(mut before)) = (&places, recipients_before) {
+        // REPLACE_ALL keeps nothing of what there was.
+        let replaced = Existing::default();
+        let (after, remaining) = plan::impact::after(
+            kept.as_ref().unwrap_or(&replaced),
+            &plan,
+            &places.stored,
+            |point| places.place(point),
+            options.dry_run,
+        );
+        plan::impact::forget_deleted(&mut before, &remaining);
+        plan.alert_impact = plan::impact::compare(&places.sector_ids(), &before, &after);
+    }
     timer.lap("plan");
     // The plan holds what the rows said: free them before writing.
     parsed.rows = Vec::new();
@@ -522,6 +540,16 @@ async fn finish(
     announce_finished(db, run, &summary, commit_seq.is_some(), plan).await?;
     write_report(db, run.id, run.org, &plan.rows).await?;
     write_deletions(db, run.id, run.org, &plan.deleted).await?;
+    if !plan.alert_impact.is_empty() {
+        let impact = import_impact::ActiveModel {
+            import_run_id: Set(run.id),
+            organization_id: Set(run.org.uuid()),
+            data: Set(report::encode(&plan.alert_impact)?),
+        };
+        import_impact::Entity::insert(impact)
+            .exec_without_returning(db)
+            .await?;
+    }
     if plan.summary.error_rows > 0 {
         keep_source(db, run).await?;
     }

@@ -11,7 +11,7 @@
 //! exclusive membership lock, points under the shared one and their own row
 //! locks (see `locks::Memberships`), so no one else changes the pairs read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use entity::{sector, sector_membership, service_point};
 use sea_orm::sea_query::{ArrayType, IntoCondition, Value};
@@ -139,6 +139,57 @@ async fn shapes(db: &impl ConnectionTrait, org: OrgId) -> Result<Vec<(Uuid, Shap
         .iter()
         .filter_map(|s| Some((s.id, shape_of(s)?)))
         .collect())
+}
+
+/// The organization's sectors, for placing points in memory (an import's
+/// alert impact): their shapes and the stored memberships.
+pub struct Places {
+    /// In creation order.
+    pub sectors: Vec<(Uuid, Shape)>,
+    /// Each point's sectors, as stored.
+    pub stored: HashMap<Uuid, Vec<Uuid>>,
+}
+
+impl Places {
+    /// The sectors holding `point` where it is (none when not located).
+    pub fn place(&self, point: &service_point::Model) -> Vec<Uuid> {
+        let (Some(latitude), Some(longitude)) = (point.latitude, point.longitude) else {
+            return Vec::new();
+        };
+        self.sectors
+            .iter()
+            .filter(|(_, shape)| shape.holds(latitude, longitude))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    pub fn sector_ids(&self) -> Vec<Uuid> {
+        self.sectors.iter().map(|(id, _)| *id).collect()
+    }
+}
+
+/// The organization's [`Places`], or `None` when it has no sector.
+pub async fn places(db: &impl ConnectionTrait, org: OrgId) -> Result<Option<Places>, DbErr> {
+    let mut sectors = shapes(db, org).await?;
+    if sectors.is_empty() {
+        return Ok(None);
+    }
+    sectors.sort_by_key(|(id, _)| *id);
+    let mut stored: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let memberships: Vec<(Uuid, Uuid)> = sector_membership::Entity::find()
+        .filter(belongs::<sector_membership::Entity>(org))
+        .select_only()
+        .columns([
+            sector_membership::Column::ServicePointId,
+            sector_membership::Column::SectorId,
+        ])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (point, sector) in memberships {
+        stored.entry(point).or_default().push(sector);
+    }
+    Ok(Some(Places { sectors, stored }))
 }
 
 /// The memberships these points should have.

@@ -20,7 +20,7 @@ mod membership;
 mod reads;
 
 pub use alerts::{AlertStart, alerts, set_alert};
-pub use membership::{Position, place_all_points, place_points, place_sector};
+pub use membership::{Places, Position, place_all_points, place_points, place_sector, places};
 pub use reads::{Recipients, count_points, of_points, points_in, points_pages, recipients};
 
 fn invalid_geometry(error: GeometryError, feature: Option<usize>) -> ServiceError {

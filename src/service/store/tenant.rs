@@ -4,10 +4,10 @@
 //! forget the tenant.
 
 use entity::{
-    alert_message, alert_settings, api_token, client, import_claim, import_deletion, import_report,
-    import_run, import_snapshot, import_source, inbound_message, message_template, occupant,
-    phone_consent, sector, sector_alert, sector_membership, service_point, webhook_delivery,
-    webhook_endpoint,
+    alert_message, alert_settings, api_token, client, import_claim, import_deletion, import_impact,
+    import_report, import_run, import_snapshot, import_source, inbound_message, message_template,
+    occupant, phone_consent, sector, sector_alert, sector_membership, service_point,
+    webhook_delivery, webhook_endpoint,
 };
 use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
 use sea_orm::{
@@ -74,6 +74,7 @@ tenant_table!(
     sector_membership,
     import_report,
     import_deletion,
+    import_impact,
     import_source,
     import_claim,
     api_token,
