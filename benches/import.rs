@@ -73,6 +73,13 @@ fn coordinates(address: usize) -> (f64, f64) {
 }
 
 fn file(records: &[Record]) -> Vec<u8> {
+    file_changed(records, |_| false)
+}
+
+/// The file with the rows `changed` picks changed: a new phone for the
+/// same person (an update, not a second occupant) and the other alert
+/// type.
+fn file_changed(records: &[Record], changed: impl Fn(usize) -> bool) -> Vec<u8> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     let headers = [
@@ -96,9 +103,16 @@ fn file(records: &[Record]) -> Vec<u8> {
             .write_string(row, 0, format!("Prénom{}", r.row))
             .unwrap();
         sheet.write_string(row, 1, "Tremblay").unwrap();
-        sheet.write_string(row, 2, phone(r.row)).unwrap();
+        let (number, sms) = match changed(r.row) {
+            false => (phone(r.row), r.row % 2 == 0),
+            true => (
+                format!("514-{}-{:04}", 200 + r.row / 10_000, r.row % 10_000),
+                r.row % 2 != 0,
+            ),
+        };
+        sheet.write_string(row, 2, number).unwrap();
         sheet
-            .write_string(row, 3, if r.row % 2 == 0 { "SMS" } else { "appel" })
+            .write_string(row, 3, if sms { "SMS" } else { "appel" })
             .unwrap();
         sheet
             .write_string(
@@ -192,11 +206,22 @@ async fn import(
     bytes: Vec<u8>,
     mode: &str,
 ) -> (Duration, serde_json::Value) {
-    let query = "mutation($file: Upload!, $mode: ImportMode!) { importSpreadsheet(file: $file, mode: $mode) { committed fileErrors { code } summary { totalRows errorRows clients { created } servicePoints { created } occupants { created } } } }";
+    import_as(base, token, bytes, mode, false).await
+}
+
+async fn import_as(
+    base: &str,
+    token: &str,
+    bytes: Vec<u8>,
+    mode: &str,
+    dry_run: bool,
+) -> (Duration, serde_json::Value) {
+    let query = "mutation($file: Upload!, $mode: ImportMode!, $dryRun: Boolean) { importSpreadsheet(file: $file, mode: $mode, dryRun: $dryRun) { committed fileErrors { code } summary { totalRows errorRows clients { created } servicePoints { created } occupants { created updated } } } }";
+    let variables = json!({"file": null, "mode": mode, "dryRun": dry_run});
     let form = reqwest::multipart::Form::new()
         .text(
             "operations",
-            json!({"query": query, "variables": {"file": null, "mode": mode}}).to_string(),
+            json!({"query": query, "variables": variables}).to_string(),
         )
         .text("map", json!({"0": ["variables.file"]}).to_string())
         .part(
@@ -502,6 +527,12 @@ async fn main() {
         start.elapsed().as_secs_f64()
     );
 
+    // `BENCH_PREVIEW=1`: only the dry runs, on SQLite (import previews).
+    if std::env::var("BENCH_PREVIEW").is_ok() {
+        preview(&records, &bytes).await;
+        return;
+    }
+
     // For profiling the server by hand: `BENCH_FILE=/tmp/bench.xlsx` saves the file and stops.
     if let Ok(path) = std::env::var("BENCH_FILE") {
         std::fs::write(&path, &bytes).unwrap();
@@ -576,5 +607,49 @@ async fn main() {
         _ => println!(
             "PostgreSQL: set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to measure it and the COPY floor"
         ),
+    }
+}
+
+/// Dry runs over the committed file, each in a fresh server: the same file,
+/// then one with 10 % of its rows changed (a new phone for the same person
+/// and the other alert type), on SQLite. Three runs of each, alternated.
+async fn preview(records: &[Record], bytes: &[u8]) {
+    let changed = file_changed(records, |row| row % 10 == 0);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("preview.db").display()
+    );
+    let token = org_token(&url);
+    let (_, body) = in_fresh_server(&url, async |base: &str| {
+        import(base, &token, bytes.to_vec(), "MERGE_KEEP_MISSING").await
+    })
+    .await
+    .0;
+    assert_eq!(
+        body["data"]["importSpreadsheet"]["committed"], true,
+        "{body:#}"
+    );
+    for round in 1..=3 {
+        for (label, file, updated) in [
+            ("dry run, unchanged", bytes, 0),
+            ("dry run, 10 % changed", changed.as_slice(), ROWS / 10),
+        ] {
+            let ((elapsed, body), rss) = in_fresh_server(&url, async |base: &str| {
+                import_as(base, &token, file.to_vec(), "MERGE_KEEP_MISSING", true).await
+            })
+            .await;
+            let run = &body["data"]["importSpreadsheet"];
+            assert_eq!(run["committed"], false, "{body:#}");
+            // Before the phone-change rule, a new phone was a new occupant.
+            let occupants = &run["summary"]["occupants"];
+            let touched = occupants["updated"].as_u64().unwrap_or(0)
+                + occupants["created"].as_u64().unwrap_or(0);
+            assert_eq!(touched, updated as u64, "{body:#}");
+            println!(
+                "round {round}: SQLite {label}: {:.2} s, peak RSS {rss:.0} MiB ({occupants})",
+                elapsed.as_secs_f64()
+            );
+        }
     }
 }

@@ -10,6 +10,16 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// Goes with its run.
+fn run_fk(table: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_import_run_id"))
+        .from(table, "import_run_id")
+        .to("import_run", "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -23,13 +33,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("organization_id"))
                     .col(blob("records"))
                     .primary_key(Index::create().col("import_run_id").col("first_index"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_import_deletion_import_run_id")
-                            .from("import_deletion", "import_run_id")
-                            .to("import_run", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut run_fk("import_deletion"))
                     .take(),
             )
             .await?;
@@ -42,13 +46,7 @@ impl MigrationTrait for Migration {
                     .col(blob("bytes"))
                     .col(json("mapping"))
                     .col(timestamp_with_time_zone("created_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_import_source_import_run_id")
-                            .from("import_source", "import_run_id")
-                            .to("import_run", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut run_fk("import_source"))
                     .take(),
             )
             .await?;
@@ -59,13 +57,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("import_run_id").primary_key())
                     .col(uuid("organization_id"))
                     .col(blob("data"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_import_impact_import_run_id")
-                            .from("import_impact", "import_run_id")
-                            .to("import_run", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut run_fk("import_impact"))
                     .take(),
             )
             .await

@@ -610,6 +610,23 @@ async fn undoing_a_keep_missing_merge_restores_what_it_touched_and_keeps_later_e
     );
 }
 
+/// A file of `rows`, each located at its latitude (and -71.25).
+fn located(rows: &[([&'static str; 6], f64)]) -> Vec<u8> {
+    let mut all = vec![
+        HEADER
+            .iter()
+            .chain(&["Latitude", "Longitude"])
+            .map(|h| T(h))
+            .collect::<Vec<_>>(),
+    ];
+    for (row, latitude) in rows {
+        let mut cells: Vec<_> = row.iter().map(|v| T(v)).collect();
+        cells.extend([crate::fixtures::N(*latitude), crate::fixtures::N(-71.25)]);
+        all.push(cells);
+    }
+    xlsx(&all)
+}
+
 /// Each row's warning codes.
 fn warning_codes(run: &Value) -> Vec<(i64, Vec<String>)> {
     crate::helpers::nodes(&run["rows"])
@@ -711,15 +728,8 @@ async fn a_phone_changed_in_a_sector_in_alert_is_warned_of() {
         )
         .await["createSector"]["id"]
         .clone();
-    let located = |phone: &'static str| {
-        let mut all = vec![
-            HEADER
-                .iter()
-                .chain(&["Latitude", "Longitude"])
-                .map(|h| T(h))
-                .collect::<Vec<_>>(),
-        ];
-        let row = [
+    let marie_file = |phone: &'static str| {
+        let marie = [
             "Marie",
             "Tremblay",
             phone,
@@ -727,12 +737,9 @@ async fn a_phone_changed_in_a_sector_in_alert_is_warned_of() {
             "12 rue des Érables, Québec",
             "C-1",
         ];
-        let mut cells: Vec<_> = row.iter().map(|v| T(v)).collect();
-        cells.extend([crate::fixtures::N(46.85), crate::fixtures::N(-71.25)]);
-        all.push(cells);
-        xlsx(&all)
+        located(&[(marie, 46.85)])
     };
-    app.import("avant.xlsx", located("418-555-0101"), keep())
+    app.import("avant.xlsx", marie_file("418-555-0101"), keep())
         .await;
     app.data(
         "mutation($id: ID!) { setSectorAlert(id: $id, active: true) { alertActive } }",
@@ -742,7 +749,7 @@ async fn a_phone_changed_in_a_sector_in_alert_is_warned_of() {
     let run = app
         .import(
             "après.xlsx",
-            located("418-555-0199"),
+            marie_file("418-555-0199"),
             json!({"mode": "MERGE_KEEP_MISSING", "dryRun": true}),
         )
         .await;
@@ -770,21 +777,6 @@ async fn moving_an_address_out_of_a_sector_shows_who_loses_and_who_gains_its_ale
         )
         .await;
     }
-    let located = |rows: &[([&'static str; 6], f64)]| {
-        let mut all = vec![
-            HEADER
-                .iter()
-                .chain(&["Latitude", "Longitude"])
-                .map(|h| T(h))
-                .collect::<Vec<_>>(),
-        ];
-        for (row, latitude) in rows {
-            let mut cells: Vec<_> = row.iter().map(|v| T(v)).collect();
-            cells.extend([crate::fixtures::N(*latitude), crate::fixtures::N(-71.25)]);
-            all.push(cells);
-        }
-        xlsx(&all)
-    };
     let marie = [
         "Marie",
         "Tremblay",

@@ -34,8 +34,6 @@ struct Index<'a> {
     by_address: HashMap<&'a str, &'a client::Model>,
     points: HashMap<(Uuid, &'a str), &'a service_point::Model>,
     occupants: HashMap<(Uuid, &'a str), &'a occupant::Model>,
-    /// By point and folded name, for a resident who changed phone.
-    named: HashMap<(Uuid, String), Vec<&'a occupant::Model>>,
 }
 
 impl<'a> Index<'a> {
@@ -61,20 +59,24 @@ impl<'a> Index<'a> {
                 .iter()
                 .map(|o| ((o.service_point_id, o.phone.as_str()), o))
                 .collect(),
-            named: existing
-                .occupants
-                .iter()
-                .fold(HashMap::new(), |mut named, o| {
-                    if let Some(name) = name_key(o.first_name.as_deref(), o.last_name.as_deref()) {
-                        named
-                            .entry((o.service_point_id, name))
-                            .or_insert_with(Vec::new)
-                            .push(o);
-                    }
-                    named
-                }),
         }
     }
+}
+
+/// What a resident who changed phone is found by, built at the first row
+/// whose phone matches no one (a file that changes no phone never builds
+/// it): each point's occupants, and every phone the file gives, as numbers.
+struct Rephoning<'a> {
+    at_point: HashMap<Uuid, Vec<&'a occupant::Model>>,
+    file_phones: HashSet<u64>,
+}
+
+/// `418-555-0123` as 4185550123.
+fn phone_number(formatted: &str) -> u64 {
+    formatted
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .fold(0, |n, digit| n * 10 + u64::from(digit - b'0'))
 }
 
 /// A person's name folded for matching (`Élise Côté` = `elise cote`);
@@ -100,8 +102,10 @@ pub(super) struct Grouping<'a, 'r> {
     /// With the row number that first named each occupant.
     pub(super) occupants: Vec<(u32, Tracked<'a, occupant::Model>)>,
     occupant_by_key: HashMap<(Uuid, String), usize>,
-    /// Every phone the file's valid rows give.
-    file_phones: HashSet<String>,
+    /// The file's rows, for [`Rephoning`].
+    file: &'r [RowOutcome],
+    existing: &'a Existing,
+    rephoning: Option<Rephoning<'a>>,
     /// Existing occupants matched by name to a new phone: once each.
     rephoned: HashSet<Uuid>,
     /// What invalid rows name: protected from deletion.
@@ -116,15 +120,8 @@ impl<'a, 'r> Grouping<'a, 'r> {
         organization_id: Uuid,
         present: Present,
         now: DateTime<Utc>,
-        rows: &[RowOutcome],
+        rows: &'r [RowOutcome],
     ) -> Grouping<'a, 'r> {
-        let file_phones = rows
-            .iter()
-            .filter_map(|row| match row {
-                RowOutcome::Valid(row) => Some(row.phone.formatted()),
-                _ => None,
-            })
-            .collect();
         Grouping {
             organization_id,
             present,
@@ -138,7 +135,9 @@ impl<'a, 'r> Grouping<'a, 'r> {
             point_by_key: HashMap::new(),
             occupants: Vec::new(),
             occupant_by_key: HashMap::new(),
-            file_phones,
+            file: rows,
+            existing: matchable,
+            rephoning: None,
             rephoned: HashSet::new(),
             named: Vec::new(),
             rows: Vec::with_capacity(rows.len()),
@@ -339,11 +338,31 @@ impl<'a> Grouping<'a, '_> {
     /// under `MERGE_KEEP_MISSING`, and keep being alerted.
     fn rephoned(&mut self, row: &ParsedRow, point_id: Uuid) -> Option<&'a occupant::Model> {
         let name = name_key(row.first_name.as_deref(), row.last_name.as_deref())?;
-        let [only] = self.index.named.get(&(point_id, name))?.as_slice() else {
+        let (existing, file) = (self.existing, self.file);
+        let rephoning = self.rephoning.get_or_insert_with(|| Rephoning {
+            at_point: existing.occupants.iter().fold(HashMap::new(), |mut at, o| {
+                at.entry(o.service_point_id)
+                    .or_insert_with(Vec::new)
+                    .push(o);
+                at
+            }),
+            file_phones: file
+                .iter()
+                .filter_map(|row| match row {
+                    RowOutcome::Valid(row) => Some(phone_number(&row.phone.formatted())),
+                    _ => None,
+                })
+                .collect(),
+        });
+        let mut namesakes = rephoning.at_point.get(&point_id)?.iter().filter(|o| {
+            name_key(o.first_name.as_deref(), o.last_name.as_deref()).as_ref() == Some(&name)
+        });
+        let (Some(only), None) = (namesakes.next().copied(), namesakes.next()) else {
             return None;
         };
-        let only: &'a occupant::Model = only;
-        if self.file_phones.contains(&only.phone) || !self.rephoned.insert(only.id) {
+        if rephoning.file_phones.contains(&phone_number(&only.phone))
+            || !self.rephoned.insert(only.id)
+        {
             return None;
         }
         Some(only)

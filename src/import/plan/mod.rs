@@ -14,7 +14,7 @@ pub mod impact;
 mod targets;
 #[cfg(test)]
 mod tests;
-mod warnings;
+pub mod warnings;
 
 use std::collections::HashMap;
 
@@ -252,7 +252,6 @@ fn plan_against(input: PlanInput<'_>, existing: &Existing) -> Plan {
         plan.deleted = deletions.records;
     }
     plan.summary = summary;
-    warnings::add(&mut plan, existing);
     plan
 }
 

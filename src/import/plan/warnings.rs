@@ -14,8 +14,9 @@ use crate::import::error::Issue;
 /// How many of the points left with nobody a warning names.
 const NAMED_POINTS: usize = 5;
 
-/// Adds the warnings to the plan's rows and file warnings.
-pub(super) fn add(plan: &mut Plan, existing: &Existing) {
+/// Adds the warnings to the plan's rows and file warnings; `existing` as
+/// planned against (empty for `REPLACE_ALL`).
+pub fn add(plan: &mut Plan, existing: &Existing) {
     let deleted_clients: HashSet<Uuid> = plan.clients.delete.iter().copied().collect();
     let mut deleted_points: HashSet<Uuid> = plan.points.delete.iter().copied().collect();
     deleted_points.extend(
@@ -51,19 +52,35 @@ pub(super) fn add(plan: &mut Plan, existing: &Existing) {
         .chain(&plan.occupants.create)
         .collect();
 
-    let mut clients_of_phone: HashMap<&str, BTreeSet<Uuid>> = HashMap::new();
+    // Each phone's first client, and whether another has it too; then,
+    // for those shared phones only (few), their occupants and clients:
+    // nothing kept per phone or per occupant of the whole organization.
+    let mut first_client: HashMap<&str, (Uuid, bool)> = HashMap::new();
     let mut peopled: HashSet<Uuid> = HashSet::new();
-    let mut phone_of: HashMap<Uuid, &str> = HashMap::new();
     for occupant in &occupants {
         peopled.insert(occupant.service_point_id);
-        phone_of.insert(occupant.id, occupant.phone.as_str());
         if let Some(point) = points.get(&occupant.service_point_id) {
+            let seen = first_client
+                .entry(occupant.phone.as_str())
+                .or_insert((point.client_id, false));
+            seen.1 |= seen.0 != point.client_id;
+        }
+    }
+    let mut clients_of_phone: HashMap<&str, BTreeSet<Uuid>> = HashMap::new();
+    let mut phone_of: HashMap<Uuid, &str> = HashMap::new();
+    for occupant in &occupants {
+        let shared = first_client
+            .get(occupant.phone.as_str())
+            .is_some_and(|(_, shared)| *shared);
+        if let (true, Some(point)) = (shared, points.get(&occupant.service_point_id)) {
+            phone_of.insert(occupant.id, occupant.phone.as_str());
             clients_of_phone
                 .entry(occupant.phone.as_str())
                 .or_default()
                 .insert(point.client_id);
         }
     }
+    drop(first_client);
 
     for row in plan.rows.iter_mut() {
         if matches!(row.status, RowStatus::Error | RowStatus::Skipped) {

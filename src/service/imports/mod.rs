@@ -231,10 +231,14 @@ async fn run(
     if geocoding.enabled() {
         locate::locate_planned(&mut plan, &located, geocoding);
     }
+    // The plan holds what the rows said: free them before the warnings
+    // and the impact, which read the records as the plan leaves them.
+    parsed.rows = Vec::new();
+    let replaced = Existing::default();
+    plan::warnings::add(&mut plan, kept.as_ref().unwrap_or(&replaced));
     warn_during_alerts(&tx, org, &mut plan).await?;
     if let (Some(places), Some(mut before)) = (&places, recipients_before) {
         // REPLACE_ALL keeps nothing of what there was.
-        let replaced = Existing::default();
         let (after, remaining) = plan::impact::after(
             kept.as_ref().unwrap_or(&replaced),
             &plan,
@@ -246,8 +250,6 @@ async fn run(
         plan.alert_impact = plan::impact::compare(&places.sector_ids(), &before, &after);
     }
     timer.lap("plan");
-    // The plan holds what the rows said: free them before writing.
-    parsed.rows = Vec::new();
     let valid_rows = plan.rows.iter().any(|r| r.occupant_id.is_some());
     let commit =
         !options.dry_run && valid_rows && (!plan.has_errors() || options.skip_invalid_rows);
