@@ -16,6 +16,24 @@ const HEADER: [&str; 6] = [
     "Identifiant du client",
 ];
 
+/// Marie Tremblay at 12 and Paul Roy at 14 rue des Érables, by SMS.
+const MARIE: [&str; 6] = [
+    "Marie",
+    "Tremblay",
+    "418-555-0101",
+    "SMS",
+    "12 rue des Érables, Québec",
+    "C-1",
+];
+const PAUL: [&str; 6] = [
+    "Paul",
+    "Roy",
+    "418-555-0102",
+    "SMS",
+    "14 rue des Érables, Québec",
+    "C-2",
+];
+
 fn file(rows: &[[&'static str; 6]]) -> Vec<u8> {
     let mut all = vec![HEADER.iter().map(|h| T(h)).collect::<Vec<_>>()];
     all.extend(rows.iter().map(|row| row.iter().map(|v| T(v)).collect()));
@@ -79,29 +97,7 @@ fn rows(run: &Value) -> Vec<(i64, String, Vec<Change>)> {
 #[tokio::test]
 async fn a_merge_reports_exactly_the_fields_it_changes_dry_run_or_not() {
     let app = spawn_app().await;
-    app.import(
-        "avant.xlsx",
-        file(&[
-            [
-                "Marie",
-                "Tremblay",
-                "418-555-0101",
-                "SMS",
-                "12 rue des Érables, Québec",
-                "C-1",
-            ],
-            [
-                "Paul",
-                "Roy",
-                "418-555-0102",
-                "SMS",
-                "14 rue des Érables, Québec",
-                "C-2",
-            ],
-        ]),
-        keep(),
-    )
-    .await;
+    app.import("avant.xlsx", file(&[MARIE, PAUL]), keep()).await;
     let before = occupants(&app).await;
     let marie = before[0].clone();
     assert_eq!(
@@ -119,14 +115,7 @@ async fn a_merge_reports_exactly_the_fields_it_changes_dry_run_or_not() {
             "12, Rue des Érables, Québec",
             "C-1",
         ],
-        [
-            "Paul",
-            "Roy",
-            "418-555-0102",
-            "SMS",
-            "14 rue des Érables, Québec",
-            "C-2",
-        ],
+        PAUL,
     ]);
     let dry = app
         .import(
@@ -177,14 +166,7 @@ async fn a_new_phone_is_a_new_occupant_when_the_name_is_ambiguous_or_the_old_pho
     app.import(
         "avant.xlsx",
         file(&[
-            [
-                "Marie",
-                "Tremblay",
-                "418-555-0101",
-                "SMS",
-                "12 rue des Érables, Québec",
-                "C-1",
-            ],
+            MARIE,
             [
                 "Marie",
                 "Tremblay",
@@ -261,14 +243,7 @@ async fn a_delete_missing_dry_run_lists_what_it_would_delete_and_deletes_nothing
     app.import(
         "avant.xlsx",
         file(&[
-            [
-                "Marie",
-                "Tremblay",
-                "418-555-0101",
-                "SMS",
-                "12 rue des Érables, Québec",
-                "C-1",
-            ],
+            MARIE,
             [
                 "Jean",
                 "Tremblay",
@@ -277,14 +252,7 @@ async fn a_delete_missing_dry_run_lists_what_it_would_delete_and_deletes_nothing
                 "12 rue des Érables, Québec",
                 "C-1",
             ],
-            [
-                "Paul",
-                "Roy",
-                "418-555-0102",
-                "SMS",
-                "14 rue des Érables, Québec",
-                "C-2",
-            ],
+            PAUL,
             [
                 "Luc",
                 "Roy",
@@ -309,24 +277,7 @@ async fn a_delete_missing_dry_run_lists_what_it_would_delete_and_deletes_nothing
     let run = app
         .import(
             "après.xlsx",
-            file(&[
-                [
-                    "Marie",
-                    "Tremblay",
-                    "418-555-0101",
-                    "SMS",
-                    "12 rue des Érables, Québec",
-                    "C-1",
-                ],
-                [
-                    "Paul",
-                    "Roy",
-                    "418-555-0102",
-                    "SMS",
-                    "14 rue des Érables, Québec",
-                    "C-2",
-                ],
-            ]),
+            file(&[MARIE, PAUL]),
             json!({"mode": "MERGE_DELETE_MISSING", "dryRun": true}),
         )
         .await;
@@ -530,30 +481,7 @@ async fn the_rows_in_error_come_back_as_the_file_had_them_with_what_to_fix() {
 #[tokio::test]
 async fn undoing_a_keep_missing_merge_restores_what_it_touched_and_keeps_later_edits() {
     let app = spawn_app().await;
-    let first = app
-        .import(
-            "avant.xlsx",
-            file(&[
-                [
-                    "Marie",
-                    "Tremblay",
-                    "418-555-0101",
-                    "SMS",
-                    "12 rue des Érables, Québec",
-                    "C-1",
-                ],
-                [
-                    "Paul",
-                    "Roy",
-                    "418-555-0102",
-                    "SMS",
-                    "14 rue des Érables, Québec",
-                    "C-2",
-                ],
-            ]),
-            keep(),
-        )
-        .await;
+    let first = app.import("avant.xlsx", file(&[MARIE, PAUL]), keep()).await;
     let before = occupants(&app).await;
     let run = app
         .import(
@@ -661,14 +589,7 @@ async fn a_phone_shared_by_two_clients_and_a_point_left_empty_are_warned_of() {
         .import(
             "partagé.xlsx",
             file(&[
-                [
-                    "Marie",
-                    "Tremblay",
-                    "418-555-0101",
-                    "SMS",
-                    "12 rue des Érables, Québec",
-                    "C-1",
-                ],
+                MARIE,
                 [
                     "Marie",
                     "Tremblay",
@@ -777,22 +698,7 @@ async fn moving_an_address_out_of_a_sector_shows_who_loses_and_who_gains_its_ale
         )
         .await;
     }
-    let marie = [
-        "Marie",
-        "Tremblay",
-        "418-555-0101",
-        "SMS",
-        "12 rue des Érables, Québec",
-        "C-1",
-    ];
-    let paul = [
-        "Paul",
-        "Roy",
-        "418-555-0102",
-        "SMS",
-        "14 rue des Érables, Québec",
-        "C-2",
-    ];
+
     let luc = [
         "Luc",
         "Roy",
@@ -803,7 +709,7 @@ async fn moving_an_address_out_of_a_sector_shows_who_loses_and_who_gains_its_ale
     ];
     app.import(
         "avant.xlsx",
-        located(&[(marie, 46.85), (paul, 46.85), (luc, 46.75)]),
+        located(&[(MARIE, 46.85), (PAUL, 46.85), (luc, 46.75)]),
         keep(),
     )
     .await;
@@ -811,7 +717,7 @@ async fn moving_an_address_out_of_a_sector_shows_who_loses_and_who_gains_its_ale
     let run = app
         .import(
             "après.xlsx",
-            located(&[(marie, 46.75), (paul, 46.85), (luc, 46.75)]),
+            located(&[(MARIE, 46.75), (PAUL, 46.85), (luc, 46.75)]),
             json!({"mode": "MERGE_KEEP_MISSING", "dryRun": true}),
         )
         .await;
