@@ -6,11 +6,13 @@
 
 use std::collections::HashMap;
 
+use sea_orm::ActiveEnum;
+
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 
-use crate::domain::{ContactMethod, Field, GeocodeStatus, Language, full_address};
+use crate::domain::{ContactMethod, Field, GeocodeStatus, full_address};
 use crate::import::plan::Existing;
 use crate::import::rows::EXAMPLE_ROW;
 
@@ -266,10 +268,8 @@ impl ExportWriter {
                 point.province.as_deref(),
                 point.postal_code.as_deref(),
             );
-            let language = match occupant.language {
-                Language::Fr => "FR",
-                Language::En => "EN",
-            };
+            // As stored: `FR`, `EN`, which the column reads back.
+            let language = occupant.language.to_value();
             let texts: [Option<&str>; 13] = [
                 occupant.first_name.as_deref(),
                 occupant.last_name.as_deref(),
@@ -278,7 +278,7 @@ impl ExportWriter {
                 Some(&address),
                 occupant.notes.as_deref(),
                 Some(&client.external_id),
-                Some(language),
+                Some(&language),
                 client.name.as_deref(),
                 Some(&point.address_line1),
                 point.city.as_deref(),

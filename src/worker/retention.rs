@@ -111,20 +111,8 @@ pub async fn pass(
             )
             .to_owned()
     };
-    // A few runs' chunks at a time: a run holds up to 100 of them.
-    let report_chunks = in_batches(FILE_BATCH, |batch| {
-        let runs = Query::select()
-            .distinct()
-            .column(import_report::Column::ImportRunId)
-            .from(import_report::Entity)
-            .and_where(import_report::Column::ImportRunId.in_subquery(old_runs()))
-            .limit(batch)
-            .to_owned();
-        import_report::Entity::delete_many()
-            .filter(import_report::Column::ImportRunId.in_subquery(runs))
-            .exec(db)
-    })
-    .await?;
+    let report_chunks =
+        delete_runs_chunks(db, import_report::Column::ImportRunId, &old_runs()).await?;
     let impacts = delete_in_batches(
         db,
         import_impact::Column::ImportRunId,
@@ -132,19 +120,8 @@ pub async fn pass(
         FILE_BATCH,
     )
     .await?;
-    let deletion_chunks = in_batches(FILE_BATCH, |batch| {
-        let runs = Query::select()
-            .distinct()
-            .column(import_deletion::Column::ImportRunId)
-            .from(import_deletion::Entity)
-            .and_where(import_deletion::Column::ImportRunId.in_subquery(old_runs()))
-            .limit(batch)
-            .to_owned();
-        import_deletion::Entity::delete_many()
-            .filter(import_deletion::Column::ImportRunId.in_subquery(runs))
-            .exec(db)
-    })
-    .await?;
+    let deletion_chunks =
+        delete_runs_chunks(db, import_deletion::Column::ImportRunId, &old_runs()).await?;
     let sources = delete_in_batches(
         db,
         import_source::Column::ImportRunId,
@@ -261,6 +238,32 @@ where
     in_batches(batch, |batch| {
         <C::EntityName as EntityTrait>::delete_many()
             .filter(id.in_subquery(ids_of(id, matching.clone(), batch)))
+            .exec(db)
+    })
+    .await
+}
+
+/// Deletes the chunks (report rows, deletions) of `runs`, a few runs'
+/// chunks at a time: a run holds up to 100 of them.
+async fn delete_runs_chunks<C>(
+    db: &DatabaseConnection,
+    run: C,
+    runs: &SelectStatement,
+) -> Result<u64, DbErr>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    in_batches(FILE_BATCH, |batch| {
+        let of_runs = Query::select()
+            .distinct()
+            .column(run)
+            .from(run.entity_name())
+            .and_where(run.in_subquery(runs.clone()))
+            .limit(batch)
+            .to_owned();
+        <C::EntityName as EntityTrait>::delete_many()
+            .filter(run.in_subquery(of_runs))
             .exec(db)
     })
     .await

@@ -2,8 +2,8 @@
 //! person reads them: the report shows each `UPDATED` row's changes with
 //! their before and after, dry run or not.
 
-use entity::values::{ContactMethod, Language};
 use entity::{client, occupant, service_point};
+use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 
 /// One field a row changes. Its serialized form is the stored report's
@@ -28,24 +28,9 @@ fn compare(out: &mut Vec<FieldChange>, field: &str, before: Option<String>, afte
     }
 }
 
-fn method(method: ContactMethod) -> Option<String> {
-    Some(
-        match method {
-            ContactMethod::Sms => "SMS",
-            ContactMethod::Call => "CALL",
-        }
-        .to_owned(),
-    )
-}
-
-fn language(language: Language) -> Option<String> {
-    Some(
-        match language {
-            Language::Fr => "FR",
-            Language::En => "EN",
-        }
-        .to_owned(),
-    )
+/// An enumeration as stored, which is also its API name (`CALL`, `EN`).
+fn stored<E: ActiveEnum<Value = String>>(value: E) -> Option<String> {
+    Some(value.to_value())
 }
 
 /// The API's names for the fields, as `RowReport.changes` gives them.
@@ -59,8 +44,8 @@ pub fn occupant(before: &occupant::Model, after: &occupant::Model, out: &mut Vec
     compare(
         out,
         "contactMethod",
-        method(before.contact_method),
-        method(after.contact_method),
+        stored(before.contact_method),
+        stored(after.contact_method),
     );
     compare(
         out,
@@ -78,8 +63,8 @@ pub fn occupant(before: &occupant::Model, after: &occupant::Model, out: &mut Vec
     compare(
         out,
         "language",
-        language(before.language),
-        language(after.language),
+        stored(before.language),
+        stored(after.language),
     );
 }
 

@@ -6,10 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use entity::{client, occupant, service_point};
+use entity::{occupant, service_point};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::applied::{Applied, external_ids};
 use super::{Existing, Plan};
 use crate::domain::full_address;
 
@@ -134,62 +135,38 @@ pub fn compare(sectors: &[Uuid], before: &Recipients, after: &Recipients) -> Vec
         .collect()
 }
 
-/// The recipients once `plan` is applied to `existing` (empty for
-/// `REPLACE_ALL`), and the ids of the occupants there will be: the points'
-/// sectors are the stored ones, except for the points the plan creates or
-/// changes, placed by `place` (no sector when not located). `dry_run`: the
-/// occupants it creates get no id.
+/// The recipients once `plan` is applied, and the ids of the occupants
+/// there will be: the points' sectors are the stored ones, except for the
+/// points the plan creates or changes, placed by `place` (no sector when
+/// not located). `dry_run`: the occupants it creates get no id.
 pub fn after(
-    existing: &Existing,
+    applied: &Applied<'_>,
     plan: &Plan,
     stored: &HashMap<Uuid, Vec<Uuid>>,
     place: impl Fn(&service_point::Model) -> Vec<Uuid>,
     dry_run: bool,
 ) -> (Recipients, HashSet<Uuid>) {
-    let deleted_clients: HashSet<Uuid> = plan.clients.delete.iter().copied().collect();
-    let deleted_points: HashSet<Uuid> = plan.points.delete.iter().copied().collect();
-    let deleted_occupants: HashSet<Uuid> = plan.occupants.delete.iter().copied().collect();
-    let updated_points: HashMap<Uuid, &service_point::Model> =
-        plan.points.update.iter().map(|p| (p.id, p)).collect();
-    let mut points: HashMap<Uuid, &service_point::Model> = HashMap::new();
-    let mut sectors_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for point in &existing.points {
-        if deleted_points.contains(&point.id) || deleted_clients.contains(&point.client_id) {
-            continue;
-        }
-        match updated_points.get(&point.id) {
-            Some(updated) => {
-                points.insert(point.id, updated);
-                sectors_of.insert(point.id, place(updated));
-            }
-            None => {
-                points.insert(point.id, point);
-                if let Some(sectors) = stored.get(&point.id) {
-                    sectors_of.insert(point.id, sectors.clone());
-                }
-            }
-        }
-    }
-    for point in &plan.points.create {
-        points.insert(point.id, point);
-        sectors_of.insert(point.id, place(point));
-    }
-    let updated: HashMap<Uuid, &occupant::Model> =
-        plan.occupants.update.iter().map(|o| (o.id, o)).collect();
-    let created: HashSet<Uuid> = plan.occupants.create.iter().map(|o| o.id).collect();
-    let occupants: Vec<&occupant::Model> = existing
-        .occupants
+    let written: HashSet<Uuid> = plan
+        .points
+        .create
         .iter()
-        .filter(|o| !deleted_occupants.contains(&o.id) && points.contains_key(&o.service_point_id))
-        .map(|o| updated.get(&o.id).copied().unwrap_or(o))
-        .chain(&plan.occupants.create)
+        .chain(&plan.points.update)
+        .map(|p| p.id)
         .collect();
-    let ids = occupants.iter().map(|o| o.id).collect();
-    let external_ids = external_ids(existing.clients.iter().chain(&plan.clients.create));
+    let sectors_of: HashMap<Uuid, Vec<Uuid>> = applied
+        .points
+        .iter()
+        .filter_map(|(id, point)| match written.contains(id) {
+            true => Some((*id, place(point))),
+            false => Some((*id, stored.get(id)?.clone())),
+        })
+        .collect();
+    let created: HashSet<Uuid> = plan.occupants.create.iter().map(|o| o.id).collect();
+    let ids = applied.occupants.iter().map(|o| o.id).collect();
     let recipients = recipients(
-        occupants.into_iter(),
-        &points,
-        &external_ids,
+        applied.occupants.iter().copied(),
+        &applied.points,
+        &applied.external_ids,
         &sectors_of,
         |o| !(dry_run && created.contains(&o.id)),
     );
@@ -208,10 +185,6 @@ pub fn before(existing: &Existing, stored: &HashMap<Uuid, Vec<Uuid>>) -> Recipie
         stored,
         |_| true,
     )
-}
-
-fn external_ids<'a>(clients: impl Iterator<Item = &'a client::Model>) -> HashMap<Uuid, &'a str> {
-    clients.map(|c| (c.id, c.external_id.as_str())).collect()
 }
 
 /// Takes away the ids of occupants that will not exist after the run.

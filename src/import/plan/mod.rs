@@ -7,6 +7,7 @@
 //! (`targets`); sort them into creates, updates and unchanged; then what
 //! the mode deletes (`deletions`).
 
+pub mod applied;
 pub mod changes;
 pub mod deletions;
 mod group;

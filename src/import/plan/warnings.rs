@@ -7,57 +7,45 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::{Existing, Plan};
+use super::Plan;
+use super::applied::Applied;
 use crate::domain::{RowStatus, full_address};
 use crate::import::error::Issue;
 
 /// How many of the points left with nobody a warning names.
 const NAMED_POINTS: usize = 5;
 
-/// Adds the warnings to the plan's rows and file warnings; `existing` as
-/// planned against (empty for `REPLACE_ALL`).
-pub fn add(plan: &mut Plan, existing: &Existing) {
-    let deleted_clients: HashSet<Uuid> = plan.clients.delete.iter().copied().collect();
-    let mut deleted_points: HashSet<Uuid> = plan.points.delete.iter().copied().collect();
-    deleted_points.extend(
-        existing
-            .points
-            .iter()
-            .filter(|p| deleted_clients.contains(&p.client_id))
-            .map(|p| p.id),
-    );
-    let deleted_occupants: HashSet<Uuid> = plan.occupants.delete.iter().copied().collect();
-    let external_ids: HashMap<Uuid, &str> = existing
-        .clients
-        .iter()
-        .chain(&plan.clients.create)
-        .map(|c| (c.id, c.external_id.as_str()))
-        .collect();
-    // The points as they will be, with their client.
-    let points: HashMap<Uuid, &entity::service_point::Model> = existing
-        .points
-        .iter()
-        .filter(|p| !deleted_points.contains(&p.id))
-        .chain(&plan.points.create)
-        .map(|p| (p.id, p))
-        .collect();
-    // The occupants as they will be (an update may change a phone).
-    let updated: HashMap<Uuid, &entity::occupant::Model> =
-        plan.occupants.update.iter().map(|o| (o.id, o)).collect();
-    let occupants: Vec<&entity::occupant::Model> = existing
-        .occupants
-        .iter()
-        .filter(|o| !deleted_occupants.contains(&o.id) && points.contains_key(&o.service_point_id))
-        .map(|o| updated.get(&o.id).copied().unwrap_or(o))
-        .chain(&plan.occupants.create)
-        .collect();
+/// What the plan's outcome warns of: issues for rows (by their index in
+/// `plan.rows`) and for the file.
+#[derive(Debug, Default)]
+pub struct Warnings {
+    pub rows: Vec<(usize, Issue)>,
+    pub file: Vec<Issue>,
+}
 
+impl Warnings {
+    pub fn apply(self, plan: &mut Plan) {
+        for (index, issue) in self.rows {
+            plan.rows[index].warnings.push(issue);
+        }
+        plan.warnings.extend(self.file);
+    }
+}
+
+/// The warnings of `plan`, from the records as it leaves them.
+pub fn of(plan: &Plan, applied: &Applied<'_>) -> Warnings {
+    let Applied {
+        points,
+        occupants,
+        external_ids,
+    } = applied;
+    let mut warnings = Warnings::default();
     // Each phone's first client, and whether another has it too; then,
     // for those shared phones only (few), their occupants and clients:
     // nothing kept per phone or per occupant of the whole organization.
     let mut first_client: HashMap<&str, (Uuid, bool)> = HashMap::new();
     let mut peopled: HashSet<Uuid> = HashSet::new();
-    for occupant in &occupants {
+    for occupant in occupants {
         peopled.insert(occupant.service_point_id);
         if let Some(point) = points.get(&occupant.service_point_id) {
             let seen = first_client
@@ -68,7 +56,7 @@ pub fn add(plan: &mut Plan, existing: &Existing) {
     }
     let mut clients_of_phone: HashMap<&str, BTreeSet<Uuid>> = HashMap::new();
     let mut phone_of: HashMap<Uuid, &str> = HashMap::new();
-    for occupant in &occupants {
+    for occupant in occupants {
         let shared = first_client
             .get(occupant.phone.as_str())
             .is_some_and(|(_, shared)| *shared);
@@ -82,7 +70,7 @@ pub fn add(plan: &mut Plan, existing: &Existing) {
     }
     drop(first_client);
 
-    for row in plan.rows.iter_mut() {
+    for (index, row) in plan.rows.iter().enumerate() {
         if matches!(row.status, RowStatus::Error | RowStatus::Skipped) {
             continue;
         }
@@ -101,7 +89,7 @@ pub fn add(plan: &mut Plan, existing: &Existing) {
             .collect();
         if !others.is_empty() {
             let others = others.join(", ");
-            row.warnings.push(Issue::new(
+            warnings.rows.push((index, Issue::new(
                 "PHONE_SHARED_BY_CLIENTS",
                 None,
                 format!(
@@ -110,7 +98,7 @@ pub fn add(plan: &mut Plan, existing: &Existing) {
                 format!(
                     "{phone} is also the phone of an occupant of client {others}: it gets one message, and a STOP unsubscribes it for both."
                 ),
-            ));
+            )));
         }
     }
 
@@ -136,7 +124,7 @@ pub fn add(plan: &mut Plan, existing: &Existing) {
             })
             .collect();
         let (count, named) = (empty.len(), named.join("; "));
-        plan.warnings.push(Issue::new(
+        warnings.file.push(Issue::new(
             "POINT_WITHOUT_OCCUPANT",
             None,
             format!(
@@ -145,4 +133,5 @@ pub fn add(plan: &mut Plan, existing: &Existing) {
             format!("{count} service point(s) with nobody to alert after this import: {named}."),
         ));
     }
+    warnings
 }

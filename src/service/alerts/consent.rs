@@ -139,6 +139,22 @@ pub async fn record(
     Ok(())
 }
 
+/// Records that the phone unsubscribed at `at`, or (`None`) subscribed
+/// again.
+pub async fn set_opted_out(
+    db: &impl ConnectionTrait,
+    org: Uuid,
+    phone: &Phone,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let change = ConsentChange {
+        opted_out_at: Some(at),
+        ..ConsentChange::default()
+    };
+    record(db, org, &phone.formatted(), change, now).await
+}
+
 /// Moves the phone's consent from one of `from` to `to` in every
 /// organization where it stands so; returns those organizations.
 pub async fn answer(

@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::consent::{self, ConsentChange};
+use super::consent;
 use crate::domain::{Lang, Phone};
 use crate::messaging::keywords::{self, Keyword};
 use crate::service::store::locks;
@@ -62,11 +62,7 @@ pub async fn on_reply(
     let answer = match keyword {
         Some(Keyword::OptOut(lang)) => {
             for org in &organizations {
-                let change = ConsentChange {
-                    opted_out_at: Some(Some(now)),
-                    ..ConsentChange::default()
-                };
-                consent::record(&tx, *org, &phone.formatted(), change, now).await?;
+                consent::set_opted_out(&tx, *org, &phone, Some(now), now).await?;
             }
             changed = organizations.len();
             done = Some("OPT_OUT");
@@ -74,11 +70,7 @@ pub async fn on_reply(
         }
         Some(Keyword::OptIn(lang)) => {
             for org in &organizations {
-                let change = ConsentChange {
-                    opted_out_at: Some(None),
-                    ..ConsentChange::default()
-                };
-                consent::record(&tx, *org, &phone.formatted(), change, now).await?;
+                consent::set_opted_out(&tx, *org, &phone, None, now).await?;
             }
             changed = organizations.len();
             let pending = [Consent::Pending, Consent::Declined];

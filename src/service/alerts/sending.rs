@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::consent::{self, ConsentChange};
+use super::consent;
 use super::outbox::finish_if_done;
 use crate::auth::OrgId;
 use crate::domain::{Phone, global_id};
@@ -228,13 +228,7 @@ async fn opt_out(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     match e164.and_then(|p| Phone::parse(p).ok()) {
-        Some(phone) => {
-            let change = ConsentChange {
-                opted_out_at: Some(Some(now)),
-                ..ConsentChange::default()
-            };
-            consent::record(tx, org.uuid(), &phone.formatted(), change, now).await
-        }
+        Some(phone) => consent::set_opted_out(tx, org.uuid(), &phone, Some(now), now).await,
         None => Ok(()),
     }
 }

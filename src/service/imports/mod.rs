@@ -32,6 +32,7 @@ use crate::domain::global_id;
 use crate::import::Parsed;
 use crate::import::error::Issue;
 use crate::import::headers::Mapping;
+use crate::import::plan::applied::Applied;
 use crate::import::plan::deletions::DeletedRecord;
 use crate::import::plan::{self, Existing, Plan, PlanInput, RowResult, Summary};
 use crate::import::progress::{Phase, Progress, Snapshot};
@@ -234,21 +235,30 @@ async fn run(
     // The plan holds what the rows said: free them before the warnings
     // and the impact, which read the records as the plan leaves them.
     parsed.rows = Vec::new();
+    // REPLACE_ALL keeps nothing of what there was.
     let replaced = Existing::default();
-    plan::warnings::add(&mut plan, kept.as_ref().unwrap_or(&replaced));
+    let (warnings, impact) = {
+        let applied = Applied::of(kept.as_ref().unwrap_or(&replaced), &plan);
+        let warnings = plan::warnings::of(&plan, &applied);
+        let impact = match (&places, recipients_before) {
+            (Some(places), Some(mut before)) => {
+                let (after, remaining) = plan::impact::after(
+                    &applied,
+                    &plan,
+                    &places.stored,
+                    |point| places.place(point),
+                    options.dry_run,
+                );
+                plan::impact::forget_deleted(&mut before, &remaining);
+                plan::impact::compare(&places.sector_ids(), &before, &after)
+            }
+            _ => Vec::new(),
+        };
+        (warnings, impact)
+    };
+    warnings.apply(&mut plan);
+    plan.alert_impact = impact;
     warn_during_alerts(&tx, org, &mut plan).await?;
-    if let (Some(places), Some(mut before)) = (&places, recipients_before) {
-        // REPLACE_ALL keeps nothing of what there was.
-        let (after, remaining) = plan::impact::after(
-            kept.as_ref().unwrap_or(&replaced),
-            &plan,
-            &places.stored,
-            |point| places.place(point),
-            options.dry_run,
-        );
-        plan::impact::forget_deleted(&mut before, &remaining);
-        plan.alert_impact = plan::impact::compare(&places.sector_ids(), &before, &after);
-    }
     timer.lap("plan");
     let valid_rows = plan.rows.iter().any(|r| r.occupant_id.is_some());
     let commit =
