@@ -399,6 +399,7 @@ fn floor_rows(org: uuid::Uuid, records: &[Record]) -> [(&'static str, Vec<Vec<Ce
                 Null,
                 Now,
                 Now,
+                Text("FR".to_owned()),
             ]
         })
         .collect();
@@ -610,6 +611,12 @@ async fn main() {
     }
 }
 
+/// The SQLite file of a `sqlite://path?mode=rwc` URL.
+fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite://")
+        .trim_end_matches("?mode=rwc")
+}
+
 /// Dry runs over the committed file, each in a fresh server: the same file,
 /// then one with 10 % of its rows changed (a new phone for the same person
 /// and the other alert type), on SQLite. Three runs of each, alternated.
@@ -630,6 +637,17 @@ async fn preview(records: &[Record], bytes: &[u8]) {
         body["data"]["importSpreadsheet"]["committed"], true,
         "{body:#}"
     );
+    // For profiling the dry run by hand: `BENCH_PREVIEW_SAVE=/dir` keeps
+    // the committed database, its token and the changed file there, and stops.
+    if let Ok(dir) = std::env::var("BENCH_PREVIEW_SAVE") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::copy(sqlite_path(&url), dir.join("preview.db")).unwrap();
+        std::fs::write(dir.join("token"), &token).unwrap();
+        std::fs::write(dir.join("changed.xlsx"), &changed).unwrap();
+        println!("saved to {}", dir.display());
+        return;
+    }
     for round in 1..=3 {
         for (label, file, updated) in [
             ("dry run, unchanged", bytes, 0),

@@ -122,18 +122,22 @@ impl<'a, 'r> Grouping<'a, 'r> {
         now: DateTime<Utc>,
         rows: &'r [RowOutcome],
     ) -> Grouping<'a, 'r> {
+        // Sized up front: these hold a record per row, the plan's largest
+        // part, and a doubling vector holds up to twice what it needs (a
+        // re-import tracks about as many records as there are).
+        let expected = |existing: usize| existing.min(rows.len());
         Grouping {
             organization_id,
             present,
             now,
             index: Index::new(matchable),
-            clients: Vec::new(),
+            clients: Vec::with_capacity(expected(matchable.clients.len())),
             client_by_key: HashMap::new(),
             client_by_id: HashMap::new(),
             new_external_ids: HashMap::new(),
-            points: Vec::new(),
+            points: Vec::with_capacity(expected(matchable.points.len())),
             point_by_key: HashMap::new(),
-            occupants: Vec::new(),
+            occupants: Vec::with_capacity(rows.len()),
             occupant_by_key: HashMap::new(),
             file: rows,
             existing: matchable,

@@ -20,8 +20,8 @@ use entity::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, StreamTrait, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, StreamTrait, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -425,21 +425,27 @@ where
     })
 }
 
-/// Every row of `E` the organization owns, in id order, row by row.
+/// Every row of `E` the organization owns, in id order, row by row, into
+/// a vector counted first: collected from the stream it would double up
+/// to twice the records' size (tens of MiB at 100,000 occupants).
 async fn all_owned_streamed<E, C>(db: &C, org: OrgId) -> Result<Vec<E::Model>, DbErr>
 where
     E: TenantEntity,
-    E::Model: Send,
+    E::Model: Send + Sync,
     C: ConnectionTrait + StreamTrait,
 {
     use futures_util::TryStreamExt;
+    let count = owned::<E>(org).count(db).await?;
+    let records = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     owned::<E>(org)
         .order_by_asc(E::ID)
         .into_model::<E::Row>()
         .stream(db)
         .await?
-        .map_ok(Into::into)
-        .try_collect()
+        .try_fold(records, |mut records, row| async move {
+            records.push(row.into());
+            Ok(records)
+        })
         .await
 }
 
