@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# GraphQL read throughput against PostGraphile 4 and against the SQL our
-# server issues, on one PostgreSQL database holding the import benchmark's
-# 100,000 occupants (30,000 clients, 40,000 addresses) loaded through the
-# release server's own import.
+# GraphQL read throughput against PostGraphile 4 and 5 and against the SQL
+# our server issues, on one PostgreSQL database holding the import
+# benchmark's 100,000 occupants (30,000 clients, 40,000 addresses) loaded
+# through the server's own import.
 #   perf/graphql.sh [seconds] [rounds]   10 s, 3 rounds by default
 #   PERF=1 perf/graphql.sh ...           then profiles our server (perf)
 #   BIN=path perf/graphql.sh ...         that server binary, not a new build
-# Two queries, the same data asked of both servers: "nested" (100 clients,
+# Two queries, the same data asked of every server: "nested" (100 clients,
 # their addresses, their occupants) and "flat" (10 clients, two fields).
 # Each is driven by wrk (2 threads, 16 connections), servers alternating
-# round by round; then pgbench replays, 16 clients, the very statements our
-# server issued for one request (captured from PostgreSQL's statement log):
-# the floor any server on this database pays. Needs node/npm (PostGraphile
-# is installed in perf/.node on first run), wrk, pgbench, psql, jq and a
-# PostgreSQL server where PGUSER may create databases and is superuser
-# (default postgres@127.0.0.1:5432, trust auth; PGHOST/PGPORT/PGUSER
-# override). The database is created for the run and dropped on exit.
-# Loopback only; about 4 minutes with the defaults after the release build.
+# round by round: ours, PostGraphile 4 and PostGraphile 5 (both as their
+# users run them, NODE_ENV=production and GRAPHILE_ENV=production), and
+# the limit of our own stack: examples/sql_floor.rs, axum + sqlx running
+# the statements our server issued for one request and writing the same
+# JSON. Then pgbench replays, 16 clients, those very statements (captured
+# from PostgreSQL's statement log): the floor any server on this database
+# pays. Needs node/npm (PostGraphile 4 is installed in perf/.node,
+# PostGraphile 5 with the Node 22 it needs in perf/.node5, on first run),
+# wrk, pgbench, psql, jq and a PostgreSQL server where PGUSER may create
+# databases and is superuser (default postgres@127.0.0.1:5432, trust auth;
+# PGHOST/PGPORT/PGUSER override). The database is created for the run and
+# dropped on exit. Loopback only; about 6 minutes with the defaults after
+# the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 rounds="${2:-3}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flokon-api/release}"
+# The bench profile (release settings) shares the build `cargo bench` makes.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flokon-api/target}"
 
 # Debian keeps pgbench beside the server binaries, off the PATH.
 for dir in /usr/lib/postgresql/*/bin; do [ -x "$dir/pgbench" ] && PATH="$PATH:$dir"; done
@@ -36,28 +42,36 @@ if [ -n "$missing" ]; then
 fi
 pg_isready -q || { echo "no PostgreSQL at $PGHOST:$PGPORT" >&2; exit 2; }
 
-# BIN=path: a server binary built already (say by `cargo bench`, whose
-# dependencies' features differ from a plain release build's).
-bin="${BIN:-}"
-if [ -z "$bin" ]; then
-	cargo build --release --quiet
-	bin="$CARGO_TARGET_DIR/release/flokon-api"
-fi
+# Built with the bench profile: with an example in the build, dependencies
+# get the features `cargo bench` gives them, so its build serves (a plain
+# release build's differ and would compile everything again).
+# BIN=path: a server binary built already.
+cargo build --profile bench --quiet --bin flokon-api --example sql_floor
+bin="${BIN:-$CARGO_TARGET_DIR/release/flokon-api}"
+floor_bin="$CARGO_TARGET_DIR/release/examples/sql_floor"
 postgraphile=perf/.node/node_modules/.bin/postgraphile
 [ -x "$postgraphile" ] || npm install --prefix perf/.node --no-audit --no-fund --silent postgraphile@4
+# PostGraphile 5 needs Node 22 or later: the `node` package puts one beside it.
+node22=perf/.node5/node_modules/.bin/node
+postgraphile5=perf/.node5/node_modules/.bin/postgraphile
+[ -x "$postgraphile5" ] || npm install --prefix perf/.node5 --no-audit --no-fund --silent node@22 postgraphile@5
 
 work=$(mktemp -d)
 db="flokon_bench_$$"
-url="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
+# Without TLS for every client alike: PostGraphile's driver does not use it
+# unless asked, where sqlx and libpq (pgbench) prefer it.
+url="postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=disable"
+export PGSSLMODE=disable
 port=$((20000 + RANDOM % 20000))
-pg_port=$((port + 1))
 ours="http://127.0.0.1:$port"
-theirs="http://127.0.0.1:$pg_port"
-server="" graphile="" created=""
+pg4="http://127.0.0.1:$((port + 1))"
+pg5="http://127.0.0.1:$((port + 2))"
+stack="http://127.0.0.1:$((port + 3))"
+server="" others="" created=""
 stop_server() { [ -z "$server" ] || { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; }; }
 cleanup() {
 	stop_server
-	[ -z "$graphile" ] || kill "$graphile" 2>/dev/null || true
+	[ -z "$others" ] || kill $others 2>/dev/null || true
 	[ -z "$created" ] || dropdb --if-exists --force "$db" || true
 	rm -rf "$work"
 }
@@ -65,6 +79,11 @@ trap cleanup EXIT
 createdb "$db"
 created=1
 export DATABASE_URL="$url" BIND_ADDR="127.0.0.1:$port" GEOCODER=none RUST_LOG=warn
+# The nested query is an expensive operation (its cost counts every list
+# times its rows), of which an organization runs 4 at once by default, the
+# rest refused at once; here one organization is every client, and the
+# PostGraphiles have no such limit: all 16 connections run.
+export MAX_EXPENSIVE_PER_ORG=16
 
 # Both servers get the 10 pool connections our server defaults to.
 start_server() {
@@ -137,9 +156,9 @@ capture() { # name, query: that request's statements, one per line, parameters i
 	# Only this database's lines; a statement is logged as "statement: SQL"
 	# (simple protocol) or "execute NAME: SQL" followed by its parameters;
 	# a statement on several lines is joined into one. The server's background passes (import worker every second, webhook
-	# poller) share the window: their transactions take an advisory lock
-	# and they read import_run or webhook_delivery, which neither query
-	# touches; those are left out, per connection (pid).
+	# poller, alert dispatch) share the window: their transactions take an
+	# advisory lock or touch import_run, webhook_delivery or alert_message,
+	# which neither query touches; those are left out, per connection (pid).
 	perl -ne '
 		BEGIN { $db = shift; @s = () }
 		# A line without a message prefix continues the last message.
@@ -169,7 +188,7 @@ capture() { # name, query: that request's statements, one per line, parameters i
 			for my $s (@s) {
 				next if $s->{drop};
 				my $text = join "\n", map { $_->{sql} } @{ $s->{tx} || [$s] };
-				print "$s->{sql};\n" unless $text =~ /pg_advisory_xact_lock|"(import_run|webhook_delivery)"/;
+				print "$s->{sql};\n" unless $text =~ /pg_advisory_xact_lock|"(import_run|webhook_delivery|alert_message)"/;
 			}
 		}
 	' "$db" "$work/$1.log" >"$work/$1.sql"
@@ -184,29 +203,47 @@ for q in nested flat; do
 	perl -pe 's/IN \(((?:\x27[^\x27]*\x27(?:, )?)+)\)/"IN (<" . scalar(() = $1 =~ m{\x27[^\x27]*\x27}g) . " values>)"/ge' "$work/$q.sql"
 done
 
-# --- The two servers.
+# --- The servers: ours, both PostGraphiles (production mode, as their
+# users run them), the stack floor.
 start_server
-"$postgraphile" -c "$url" --schema public --host 127.0.0.1 --port "$pg_port" \
-	--disable-query-log --disable-graphiql >"$work/postgraphile.log" 2>&1 &
-graphile=$!
-for _ in $(seq 300); do ask "$theirs" '{ __typename }' >/dev/null 2>&1 && break; sleep 0.1; done
-ask "$theirs" '{ __typename }' >/dev/null || { echo "PostGraphile did not come up:" >&2; cat "$work/postgraphile.log" >&2; exit 1; }
+NODE_ENV=production "$postgraphile" -c "$url" --schema public --host 127.0.0.1 --port "$((port + 1))" \
+	--disable-query-log --disable-graphiql >"$work/postgraphile4.log" 2>&1 &
+others="$!"
+NODE_ENV=production GRAPHILE_ENV=production "$node22" "$postgraphile5" -P postgraphile/presets/amber \
+	-c "$url" -s public -n 127.0.0.1 -p "$((port + 2))" >"$work/postgraphile5.log" 2>&1 &
+others="$others $!"
+"$floor_bin" "$url" "127.0.0.1:$((port + 3))" "$work/flat.sql" "$work/nested.sql" >"$work/sql_floor.log" 2>&1 &
+others="$others $!"
+for name in pg4 pg5 stack; do
+	for _ in $(seq 300); do ask "${!name}" '{ __typename }' >/dev/null 2>&1 && break; sleep 0.1; done
+	ask "${!name}" '{ __typename }' >/dev/null || { echo "$name did not come up:" >&2; tail "$work"/*.log >&2; exit 1; }
+done
 
 # Same answers before any load: no "errors", and the same clients,
-# addresses and occupants counted on both sides.
+# addresses and occupants counted on every side; the stack floor's flat
+# answer is ours, to the byte once both are compacted.
 ask "$ours" "$q_ours_nested" "$token" >"$work/ours_nested.json"
 ask "$ours" "$q_ours_flat" "$token" >"$work/ours_flat.json"
-ask "$theirs" "$q_theirs_nested" >"$work/theirs_nested.json"
-ask "$theirs" "$q_theirs_flat" >"$work/theirs_flat.json"
+ask "$stack" "$q_ours_nested" >"$work/stack_nested.json"
+ask "$stack" "$q_ours_flat" >"$work/stack_flat.json"
+for pg in pg4 pg5; do
+	ask "${!pg}" "$q_theirs_nested" >"$work/${pg}_nested.json"
+	ask "${!pg}" "$q_theirs_flat" >"$work/${pg}_flat.json"
+done
 for f in "$work"/*_nested.json "$work"/*_flat.json; do
 	jq -e 'has("errors") | not' "$f" >/dev/null || { echo "errors in $(basename "$f"): $(head -c 500 "$f")" >&2; exit 1; }
 done
-counts_ours=$(jq -c '.data.clients.edges | [length, ([.[].node.servicePoints.edges[]] | length), ([.[].node.servicePoints.edges[].node.occupants[]] | length), (map(.node.externalId) | join(","))]' "$work/ours_nested.json")
-counts_theirs=$(jq -c '.data.allClients.nodes | [length, ([.[].servicePointsByClientId.nodes[]] | length), ([.[].servicePointsByClientId.nodes[].occupantsByServicePointId.nodes[]] | length), (map(.externalId) | join(","))]' "$work/theirs_nested.json")
-[ "$counts_ours" = "$counts_theirs" ] || { echo "the nested answers differ: $counts_ours vs $counts_theirs" >&2; exit 1; }
-[ "$(jq -c '[.data.clients.edges[].node]' "$work/ours_flat.json")" = "$(jq -c .data.allClients.nodes "$work/theirs_flat.json")" ] ||
-	{ echo "the flat answers differ" >&2; exit 1; }
-echo "nested: clients, addresses, occupants on both: $(jq -c '.[0:3]' <<<"$counts_ours"); flat: 10 same clients"
+counts_of_ours='.data.clients.edges | [length, ([.[].node.servicePoints.edges[]] | length), ([.[].node.servicePoints.edges[].node.occupants[]] | length), (map(.node.externalId) | join(","))]'
+counts_ours=$(jq -c "$counts_of_ours" "$work/ours_nested.json")
+[ "$counts_ours" = "$(jq -c "$counts_of_ours" "$work/stack_nested.json")" ] || { echo "the stack floor's nested answer differs" >&2; exit 1; }
+[ "$(jq -c . "$work/ours_flat.json")" = "$(jq -c . "$work/stack_flat.json")" ] || { echo "the stack floor's flat answer differs: $(head -c 300 "$work/stack_flat.json")" >&2; exit 1; }
+for pg in pg4 pg5; do
+	counts_theirs=$(jq -c '.data.allClients.nodes | [length, ([.[].servicePointsByClientId.nodes[]] | length), ([.[].servicePointsByClientId.nodes[].occupantsByServicePointId.nodes[]] | length), (map(.externalId) | join(","))]' "$work/${pg}_nested.json")
+	[ "$counts_ours" = "$counts_theirs" ] || { echo "the nested answers differ: $counts_ours vs $pg's $counts_theirs" >&2; exit 1; }
+	[ "$(jq -c '[.data.clients.edges[].node]' "$work/ours_flat.json")" = "$(jq -c .data.allClients.nodes "$work/${pg}_flat.json")" ] ||
+		{ echo "the flat answers differ ($pg)" >&2; exit 1; }
+done
+echo "nested: clients, addresses, occupants on every server: $(jq -c '.[0:3]' <<<"$counts_ours"); flat: 10 same clients"
 
 # One wrk script per (server, query). done() prints one line: req/s, p50,
 # p99 in ms, non-200 answers, answers carrying "errors", socket errors
@@ -237,23 +274,27 @@ LUA
 for q in nested flat; do
 	ours_q="q_ours_$q" theirs_q="q_theirs_$q"
 	wrk_script "$work/ours_$q.lua" "${!ours_q}" "$token"
-	wrk_script "$work/theirs_$q.lua" "${!theirs_q}"
+	wrk_script "$work/stack_$q.lua" "${!ours_q}"
+	wrk_script "$work/pg4_$q.lua" "${!theirs_q}"
+	wrk_script "$work/pg5_$q.lua" "${!theirs_q}"
 done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 echo "wrk -t2 -c16 -d${seconds}s, $rounds round(s), servers alternating"
-printf '%-7s %-13s %5s %10s %9s %9s %7s\n' query server round req/s p50_ms p99_ms errors
+printf '%-7s %-15s %5s %10s %9s %9s %7s\n' query server round req/s p50_ms p99_ms errors
+declare -A label=([ours]=flokon-api [pg4]=PostGraphile4 [pg5]=PostGraphile5 [stack]=axum+sqlx)
 for q in nested flat; do
 	for r in $(seq "$rounds"); do
-		for s in ours theirs; do
-			base=$([ $s = ours ] && echo "$ours" || echo "$theirs")
-			name=$([ $s = ours ] && echo flokon-api || echo PostGraphile)
+		for s in ours pg4 pg5 stack; do
+			base="${!s}"
+			name="${label[$s]}"
 			line=$(wrk -t2 -c16 -d"${seconds}s" -s "$work/${s}_$q.lua" "$base/graphql" | grep '^RESULT')
 			read -r _ rps p50 p99 non200 gql connect read write timeout <<<"$line"
 			sock=$((connect + read + write + timeout))
-			printf '%-7s %-13s %5s %10s %9s %9s %7s\n' "$q" "$name" "$r" "$rps" "$p50" "$p99" "$((non200 + gql + sock))"
+			printf '%-7s %-15s %5s %10s %9s %9s %7s\n' "$q" "$name" "$r" "$rps" "$p50" "$p99" "$((non200 + gql + sock))"
 			echo "$rps" >>"$work/rps_${s}_$q"
+			echo "$p99" >>"$work/p99_${s}_$q"
 			[ $((non200 + gql + sock)) -eq 0 ] || echo "   ($non200 non-200, $gql with errors; sockets: $connect connect, $read read, $write write, $timeout timeout (wrk's 2 s))"
 		done
 	done
@@ -262,18 +303,21 @@ done
 # --- The SQL floor, part two: one pgbench transaction = one request's
 # statements, prepared once per connection as the server's driver does.
 echo
-echo "median req/s; SQL floor = pgbench -M prepared -c16 -j2 -T${seconds} of one request's statements"
-printf '%-7s %12s %12s %7s %12s %14s %12s\n' query flokon-api PostGraphile ratio floor_tx/s floor_lat_ms ours/floor
+echo "median req/s (median p99 ms); SQL floor = pgbench -M prepared -c16 -j2 -T${seconds} of one request's statements; stack floor = axum + sqlx, the same statements and JSON"
+printf '%-7s %18s %18s %18s %9s %9s %18s %12s %10s %11s\n' query flokon-api PostGraphile4 PostGraphile5 ours/pg4 ours/pg5 stack_floor SQL_floor_tx/s ours/SQL ours/stack
 for q in nested flat; do
 	mo=$(median <"$work/rps_ours_$q")
-	mt=$(median <"$work/rps_theirs_$q")
+	m4=$(median <"$work/rps_pg4_$q")
+	m5=$(median <"$work/rps_pg5_$q")
+	ms=$(median <"$work/rps_stack_$q")
+	p99() { median <"$work/p99_$1_$q"; }
 	pgbench -n -M prepared -c 16 -j 2 -T "$seconds" -f "$work/$q.sql" "$db" >"$work/pgbench_$q.txt" 2>&1 ||
 		{ echo "pgbench failed on $q:" >&2; cat "$work/pgbench_$q.txt" >&2; exit 1; }
 	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench_$q.txt")
-	lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$work/pgbench_$q.txt")
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench_$q.txt")
-	awk -v q="$q" -v mo="$mo" -v mt="$mt" -v tps="$tps" -v lat="$lat" \
-		'BEGIN { printf "%-7s %12s %12s %7.2f %12.1f %14s %12.2f\n", q, mo, mt, mo / mt, tps, lat, mo / tps }'
+	awk -v q="$q" -v mo="$mo" -v m4="$m4" -v m5="$m5" -v ms="$ms" -v tps="$tps" \
+		-v po="$(p99 ours)" -v p4="$(p99 pg4)" -v p5="$(p99 pg5)" -v ps="$(p99 stack)" \
+		'BEGIN { printf "%-7s %18s %18s %18s %9.2f %9.2f %18s %12.1f %10.2f %11.2f\n", q, mo " (" po ")", m4 " (" p4 ")", m5 " (" p5 ")", mo / m4, mo / m5, ms " (" ps ")", tps, mo / tps, mo / ms }'
 	[ "${failed:-0}" -eq 0 ] || echo "   pgbench: $failed failed transactions"
 done
 

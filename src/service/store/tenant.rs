@@ -9,7 +9,7 @@ use entity::{
     occupant, phone_consent, sector, sector_alert, sector_membership, service_point,
     webhook_delivery, webhook_endpoint,
 };
-use sea_orm::sea_query::{Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{ExprTrait, PgFunc, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, Statement, UpdateMany, Value,
@@ -150,9 +150,21 @@ pub async fn children<E: TenantEntity>(
     parent_ids: &[Uuid],
 ) -> Result<Vec<E::Model>, DbErr> {
     let select = owned::<E>(org)
-        .filter(parent.is_in(parent_ids.iter().copied()))
+        .filter(any_of(db.get_database_backend(), parent, parent_ids))
         .order_by_asc(E::ID);
     fetch_all(db, select).await
+}
+
+/// `column IN (ids)`, as each database reads it best. PostgreSQL gets
+/// `column = ANY($1)` with one `uuid[]`: one statement text whatever the
+/// count, which the driver keeps prepared, where an `IN` list is a new
+/// statement (parsed and planned again) for every count, and its hundreds
+/// of parameters are encoded one by one. SQLite has no arrays.
+fn any_of<C: ColumnTrait>(backend: DbBackend, column: C, ids: &[Uuid]) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => ExprTrait::eq(column.into_expr(), PgFunc::any(ids.to_vec())),
+        _ => column.is_in(ids.iter().copied()),
+    }
 }
 
 /// Deletes rows of `E` the organization owns, narrowed by the caller;
@@ -214,7 +226,8 @@ pub async fn get_many_owned<E: TenantEntity>(
     org: OrgId,
     ids: &[Uuid],
 ) -> Result<Vec<E::Model>, DbErr> {
-    fetch_all(db, owned::<E>(org).filter(E::ID.is_in(ids.iter().copied()))).await
+    let select = owned::<E>(org).filter(any_of(db.get_database_backend(), E::ID, ids));
+    fetch_all(db, select).await
 }
 
 /// Deletes one owned row (children cascade); not found if it is not the
