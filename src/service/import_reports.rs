@@ -21,12 +21,12 @@ use crate::import::plan::RowResult;
 use crate::import::plan::deletions::DeletedRecord;
 use crate::import::plan::impact::SectorImpact;
 use crate::import::report;
+use crate::service::ServiceError;
 use crate::service::store::tenant::belongs;
-use crate::service::{Reader, ServiceError};
 
 /// Most recent first: the cursor is the previous page's last run id.
 pub async fn list_runs(
-    db: &impl Reader,
+    db: &impl ConnectionTrait,
     org: OrgId,
     page: PageRequest,
 ) -> Result<Page<import_run::Model>, ServiceError> {

@@ -14,9 +14,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{
-    LimitReached, Page, PageRequest, Reader, ServiceError, fetch_page_by, owned, require_owned,
-};
+use super::{LimitReached, Page, PageRequest, ServiceError, fetch_page_by, owned, require_owned};
 use crate::auth::OrgId;
 use crate::webhook::{self};
 
@@ -194,7 +192,7 @@ fn deliveries_filter(
 }
 
 pub async fn deliveries(
-    db: &impl Reader,
+    db: &impl ConnectionTrait,
     org: OrgId,
     endpoint: Uuid,
     statuses: &[DeliveryStatus],

@@ -9,16 +9,11 @@ use entity::{
     occupant, phone_consent, sector, sector_alert, sector_membership, service_point,
     webhook_delivery, webhook_endpoint,
 };
-use sea_orm::sea_query::{ExprTrait, PgFunc, Query, SelectStatement, SimpleExpr, Values};
-use sea_orm::sqlx;
+use sea_orm::sea_query::{ExprTrait, PgFunc, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, DeleteMany,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
-    RuntimeErr, Select, Statement, UpdateMany, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, Statement, UpdateMany, Value,
 };
-use sea_query_sqlx::SqlxValues;
-use std::any::Any;
-use std::sync::Arc;
 use uuid::Uuid;
 
 use super::locks;
@@ -138,49 +133,18 @@ pub fn raw_delete_owned<E: TenantTable>(
 }
 
 /// All rows `select` finds, decoded the entity's way ([`TenantEntity::Row`]).
-/// On a PostgreSQL pool (not in a transaction) the statement runs on sqlx
-/// directly: SeaORM's `DatabaseConnection::query_all_raw` copies about
-/// 15 KB of future state twice a call (its tracing wrapper and boxed trait
-/// future over a match of every backend), a tenth of a small read's
-/// instructions (perf/RESULTS.md, issue 24). Same statement, same decoding.
 pub async fn fetch_all<E: TenantEntity>(
-    db: &impl Reader,
+    db: &impl ConnectionTrait,
     select: Select<E>,
 ) -> Result<Vec<E::Model>, DbErr> {
-    if let Some(pool) = postgres_pool(db) {
-        let statement = select.build(DbBackend::Postgres);
-        let values = statement.values.unwrap_or(Values(Vec::new()));
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values))
-            .fetch_all(pool)
-            .await
-            .map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))?;
-        return rows
-            .into_iter()
-            .map(|row| E::Row::from_query_result(&QueryResult::from(row), "").map(Into::into))
-            .collect();
-    }
     let rows = select.into_model::<E::Row>().all(db).await?;
     Ok(rows.into_iter().map(Into::into).collect())
-}
-
-/// A connection or transaction [`fetch_all`] can read through: any of
-/// SeaORM's, known by its type for the PostgreSQL pool's shortcut.
-pub trait Reader: ConnectionTrait + Any {}
-
-impl<T: ConnectionTrait + Any> Reader for T {}
-
-/// The PostgreSQL pool behind `db`, when it is a pooled connection rather
-/// than a transaction (or SQLite).
-fn postgres_pool(db: &dyn Any) -> Option<&sqlx::PgPool> {
-    db.downcast_ref::<DatabaseConnection>()
-        .filter(|db| db.get_database_backend() == DbBackend::Postgres)
-        .map(DatabaseConnection::get_postgres_connection_pool)
 }
 
 /// The organization's rows of `E` under any of these parents (`parent` is
 /// the column naming them), in id order.
 pub async fn children<E: TenantEntity>(
-    db: &impl Reader,
+    db: &impl ConnectionTrait,
     org: OrgId,
     parent: E::Column,
     parent_ids: &[Uuid],
@@ -258,7 +222,7 @@ pub async fn delete_placed<E: TenantEntity>(
 }
 
 pub async fn get_many_owned<E: TenantEntity>(
-    db: &impl Reader,
+    db: &impl ConnectionTrait,
     org: OrgId,
     ids: &[Uuid],
 ) -> Result<Vec<E::Model>, DbErr> {
