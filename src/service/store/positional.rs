@@ -49,9 +49,10 @@ impl<'a> Columns<'a> {
                 debug_assert_eq!(sqlx::Column::name(&row.columns()[*index]), name);
                 *index += 1;
                 // sqlx checks each value's type against the Rust type by
-                // comparing PostgreSQL type descriptions: 6 % of a nested
-                // read. The columns are our schema's, named in order above;
-                // debug builds (the tests) still check the types.
+                // comparing PostgreSQL type descriptions: a tenth of a
+                // nested read's instructions (perf/RESULTS.md). The columns
+                // are our schema's, named in order above; debug builds (the
+                // tests) still check the types.
                 if cfg!(debug_assertions) {
                     row.try_get(*index - 1)
                 } else {
