@@ -635,11 +635,11 @@ async fn an_instance_killed_mid_import_leaves_the_run_interrupted_and_the_data_a
     // Killed once the file is read and the import is planning or writing.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let run = first.graphql_with(&token, RUN, json!({"id": id})).await;
-        let run = &run["data"]["importRun"];
+        let answer = first.graphql_with(&token, RUN, json!({"id": id})).await;
+        let run = &answer["data"]["importRun"];
         assert!(
             run["status"] == "QUEUED" || run["status"] == "RUNNING",
-            "the import ended before the kill: {run:#}"
+            "the import ended before the kill: {answer:#}"
         );
         if ["PLANNING", "APPLYING"].contains(&run["progress"]["phase"].as_str().unwrap()) {
             break;
