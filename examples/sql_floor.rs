@@ -26,8 +26,9 @@ use uuid::Uuid;
 
 struct Floor {
     pool: PgPool,
-    flat: Vec<String>,
-    nested: Vec<String>,
+    /// Each statement with the table it reads, told apart once at start.
+    flat: Vec<(&'static str, String)>,
+    nested: Vec<(&'static str, String)>,
 }
 
 #[tokio::main]
@@ -37,12 +38,13 @@ async fn main() {
         eprintln!("usage: sql_floor DATABASE_URL BIND_ADDR FLAT_SQL NESTED_SQL");
         std::process::exit(2);
     };
-    let statements = |path: &str| -> Vec<String> {
+    let statements = |path: &str| -> Vec<(&'static str, String)> {
         std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("{path}: {e}"))
             .lines()
-            .map(|l| l.trim().trim_end_matches(';').to_owned())
+            .map(|l| l.trim().trim_end_matches(';'))
             .filter(|l| !l.is_empty())
+            .map(|l| (table(l), l.to_owned()))
             .collect()
     };
     // The 10 connections the server and both PostGraphiles get.
@@ -67,12 +69,12 @@ async fn answer(State(floor): State<Arc<Floor>>, body: Bytes) -> impl IntoRespon
     let nested = body.windows(13).any(|w| w == b"servicePoints");
     let statements = if nested { &floor.nested } else { &floor.flat };
     let mut rows: HashMap<&'static str, Vec<PgRow>> = HashMap::new();
-    for sql in statements {
+    for (table, sql) in statements {
         let found = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .fetch_all(&floor.pool)
             .await
             .expect("statement");
-        rows.entry(table(sql)).or_default().extend(found);
+        rows.entry(table).or_default().extend(found);
     }
     let clients = rows.remove("client").unwrap_or_default();
     let data = match nested {
