@@ -143,15 +143,20 @@ pub struct ServicePoint {
 
 impl ServicePoint {
     pub fn new(model: service_point::Model) -> ServicePoint {
+        ServicePoint::shared(Arc::new(model))
+    }
+
+    /// A point whose record a list or the request's cache holds too.
+    pub fn shared(model: Arc<service_point::Model>) -> ServicePoint {
         ServicePoint {
-            model: Arc::new(model),
+            model,
             client: None,
         }
     }
 
-    fn with_client(model: service_point::Model, client: Arc<client::Model>) -> ServicePoint {
+    fn with_client(model: Arc<service_point::Model>, client: Arc<client::Model>) -> ServicePoint {
         ServicePoint {
-            model: Arc::new(model),
+            model,
             client: Some(client),
         }
     }
@@ -237,11 +242,8 @@ impl ServicePoint {
         };
         let point = Arc::new(point);
         Ok(occupants
-            .into_iter()
-            .map(|model| Occupant {
-                model,
-                point: Some(point.clone()),
-            })
+            .iter()
+            .map(|model| Occupant::with_point(model.clone(), Some(point.clone())))
             .collect())
     }
 
@@ -255,16 +257,19 @@ impl ServicePoint {
 }
 
 pub struct Occupant {
-    pub model: occupant::Model,
+    pub model: Arc<occupant::Model>,
     point: Option<Arc<ServicePoint>>,
 }
 
 impl Occupant {
     pub fn new(model: occupant::Model) -> Occupant {
-        Occupant { model, point: None }
+        Occupant {
+            model: Arc::new(model),
+            point: None,
+        }
     }
 
-    pub fn with_point(model: occupant::Model, point: Option<Arc<ServicePoint>>) -> Occupant {
+    pub fn with_point(model: Arc<occupant::Model>, point: Option<Arc<ServicePoint>>) -> Occupant {
         Occupant { model, point }
     }
 
@@ -381,10 +386,11 @@ pub async fn service_point_connection(
 /// know it: `servicePoint.client` costs nothing.
 pub async fn service_point_page(
     ctx: &Context<'_>,
-    page: Page<service_point::Model>,
+    page: Page<impl Into<Arc<service_point::Model>>>,
     total: u64,
     client: Option<&Arc<client::Model>>,
 ) -> Result<ServicePointConnection, ApiError> {
+    let page: Page<Arc<service_point::Model>> = page.map(Into::into);
     let ids: Vec<uuid::Uuid> = page.items.iter().map(|p| p.id).collect();
     let clients: Vec<uuid::Uuid> = match client {
         Some(_) => Vec::new(),
@@ -394,7 +400,7 @@ pub async fn service_point_page(
     prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
     let page = page.map(|point| match client {
         Some(client) => ServicePoint::with_client(point, client.clone()),
-        None => ServicePoint::new(point),
+        None => ServicePoint::shared(point),
     });
     Ok(Connection::new(page, total))
 }

@@ -91,15 +91,15 @@ impl Sector {
         charge_rows(ctx, "Sector", "alertRecipients", recipients.occupants.len())?;
         let points: HashMap<Uuid, Arc<ServicePoint>> = recipients
             .points
-            .into_iter()
-            .map(|p| (p.id, Arc::new(ServicePoint::new(p))))
+            .iter()
+            .map(|p| (p.id, Arc::new(ServicePoint::shared(p.clone()))))
             .collect();
         Ok(recipients
             .occupants
-            .into_iter()
+            .iter()
             .map(|model| {
                 let point = points.get(&model.service_point_id).cloned();
-                Occupant::with_point(model, point)
+                Occupant::with_point(model.clone(), point)
             })
             .collect())
     }

@@ -85,8 +85,11 @@ pub async fn for_sectors(
                 .load_many(sectors.iter().map(|id| PointCountOfSector(*id)))
                 .await?;
         }
-        let points: Vec<&service_point::Model> =
-            pages.values().flat_map(|page| &page.items).collect();
+        let points: Vec<&service_point::Model> = pages
+            .values()
+            .flat_map(|page| &page.items)
+            .map(Arc::as_ref)
+            .collect();
         for_points(
             loader,
             nodes(&field),
@@ -100,9 +103,13 @@ pub async fn for_sectors(
         let loaded = loader
             .load_many(sectors.iter().map(|id| RecipientsOfSector(*id)))
             .await?;
-        let occupants = loaded.values().flat_map(|r| &r.occupants);
-        for_occupants(loader, &recipients, occupants).await?;
-        let points: Vec<&service_point::Model> = loaded.values().flat_map(|r| &r.points).collect();
+        let occupants = loaded.values().flat_map(|r| r.occupants.iter());
+        for_occupants(loader, &recipients, occupants.map(Arc::as_ref)).await?;
+        let points: Vec<&service_point::Model> = loaded
+            .values()
+            .flat_map(|r| r.points.iter())
+            .map(Arc::as_ref)
+            .collect();
         for_points(
             loader,
             RECIPIENT_POINT.in_(&recipients),
@@ -166,7 +173,11 @@ pub async fn for_clients(
     let loaded = loader
         .load_many(clients.iter().map(|id| PointsOfClient(*id)))
         .await?;
-    let point_ids: Vec<Uuid> = loaded.values().flatten().map(|p| p.id).collect();
+    let point_ids: Vec<Uuid> = loaded
+        .values()
+        .flat_map(|points| points.iter())
+        .map(|p| p.id)
+        .collect();
     for_points(loader, nodes(&points), &point_ids, &[]).await
 }
 
@@ -198,7 +209,11 @@ pub async fn for_points(
         let loaded = loader
             .load_many(points.iter().map(|id| OccupantsOfPoint(*id)))
             .await?;
-        for_occupants(loader, &occupants, loaded.values().flatten()).await?;
+        let all = loaded
+            .values()
+            .flat_map(|point| point.iter())
+            .map(Arc::as_ref);
+        for_occupants(loader, &occupants, all).await?;
     }
     if POINT_SECTORS.in_(&node).exists() {
         loader
