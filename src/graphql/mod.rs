@@ -73,11 +73,17 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// The per-request data an authenticated operation runs with.
-    pub fn attach(self, request: async_graphql::Request) -> async_graphql::Request {
+    /// The per-request data an authenticated operation runs with; its reads
+    /// select the columns `wanted`.
+    pub fn attach(
+        self,
+        request: async_graphql::Request,
+        wanted: loader::Wanted,
+    ) -> async_graphql::Request {
         let loaders = loader::Loaders {
             db: self.db.clone(),
             org: self.org,
+            wanted,
         };
         let loaders: loader::RequestLoader =
             DataLoader::with_cache(loaders, tokio::spawn, HashMapCache::default());
@@ -91,6 +97,7 @@ impl Tenant {
             loader::Loaders {
                 db: self.db.clone(),
                 org: self.org,
+                wanted: loader::Wanted::ALL,
             },
             tokio::spawn,
             HashMapCache::default(),

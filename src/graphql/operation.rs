@@ -16,6 +16,7 @@ use async_graphql::{Data, Executor, Pos, Request, Response, ServerError};
 use super::Tenant;
 use super::admission::{Slot, Slots};
 use super::gate::{self, CostModel, Figures, GateLimits, RowCosts};
+use super::loader::Wanted;
 use crate::auth::{Authenticator, OrgId};
 use crate::config::Limits;
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
@@ -61,6 +62,10 @@ pub struct Admitted {
     /// What a row of each of its unpaged lists weighs; `None` when it has
     /// none.
     row_costs: Option<Arc<RowCosts>>,
+    /// The columns its fields need of the records read most (all of them
+    /// for a mutation or a subscription, and for a document that does not
+    /// parse).
+    pub wanted: Wanted,
 }
 
 /// The rest of an operation's cost budget, which its unpaged lists draw on
@@ -108,17 +113,19 @@ pub fn charge_rows(
     }
 }
 
-/// The operation of `document` that `operation_name` picks, if it is a
-/// subscription.
-fn is_subscription(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let ty = match (&document.operations, operation_name) {
+/// The type of the operation of `document` that `operation_name` picks;
+/// `None` when it picks none (async-graphql then says why).
+pub fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
         (DocumentOperations::Multiple(operations), Some(name)) => {
             operations.get(name).map(|operation| operation.node.ty)
         }
         (DocumentOperations::Multiple(_), None) => None,
-    };
-    ty == Some(OperationType::Subscription)
+    }
 }
 
 impl super::Schemas {
@@ -145,10 +152,17 @@ impl super::Schemas {
                 operation_name.as_deref(),
                 &variables,
             )
-            .map(|(figures, row_costs)| Admitted {
-                figures,
-                subscription: is_subscription(document, operation_name.as_deref()),
-                row_costs: (!row_costs.is_empty()).then(|| Arc::new(row_costs)),
+            .map(|(figures, row_costs)| {
+                let ty = operation_type(document, operation_name.as_deref());
+                Admitted {
+                    figures,
+                    subscription: ty == Some(OperationType::Subscription),
+                    row_costs: (!row_costs.is_empty()).then(|| Arc::new(row_costs)),
+                    wanted: match ty {
+                        Some(OperationType::Query) => Wanted::of_document(document),
+                        _ => Wanted::ALL,
+                    },
+                }
             })
         });
         request.variables = variables;

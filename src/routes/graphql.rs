@@ -98,12 +98,12 @@ pub async fn graphql(
         .map(|request| state.schema.admit(request))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let attach = |request| match org {
+    let attach = |request, admitted: &Admitted| match org {
         Some(org) => Tenant {
             db: state.db.clone(),
             org,
         }
-        .attach(request),
+        .attach(request, admitted.wanted),
         None => request,
     };
     let wants_stream = headers
@@ -114,15 +114,18 @@ pub async fn graphql(
         BatchRequest::Single(request) if wants_stream => {
             let slot = state.schema.place(&admitted[0], org)?;
             let admitted = admitted.into_iter().next().unwrap_or_default();
-            return Ok(multipart_mixed(&state, attach(request), admitted, slot));
+            let request = attach(request, &admitted);
+            return Ok(multipart_mixed(&state, request, admitted, slot));
         }
         BatchRequest::Single(request) => {
-            BatchResponse::Single(run(&state, attach(request), &admitted[0], org).await)
+            let request = attach(request, &admitted[0]);
+            BatchResponse::Single(run(&state, request, &admitted[0], org).await)
         }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for (request, admitted) in requests.into_iter().zip(&admitted) {
-                responses.push(run(&state, attach(request), admitted, org).await);
+                let request = attach(request, admitted);
+                responses.push(run(&state, request, admitted, org).await);
             }
             BatchResponse::Batch(responses)
         }

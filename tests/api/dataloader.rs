@@ -290,3 +290,158 @@ async fn spawn_app_with_big_queries() -> TestApp {
     })
     .await
 }
+
+/// The fields of `type_name`, each as a selection (objects by their id,
+/// connections by their nodes' ids).
+async fn selections_of(app: &TestApp, type_name: &str) -> Vec<(String, String)> {
+    let data = app
+        .data(
+            "query($t: String!) { __type(name: $t) { fields { name type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }",
+            json!({"t": type_name}),
+        )
+        .await;
+    data["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| {
+            let name = field["name"].as_str().unwrap().to_owned();
+            let mut ty = &field["type"];
+            while !ty["ofType"].is_null() {
+                ty = &ty["ofType"];
+            }
+            let inner = ty["name"].as_str().unwrap();
+            let selection = match ty["kind"].as_str().unwrap() {
+                "OBJECT" if inner.ends_with("Connection") => {
+                    format!("{name} {{ edges {{ node {{ id }} }} }}")
+                }
+                "OBJECT" => format!("{name} {{ id }}"),
+                _ => name.clone(),
+            };
+            (name, selection)
+        })
+        .collect()
+}
+
+/// A nested read selects only the columns its fields need (a fifth of a
+/// read was decoding the others): each field of a client, a point and an
+/// occupant, asked alone, answers what it answers beside all the others,
+/// and the statements name only the columns asked for.
+#[tokio::test]
+async fn each_field_asked_alone_answers_as_it_does_beside_all_the_others() {
+    // Every field at once, unpaged lists and all: beyond the default cost.
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.limits.max_complexity = 100_000_000;
+    })
+    .await;
+    let client = app
+        .data(
+            r#"mutation { createClient(input: {externalId: "C-1", name: "Bérubé inc."}) { id } }"#,
+            json!({}),
+        )
+        .await["createClient"]["id"]
+        .clone();
+    let point = app
+        .data(
+            r#"mutation($c: ID!) { createServicePoint(input: {clientId: $c, address: {addressLine1: "12 rue du Pont", city: "Québec", province: "QC", postalCode: "G1K 1A1"}, latitude: 46.81, longitude: -71.2}) { id } }"#,
+            json!({"c": client}),
+        )
+        .await["createServicePoint"]["id"]
+        .clone();
+    let occupant = app
+        .data(
+            r#"mutation($p: ID!) { createOccupant(input: {servicePointId: $p, firstName: "Éloïse", lastName: "Tremblay", phone: "418 555-0101", contactMethod: CALL, notes: "Porte arrière", language: EN}) { id } }"#,
+            json!({"p": point}),
+        )
+        .await["createOccupant"]["id"]
+        .clone();
+
+    let query = |c: &str, p: &str, o: &str| {
+        format!(
+            "{{ clients {{ edges {{ node {{ {c} servicePoints {{ edges {{ node {{ {p} occupants {{ {o} }} }} }} }} }} }} }} }}"
+        )
+    };
+    let clients = selections_of(&app, "Client").await;
+    let points = selections_of(&app, "ServicePoint").await;
+    let occupants = selections_of(&app, "Occupant").await;
+    let all = |fields: &[(String, String)]| {
+        let selections: Vec<&str> = fields.iter().map(|(_, s)| s.as_str()).collect();
+        selections.join(" ")
+    };
+    let client_of = |data: &serde_json::Value| data["clients"]["edges"][0]["node"].clone();
+    let point_of =
+        |data: &serde_json::Value| client_of(data)["servicePoints"]["edges"][0]["node"].clone();
+    let occupant_of = |data: &serde_json::Value| point_of(data)["occupants"][0].clone();
+    // Each record read by id, whole, is what every nested read must answer.
+    let full = app
+        .data(
+            &format!(
+                "query($c: ID!, $p: ID!, $o: ID!) {{ client(id: $c) {{ {} }} servicePoint(id: $p) {{ {} }} occupant(id: $o) {{ {} }} }}",
+                all(&clients),
+                all(&points),
+                all(&occupants)
+            ),
+            json!({"c": client, "p": point, "o": occupant}),
+        )
+        .await;
+    let whole = json!({"clients": {"edges": [{"node": full["client"]}]}});
+    let whole_point = full["servicePoint"].clone();
+    let whole_occupant = full["occupant"].clone();
+    assert_eq!(client_of(&whole)["name"], "Bérubé inc.");
+    assert_eq!(whole_point["geocodeStatus"], "MANUAL");
+    assert_eq!(whole_point["latitude"], 46.81);
+    assert_eq!(whole_occupant["notes"], "Porte arrière");
+    assert_eq!(whole_occupant["language"], "EN");
+    let nested = app
+        .data(
+            &query(&all(&clients), &all(&points), &all(&occupants)),
+            json!({}),
+        )
+        .await;
+
+    // The lists the query walks through are compared level by level.
+    let clients = clients
+        .into_iter()
+        .filter(|(name, _)| name != "servicePoints");
+    let points = points.into_iter().filter(|(name, _)| name != "occupants");
+    for (name, selection) in clients {
+        let alone = app.data(&query(&selection, "id", "id"), json!({})).await;
+        let expected = &client_of(&whole)[&name];
+        assert_eq!(&client_of(&alone)[&name], expected, "Client.{name}");
+        assert_eq!(&client_of(&nested)[&name], expected, "Client.{name}");
+    }
+    for (name, selection) in points {
+        let alone = app.data(&query("id", &selection, "id"), json!({})).await;
+        let expected = &whole_point[&name];
+        assert_eq!(&point_of(&alone)[&name], expected, "ServicePoint.{name}");
+        assert_eq!(&point_of(&nested)[&name], expected, "ServicePoint.{name}");
+    }
+    for (name, selection) in &occupants {
+        let alone = app.data(&query("id", "id", selection), json!({})).await;
+        let expected = &whole_occupant[name];
+        assert_eq!(&occupant_of(&alone)[name], expected, "Occupant.{name}");
+        assert_eq!(&occupant_of(&nested)[name], expected, "Occupant.{name}");
+    }
+
+    app.reset_statements();
+    app.data(&query("externalId", "fullAddress", "phone"), json!({}))
+        .await;
+    let statements = app.statements();
+    let reading = |table: &str| {
+        statements
+            .iter()
+            .find(|sql| sql.contains(&format!("FROM \"{table}\"")))
+            .unwrap_or_else(|| panic!("no read of {table}: {statements:#?}"))
+            .clone()
+    };
+    let occupants_read = reading("occupant");
+    assert!(occupants_read.contains("\"phone\""), "{occupants_read}");
+    for unread in ["first_name", "notes", "language", "created_at"] {
+        assert!(!occupants_read.contains(unread), "{occupants_read}");
+    }
+    let points_read = reading("service_point");
+    assert!(points_read.contains("\"postal_code\""), "{points_read}");
+    for unread in ["latitude", "geocode_status", "address_key", "updated_at"] {
+        assert!(!points_read.contains(unread), "{points_read}");
+    }
+}

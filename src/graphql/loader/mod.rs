@@ -23,10 +23,15 @@ use crate::import::plan::RowResult;
 use crate::service::{self, Page, PageRequest, sectors::Recipients};
 
 pub mod prefetch;
+pub mod wanted;
+
+pub use wanted::Wanted;
 
 pub struct Loaders {
     pub db: DatabaseConnection,
     pub org: OrgId,
+    /// The columns the request's fields need ([`wanted`]).
+    pub wanted: Wanted,
 }
 
 /// Keys that are one id: the parent's (`PointsOfClient`: a client's
@@ -61,8 +66,11 @@ macro_rules! by_id {
                 keys: &[$key],
             ) -> Result<HashMap<$key, $module::Model>, Arc<DbErr>> {
                 let ids = ids(keys, |k| k.0);
-                let rows =
-                    service::get_many_owned::<$module::Entity>(&self.db, self.org, &ids).await?;
+                let columns = self.wanted.of::<$module::Entity>();
+                let rows = service::get_many_owned_selecting::<$module::Entity>(
+                    &self.db, self.org, &ids, columns,
+                )
+                .await?;
                 Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
         }
@@ -173,6 +181,7 @@ impl Loader<PointsOfClient> for Loaders {
             self.org,
             service_point::Column::ClientId,
             &ids(keys, |k| k.0),
+            self.wanted.service_point,
         )
         .await?;
         Ok(group_shared(keys, rows, |row| {
@@ -194,6 +203,7 @@ impl Loader<OccupantsOfPoint> for Loaders {
             self.org,
             occupant::Column::ServicePointId,
             &ids(keys, |k| k.0),
+            self.wanted.occupant,
         )
         .await?;
         Ok(group_shared(keys, rows, |row| {
