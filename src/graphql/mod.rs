@@ -22,6 +22,7 @@ pub mod mutation;
 pub mod node;
 pub mod object;
 pub mod operation;
+pub mod plain;
 pub mod query;
 pub mod sector;
 pub mod webhook;

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, Object};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Enum, ID, Object, ScalarType, Value};
 use chrono::{DateTime, Utc};
 use entity::values::Consent;
 use entity::{client, occupant, phone_consent, service_point};
@@ -16,6 +17,7 @@ use super::loader::{
     SectorsOfPoint, prefetch,
 };
 use super::operation::charge_rows;
+use super::plain::{PlainList, PlainObject};
 use crate::domain::{self, GeocodeStatus as Status, Phone, full_address};
 use crate::error::ApiError;
 use crate::service::{Page, service_points};
@@ -230,7 +232,7 @@ impl ServicePoint {
         Ok(sectors.into_iter().map(super::sector::Sector).collect())
     }
 
-    async fn occupants(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
+    async fn occupants(&self, ctx: &Context<'_>) -> Result<PlainList<Occupant>, ApiError> {
         let occupants = loader(ctx)?
             .load_one(OccupantsOfPoint(self.model.id))
             .await?
@@ -241,10 +243,12 @@ impl ServicePoint {
             client: self.client.clone(),
         };
         let point = Arc::new(point);
-        Ok(occupants
-            .iter()
-            .map(|model| Occupant::with_point(model.clone(), Some(point.clone())))
-            .collect())
+        Ok(PlainList(
+            occupants
+                .iter()
+                .map(|model| Occupant::with_point(model.clone(), Some(point.clone())))
+                .collect(),
+        ))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -358,6 +362,58 @@ impl Occupant {
 
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at
+    }
+}
+
+/// The fields an occupant answers from its record alone.
+#[derive(Clone, Copy, Debug)]
+pub enum OccupantField {
+    Id,
+    FirstName,
+    LastName,
+    Phone,
+    ContactMethod,
+    Notes,
+    Language,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// Lists of occupants are answered without a future per field when they
+/// ask only for these (see [`super::plain`]); the test of each field asked
+/// alone holds both ways to the same answers.
+impl PlainObject for Occupant {
+    type Field = OccupantField;
+
+    fn plain_field(name: &str) -> Option<OccupantField> {
+        Some(match name {
+            "id" => OccupantField::Id,
+            "firstName" => OccupantField::FirstName,
+            "lastName" => OccupantField::LastName,
+            "phone" => OccupantField::Phone,
+            "contactMethod" => OccupantField::ContactMethod,
+            "notes" => OccupantField::Notes,
+            "language" => OccupantField::Language,
+            "createdAt" => OccupantField::CreatedAt,
+            "updatedAt" => OccupantField::UpdatedAt,
+            _ => return None,
+        })
+    }
+
+    fn plain_value(&self, field: OccupantField) -> Value {
+        let text = |text: &Option<String>| text.as_deref().map_or(Value::Null, Value::from);
+        let model = &self.model;
+        match field {
+            OccupantField::Id => ScalarType::to_value(&encode(Kind::Occupant, model.id)),
+            OccupantField::FirstName => text(&model.first_name),
+            OccupantField::LastName => text(&model.last_name),
+            OccupantField::Phone => Value::from(model.phone.as_str()),
+            OccupantField::ContactMethod => enum_value(ContactMethod::from(model.contact_method)),
+            OccupantField::Notes => text(&model.notes),
+            OccupantField::Language => enum_value(Language::from(model.language)),
+            OccupantField::CreatedAt => ScalarType::to_value(&model.created_at),
+            OccupantField::UpdatedAt => ScalarType::to_value(&model.updated_at),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use super::loader::{
 };
 use super::object::{Occupant, ServicePoint, ServicePointConnection, loader, service_point_page};
 use super::operation::charge_rows;
+use super::plain::PlainList;
 use super::{record_by_id, tenant, writer, writer_of};
 use crate::error::ApiError;
 use crate::service::{self, Page};
@@ -83,7 +84,7 @@ impl Sector {
 
     /// The occupants to reach when the sector is in alert, each with its
     /// phone (`phone`, `phoneE164`), contact method and service point.
-    async fn alert_recipients(&self, ctx: &Context<'_>) -> Result<Vec<Occupant>, ApiError> {
+    async fn alert_recipients(&self, ctx: &Context<'_>) -> Result<PlainList<Occupant>, ApiError> {
         let recipients = loader(ctx)?
             .load_one(RecipientsOfSector(self.0.id))
             .await?
@@ -94,14 +95,16 @@ impl Sector {
             .iter()
             .map(|p| (p.id, Arc::new(ServicePoint::shared(p.clone()))))
             .collect();
-        Ok(recipients
-            .occupants
-            .iter()
-            .map(|model| {
-                let point = points.get(&model.service_point_id).cloned();
-                Occupant::with_point(model.clone(), point)
-            })
-            .collect())
+        Ok(PlainList(
+            recipients
+                .occupants
+                .iter()
+                .map(|model| {
+                    let point = points.get(&model.service_point_id).cloned();
+                    Occupant::with_point(model.clone(), point)
+                })
+                .collect(),
+        ))
     }
 
     /// Alert history, most recent first.

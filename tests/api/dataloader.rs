@@ -422,6 +422,24 @@ async fn each_field_asked_alone_answers_as_it_does_beside_all_the_others() {
         assert_eq!(&occupant_of(&alone)[name], expected, "Occupant.{name}");
         assert_eq!(&occupant_of(&nested)[name], expected, "Occupant.{name}");
     }
+    // Aliases and `__typename` in a list answered field by field or not.
+    let plain = app
+        .data(
+            &query("id", "id", "__typename p: phone l: language"),
+            json!({}),
+        )
+        .await;
+    let loaded = app
+        .data(
+            &query("id", "id", "__typename p: phone l: language phoneE164"),
+            json!({}),
+        )
+        .await;
+    let expected = json!({"__typename": "Occupant", "p": "418-555-0101", "l": "EN"});
+    assert_eq!(occupant_of(&plain), expected);
+    let mut loaded = occupant_of(&loaded);
+    loaded.as_object_mut().unwrap().remove("phoneE164");
+    assert_eq!(loaded, expected);
 
     app.reset_statements();
     app.data(&query("externalId", "fullAddress", "phone"), json!({}))
