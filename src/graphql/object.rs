@@ -13,7 +13,7 @@ use super::alert::Language;
 use super::connection::{Connection, listed_by_id, nodes, page_request};
 use super::id::{Kind, encode};
 use super::loader::{
-    ClientKey, ConsentOfPhone, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader,
+    Children, ClientKey, ConsentOfPhone, OccupantsOfPoint, PointKey, PointsOfClient, RequestLoader,
     SectorsOfPoint, prefetch,
 };
 use super::operation::charge_rows;
@@ -141,6 +141,8 @@ impl Client {
 pub struct ServicePoint {
     pub model: Arc<service_point::Model>,
     client: Option<Arc<client::Model>>,
+    /// Its occupants, when its page prefetched them.
+    occupants: Option<Children<occupant::Model>>,
 }
 
 impl ServicePoint {
@@ -153,6 +155,7 @@ impl ServicePoint {
         ServicePoint {
             model,
             client: None,
+            occupants: None,
         }
     }
 
@@ -160,6 +163,7 @@ impl ServicePoint {
         ServicePoint {
             model,
             client: Some(client),
+            occupants: None,
         }
     }
 }
@@ -233,14 +237,18 @@ impl ServicePoint {
     }
 
     async fn occupants(&self, ctx: &Context<'_>) -> Result<PlainList<Occupant>, ApiError> {
-        let occupants = loader(ctx)?
-            .load_one(OccupantsOfPoint(self.model.id))
-            .await?
-            .unwrap_or_default();
+        let occupants = match &self.occupants {
+            Some(occupants) => occupants.clone(),
+            None => loader(ctx)?
+                .load_one(OccupantsOfPoint(self.model.id))
+                .await?
+                .unwrap_or_default(),
+        };
         charge_rows(ctx, "ServicePoint", "occupants", occupants.len())?;
         let point = ServicePoint {
             model: self.model.clone(),
             client: self.client.clone(),
+            occupants: None,
         };
         let point = Arc::new(point);
         Ok(PlainList(
@@ -303,6 +311,7 @@ impl Occupant {
             return Ok(ServicePoint {
                 model: point.model.clone(),
                 client: point.client.clone(),
+                occupants: None,
             });
         }
         let point = loader(ctx)?
@@ -453,10 +462,16 @@ pub async fn service_point_page(
         None => page.items.iter().map(|p| p.client_id).collect(),
     };
     let node = nodes(&ctx.look_ahead());
-    prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
-    let page = page.map(|point| match client {
-        Some(client) => ServicePoint::with_client(point, client.clone()),
-        None => ServicePoint::shared(point),
+    let mut occupants = prefetch::for_points(loader(ctx)?, node, &ids, &clients).await?;
+    let page = page.map(|point| {
+        let occupants = occupants
+            .as_mut()
+            .and_then(|by_point| by_point.remove(&OccupantsOfPoint(point.id)));
+        let point = match client {
+            Some(client) => ServicePoint::with_client(point, client.clone()),
+            None => ServicePoint::shared(point),
+        };
+        ServicePoint { occupants, ..point }
     });
     Ok(Connection::new(page, total))
 }

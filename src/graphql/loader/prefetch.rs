@@ -178,7 +178,8 @@ pub async fn for_clients(
         .flat_map(|points| points.iter())
         .map(|p| p.id)
         .collect();
-    for_points(loader, nodes(&points), &point_ids, &[]).await
+    for_points(loader, nodes(&points), &point_ids, &[]).await?;
+    Ok(())
 }
 
 /// For occupants whose selection is `node`: what their phones said.
@@ -197,14 +198,20 @@ pub async fn for_occupants<'a>(
     Ok(())
 }
 
-/// For a list of service points whose item selection is `node`.
+/// Each point's occupants, as prefetched.
+pub type OccupantsByPoint = HashMap<OccupantsOfPoint, Children<occupant::Model>>;
+
+/// For a list of service points whose item selection is `node`; their
+/// occupants when it asks for them, for the points to hold (each point's
+/// `occupants` then needs no trip through the loader's cache).
 pub async fn for_points(
     loader: &RequestLoader,
     node: Lookahead<'_>,
     points: &[Uuid],
     clients: &[Uuid],
-) -> Result<(), ApiError> {
+) -> Result<Option<OccupantsByPoint>, ApiError> {
     let occupants = POINT_OCCUPANTS.in_(&node);
+    let mut by_point = None;
     if occupants.exists() {
         let loaded = loader
             .load_many(points.iter().map(|id| OccupantsOfPoint(*id)))
@@ -214,6 +221,7 @@ pub async fn for_points(
             .flat_map(|point| point.iter())
             .map(Arc::as_ref);
         for_occupants(loader, &occupants, all).await?;
+        by_point = Some(loaded);
     }
     if POINT_SECTORS.in_(&node).exists() {
         loader
@@ -225,7 +233,7 @@ pub async fn for_points(
             .load_many(clients.iter().map(|id| ClientKey(*id)))
             .await?;
     }
-    Ok(())
+    Ok(by_point)
 }
 
 #[cfg(test)]
