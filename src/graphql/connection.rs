@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use async_graphql::{Context, Lookahead, OutputType, SimpleObject, TypeName};
+use async_graphql::{Context, Lookahead, Object, OutputType, SimpleObject, TypeName};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::id::parse_cursor;
@@ -119,11 +119,21 @@ macro_rules! listed_by_id {
 }
 pub(crate) use listed_by_id;
 
-#[derive(SimpleObject)]
-#[graphql(name_type, serial)]
 pub struct Edge<N: ConnectionNode> {
     pub node: N,
-    pub cursor: String,
+}
+
+// The cursor is written only when asked for: most reads of a nested page
+// never ask, and it was a base64 string for every edge.
+#[Object(name_type, serial)]
+impl<N: ConnectionNode> Edge<N> {
+    async fn node(&self) -> &N {
+        &self.node
+    }
+
+    async fn cursor(&self) -> String {
+        self.node.cursor()
+    }
 }
 
 impl<N: ConnectionNode> TypeName for Edge<N> {
@@ -150,15 +160,8 @@ impl<N: ConnectionNode> TypeName for Connection<N> {
 
 impl<N: ConnectionNode> Connection<N> {
     pub fn new(page: Page<N>, total_count: u64) -> Connection<N> {
-        let edges: Vec<Edge<N>> = page
-            .items
-            .into_iter()
-            .map(|node| Edge {
-                cursor: node.cursor(),
-                node,
-            })
-            .collect();
-        let end_cursor = edges.last().map(|edge| edge.cursor.clone());
+        let end_cursor = page.items.last().map(ConnectionNode::cursor);
+        let edges: Vec<Edge<N>> = page.items.into_iter().map(|node| Edge { node }).collect();
         Connection {
             edges,
             page_info: PageInfo {

@@ -91,9 +91,12 @@ impl RecordQuery {
                 None => return Ok(Connection::new(service::Page::empty(), 0)),
             }
         }
-        let items = service::list(&tenant.db, clients::filtered(tenant.org, &filter), page).await?;
+        let loader = loader(ctx)?;
+        let select = clients::filtered(tenant.org, &filter);
+        let select = service::selecting(select, loader.loader().wanted.client);
+        let items = service::list(&tenant.db, select, page).await?;
         let ids: Vec<Uuid> = items.items.iter().map(|c| c.id).collect();
-        prefetch::for_clients(loader(ctx)?, nodes(&ctx.look_ahead()), &ids).await?;
+        prefetch::for_clients(loader, nodes(&ctx.look_ahead()), &ids).await?;
         let total = match wants_total(ctx) {
             true => service::count(&tenant.db, clients::filtered(tenant.org, &filter)).await?,
             false => 0,

@@ -167,8 +167,9 @@ pub async fn children<E: TenantEntity>(
     fetch_all(db, selecting(select, columns)).await
 }
 
-/// `select` narrowed to `columns`, in the model's order.
-fn selecting<E: EntityTrait>(select: Select<E>, columns: ColumnMask) -> Select<E> {
+/// `select` narrowed to `columns`, in the model's order (the others hold
+/// placeholders once decoded: see [`super::positional`]).
+pub fn selecting<E: EntityTrait>(select: Select<E>, columns: ColumnMask) -> Select<E> {
     if columns.is_all() {
         return select;
     }
