@@ -26,7 +26,7 @@ use crate::service::store::tenant::belongs;
 
 /// Most recent first: the cursor is the previous page's last run id.
 pub async fn list_runs(
-    db: &impl ConnectionTrait,
+    db: &impl crate::service::Reader,
     org: OrgId,
     page: PageRequest,
 ) -> Result<Page<import_run::Model>, ServiceError> {

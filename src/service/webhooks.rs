@@ -192,7 +192,7 @@ fn deliveries_filter(
 }
 
 pub async fn deliveries(
-    db: &impl ConnectionTrait,
+    db: &impl crate::service::Reader,
     org: OrgId,
     endpoint: Uuid,
     statuses: &[DeliveryStatus],

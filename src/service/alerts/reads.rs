@@ -108,7 +108,7 @@ fn filtered(org: OrgId, filter: &MessageFilter) -> Select<alert_message::Entity>
 
 /// One page of the messages the filter keeps, oldest first.
 pub async fn messages(
-    db: &impl ConnectionTrait,
+    db: &impl crate::service::Reader,
     org: OrgId,
     filter: &MessageFilter,
     request: PageRequest,

@@ -112,7 +112,7 @@ pub struct Recipients {
 /// The recipients of each of these sectors, in three statements whatever
 /// their number; every sector gets an entry, empty or not.
 pub async fn recipients(
-    db: &impl ConnectionTrait,
+    db: &impl crate::service::Reader,
     org: OrgId,
     sector_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Recipients>, DbErr> {
@@ -167,7 +167,7 @@ pub async fn recipients(
 
 /// The sectors of several points, for `servicePoint.sectors`.
 pub async fn of_points(
-    db: &impl ConnectionTrait,
+    db: &impl crate::service::Reader,
     org: OrgId,
     point_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, sector::Model)>, DbErr> {

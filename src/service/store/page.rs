@@ -66,7 +66,7 @@ impl<T> Page<T> {
 /// One page of `select` (the organization's rows of `E` a filter keeps,
 /// from the entity's `filtered`), in id order: creation order.
 pub async fn list<E: TenantEntity>(
-    db: &impl ConnectionTrait,
+    db: &impl crate::service::Reader,
     select: Select<E>,
     request: PageRequest,
 ) -> Result<Page<E::Model>, ServiceError> {
@@ -89,7 +89,7 @@ where
 /// within `select`; `request.after` is the key of the previous page's last
 /// record.
 pub(crate) async fn fetch_page_by<E, C, K>(
-    db: &impl sea_orm::ConnectionTrait,
+    db: &impl crate::service::Reader,
     select: Select<E>,
     key: C,
     order: Order,

@@ -15,6 +15,9 @@ use sea_orm::{
     FromQueryResult, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
     UpdateMany, Value,
 };
+use std::any::Any;
+
+use sea_orm::{DatabaseConnection, DatabaseConnectionType, SqlxPostgresPoolConnection};
 use uuid::Uuid;
 
 use super::locks;
@@ -135,12 +138,14 @@ pub fn raw_delete_owned<E: TenantTable>(
 
 /// All rows `select` finds, decoded the entity's way ([`TenantEntity::Row`]).
 pub async fn fetch_all<E: TenantEntity>(
-    db: &impl ConnectionTrait,
+    db: &impl Reader,
     select: Select<E>,
 ) -> Result<Vec<E::Model>, DbErr> {
-    let rows = db
-        .query_all_raw(select.build(db.get_database_backend()))
-        .await?;
+    let statement = select.build(db.get_database_backend());
+    let rows = match postgres_pool(db) {
+        Some(pool) => pool.query_all(statement).await?,
+        None => db.query_all_raw(statement).await?,
+    };
     // Decoded into a vector sized once: SeaORM's `all()` collects through
     // a `Result` adapter that knows no length, and grew (and copied) the
     // models' vector a dozen times for a page of 600 points.
@@ -151,11 +156,30 @@ pub async fn fetch_all<E: TenantEntity>(
     Ok(models)
 }
 
+/// A connection or transaction [`fetch_all`] reads through: any of
+/// SeaORM's, known by its type for the PostgreSQL pool's shortcut.
+pub trait Reader: ConnectionTrait + Any {}
+
+impl<T: ConnectionTrait + Any> Reader for T {}
+
+/// SeaORM's PostgreSQL pool behind `db`, when it is one (not a transaction,
+/// not SQLite). Reads run on it directly: `DatabaseConnection`'s own
+/// `query_all_raw` copies about 15 KB of future state (a match over every
+/// backend) twice a call, a tenth of a small read's instructions
+/// (perf/RESULTS.md). The pool's `query_all` is SeaORM's too, metric
+/// callback included (the statement-count tests read it).
+fn postgres_pool(db: &dyn Any) -> Option<&SqlxPostgresPoolConnection> {
+    match &db.downcast_ref::<DatabaseConnection>()?.inner {
+        DatabaseConnectionType::SqlxPostgresPoolConnection(pool) => Some(pool),
+        _ => None,
+    }
+}
+
 /// The organization's rows of `E` under any of these parents (`parent` is
 /// the column naming them), in id order, with the `columns` asked for (the
 /// others hold placeholders: see [`super::positional`]).
 pub async fn children<E: TenantEntity>(
-    db: &impl ConnectionTrait,
+    db: &impl Reader,
     org: OrgId,
     parent: E::Column,
     parent_ids: &[Uuid],
@@ -247,7 +271,7 @@ pub async fn delete_placed<E: TenantEntity>(
 }
 
 pub async fn get_many_owned<E: TenantEntity>(
-    db: &impl ConnectionTrait,
+    db: &impl Reader,
     org: OrgId,
     ids: &[Uuid],
 ) -> Result<Vec<E::Model>, DbErr> {
@@ -256,7 +280,7 @@ pub async fn get_many_owned<E: TenantEntity>(
 
 /// [`get_many_owned`] with only the `columns` asked for (as [`children`]).
 pub async fn get_many_owned_selecting<E: TenantEntity>(
-    db: &impl ConnectionTrait,
+    db: &impl Reader,
     org: OrgId,
     ids: &[Uuid],
     columns: ColumnMask,
