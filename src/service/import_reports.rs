@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Page, PageRequest, fetch_page_by, owned};
+use super::{Page, PageRequest, Reader, fetch_page_by, owned};
 use crate::auth::OrgId;
 use crate::domain::RowStatus;
 use crate::import::error::Issue;
@@ -26,7 +26,7 @@ use crate::service::store::tenant::belongs;
 
 /// Most recent first: the cursor is the previous page's last run id.
 pub async fn list_runs(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     org: OrgId,
     page: PageRequest,
 ) -> Result<Page<import_run::Model>, ServiceError> {

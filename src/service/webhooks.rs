@@ -14,7 +14,9 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{LimitReached, Page, PageRequest, ServiceError, fetch_page_by, owned, require_owned};
+use super::{
+    LimitReached, Page, PageRequest, Reader, ServiceError, fetch_page_by, owned, require_owned,
+};
 use crate::auth::OrgId;
 use crate::webhook::{self};
 
@@ -192,7 +194,7 @@ fn deliveries_filter(
 }
 
 pub async fn deliveries(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     org: OrgId,
     endpoint: Uuid,
     statuses: &[DeliveryStatus],

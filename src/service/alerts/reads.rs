@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::OrgId;
 use crate::service::store::claims::after;
 use crate::service::store::tenant::owned;
-use crate::service::{Page, PageRequest, ServiceError, count, list};
+use crate::service::{Page, PageRequest, Reader, ServiceError, count, list};
 
 /// An alert's messages by status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,7 +108,7 @@ fn filtered(org: OrgId, filter: &MessageFilter) -> Select<alert_message::Entity>
 
 /// One page of the messages the filter keeps, oldest first.
 pub async fn messages(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     org: OrgId,
     filter: &MessageFilter,
     request: PageRequest,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::OrgId;
 use crate::service::store::tenant::{belongs, owned_ids};
-use crate::service::{Page, PageRequest, fetch_all, fetch_pages_by, get_many_owned, owned};
+use crate::service::{Page, PageRequest, Reader, fetch_all, fetch_pages_by, get_many_owned, owned};
 
 /// The ids of a sector's points, as a subquery.
 pub fn points_in(sector_id: Uuid, org: OrgId) -> sea_orm::sea_query::SelectStatement {
@@ -112,7 +112,7 @@ pub struct Recipients {
 /// The recipients of each of these sectors, in three statements whatever
 /// their number; every sector gets an entry, empty or not.
 pub async fn recipients(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     org: OrgId,
     sector_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Recipients>, DbErr> {
@@ -167,7 +167,7 @@ pub async fn recipients(
 
 /// The sectors of several points, for `servicePoint.sectors`.
 pub async fn of_points(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     org: OrgId,
     point_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, sector::Model)>, DbErr> {

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::tenant::{TenantEntity, fetch_all};
+use super::tenant::{Reader, TenantEntity, fetch_all};
 use crate::service::ServiceError;
 
 /// Keyset pagination: `first` records after the record whose key is
@@ -66,7 +66,7 @@ impl<T> Page<T> {
 /// One page of `select` (the organization's rows of `E` a filter keeps,
 /// from the entity's `filtered`), in id order: creation order.
 pub async fn list<E: TenantEntity>(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     select: Select<E>,
     request: PageRequest,
 ) -> Result<Page<E::Model>, ServiceError> {
@@ -89,7 +89,7 @@ where
 /// within `select`; `request.after` is the key of the previous page's last
 /// record.
 pub(crate) async fn fetch_page_by<E, C, K>(
-    db: &impl crate::service::Reader,
+    db: &impl Reader,
     select: Select<E>,
     key: C,
     order: Order,
