@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::Utc;
-use entity::{client, occupant, sector_membership, service_point};
+use entity::values::{ContactMethod, Language, MessageStatus};
+use entity::{alert_message, client, occupant, sector_alert, sector_membership, service_point};
 use flokon_api::app::Application;
 use flokon_api::auth::OrgId;
 use flokon_api::config::ServeConfig;
@@ -27,8 +28,8 @@ use flokon_api::service::store::batch::insert_batched;
 use flokon_api::service::store::locks::{self, Memberships};
 use flokon_api::service::{organizations, sectors};
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QuerySelect, Set, Statement, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -419,43 +420,27 @@ async fn run(label: &str, options: ConnectOptions) {
         format!("Sector:{}", ids[SECTORS - 1].simple()),
     );
     let query = json!({"query": "query($s: ID!) { sector(id: $s) { alertRecipients { phone phoneE164 contactMethod servicePoint { fullAddress } } } }", "variables": {"s": id}});
-    let http = reqwest::Client::new();
-    let request = || async {
-        let body: serde_json::Value = http
-            .post(format!("{base}/graphql"))
-            .bearer_auth(&token.token)
-            .json(&query)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["data"]["sector"]["alertRecipients"]
-            .as_array()
-            .map_or(0, Vec::len)
+    let asked = Asked {
+        base: &base,
+        token: &token.token,
+        recording: &recording,
+        db: &db,
     };
-    let mut best = f64::MAX;
-    let mut recipients = 0;
-    for _ in 0..5 {
-        let start = Instant::now();
-        recipients = request().await;
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    // The statements of one more request (the token now cached, as for
-    // the four best above), replayed on the same database one after the
-    // other, as the request runs them.
-    *recording.lock().unwrap() = Some(Vec::new());
-    request().await;
-    let statements = recording.lock().unwrap().take().unwrap();
-    let mut sql_best = f64::MAX;
-    for _ in 0..5 {
-        let start = Instant::now();
-        for statement in &statements {
-            db.query_all_raw(statement.clone()).await.unwrap();
-        }
-        sql_best = sql_best.min(start.elapsed().as_secs_f64());
-    }
+    let (best, sql_best, statements, answer) = asked.against_replay(&query).await;
+    let recipients = answer["data"]["sector"]["alertRecipients"]
+        .as_array()
+        .map_or(0, Vec::len);
+
+    // MESSAGES messages of that sector's alerts to PHONES phones; a page
+    // of one phone's.
+    seed_messages(&db, org, ids[SECTORS - 1]).await;
+    let query = json!({"query": "{ alertMessages(phone: \"418 200-0042\", first: 20) { edges { node { id to status body sentAt } } } }"});
+    let (messages_best, messages_sql, message_statements, answer) =
+        asked.against_replay(&query).await;
+    let page = answer["data"]["alertMessages"]["edges"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(page, MESSAGES / PHONES, "{answer}");
 
     println!(
         "{label}: {POINTS} points, {SECTORS} sectors of {VERTICES} vertices, {memberships} memberships; \
@@ -463,6 +448,13 @@ async fn run(label: &str, options: ConnectOptions) {
         statements.len()
     );
     for statement in &statements {
+        println!("{label}:   {}", statement.sql);
+    }
+    println!(
+        "{label}: alertMessages(phone:) over {MESSAGES} messages to {PHONES} phones: a page of {page}, {} statements:",
+        message_statements.len()
+    );
+    for statement in &message_statements {
         println!("{label}:   {}", statement.sql);
     }
     println!(
@@ -526,6 +518,128 @@ async fn run(label: &str, options: ConnectOptions) {
         Some(sql_best),
         "ms",
     );
+    row(
+        label,
+        "alertMessages(phone:) over HTTP, best of 5 (budget ≤ 2×)",
+        messages_best,
+        Some(messages_sql),
+        "ms",
+    );
+}
+
+const MESSAGES: usize = 1_000_000;
+const PHONES: usize = 100_000;
+
+/// `MESSAGES` delivered messages: `MESSAGES / PHONES` alerts of `sector`
+/// (one message per phone and alert, as dispatch writes them), each to
+/// the same `PHONES` phones (`+1418200nnnn`), written 50,000 at a time.
+async fn seed_messages(db: &DatabaseConnection, org: OrgId, sector: Uuid) {
+    let now = Utc::now();
+    for _ in 0..MESSAGES / PHONES {
+        let alert = Uuid::now_v7();
+        sector_alert::ActiveModel {
+            id: Set(alert),
+            organization_id: Set(org.uuid()),
+            sector_id: Set(sector),
+            started_at: Set(now),
+            ended_at: Set(Some(now)),
+            recipients_count: Set(PHONES as i32),
+            message: Set(None),
+            dispatched_at: Set(Some(now)),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        for chunk in (0..PHONES).collect::<Vec<_>>().chunks(50_000) {
+            let messages: Vec<alert_message::ActiveModel> = chunk
+                .iter()
+                .map(|phone| alert_message::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    organization_id: Set(org.uuid()),
+                    alert_id: Set(Some(alert)),
+                    occupant_id: Set(None),
+                    to_phone: Set(Some(format!("+1418{}", 2_000_000 + phone))),
+                    channel: Set(ContactMethod::Sms),
+                    language: Set(Language::Fr),
+                    body: Set("Déneigement de votre rue vers 22 h.".to_owned()),
+                    encoding: Set(None),
+                    segments: Set(Some(1)),
+                    status: Set(MessageStatus::Delivered),
+                    skip_reason: Set(None),
+                    provider_id: Set(None),
+                    sender: Set(None),
+                    error_code: Set(None),
+                    attempts: Set(1),
+                    next_attempt_at: Set(None),
+                    claimed_until: Set(None),
+                    scheduled_for: Set(None),
+                    sent_at: Set(Some(now)),
+                    delivered_at: Set(Some(now)),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                })
+                .collect();
+            insert_batched(
+                db,
+                &messages,
+                |m: &alert_message::ActiveModel| m.clone(),
+                None,
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// A running server's GraphQL endpoint, with the statement log of its
+/// database connection.
+struct Asked<'a> {
+    base: &'a str,
+    token: &'a str,
+    recording: &'a Mutex<Option<Vec<Statement>>>,
+    db: &'a DatabaseConnection,
+}
+
+impl Asked<'_> {
+    /// The best of 5 answers to `query` over HTTP, and the best of 5
+    /// replays of the statements of one more (the token then cached, as
+    /// for the four best), run one after the other on the same database as
+    /// the request runs them: (ours, floor, statements, the answer).
+    async fn against_replay(
+        &self,
+        query: &serde_json::Value,
+    ) -> (f64, f64, Vec<Statement>, serde_json::Value) {
+        let http = reqwest::Client::new();
+        let request = || async {
+            http.post(format!("{}/graphql", self.base))
+                .bearer_auth(self.token)
+                .json(query)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        };
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let start = Instant::now();
+            request().await;
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        *self.recording.lock().unwrap() = Some(Vec::new());
+        let answer = request().await;
+        let statements = self.recording.lock().unwrap().take().unwrap();
+        let mut sql_best = f64::MAX;
+        for _ in 0..5 {
+            let start = Instant::now();
+            for statement in &statements {
+                self.db.query_all_raw(statement.clone()).await.unwrap();
+            }
+            sql_best = sql_best.min(start.elapsed().as_secs_f64());
+        }
+        (best, sql_best, statements, answer)
+    }
 }
 
 #[tokio::main]
