@@ -166,6 +166,16 @@ impl ServicePoint {
             occupants: None,
         }
     }
+
+    /// The same point, for an occupant to name: its record and client
+    /// shared, without the occupants its page held.
+    fn detached(&self) -> ServicePoint {
+        ServicePoint {
+            model: self.model.clone(),
+            client: self.client.clone(),
+            occupants: None,
+        }
+    }
 }
 
 #[Object(serial)]
@@ -245,12 +255,7 @@ impl ServicePoint {
                 .unwrap_or_default(),
         };
         charge_rows(ctx, "ServicePoint", "occupants", occupants.len())?;
-        let point = ServicePoint {
-            model: self.model.clone(),
-            client: self.client.clone(),
-            occupants: None,
-        };
-        let point = Arc::new(point);
+        let point = Arc::new(self.detached());
         Ok(PlainList(
             occupants
                 .iter()
@@ -308,11 +313,7 @@ impl Occupant {
 
     async fn service_point(&self, ctx: &Context<'_>) -> Result<ServicePoint, ApiError> {
         if let Some(point) = &self.point {
-            return Ok(ServicePoint {
-                model: point.model.clone(),
-                client: point.client.clone(),
-                occupants: None,
-            });
+            return Ok(point.detached());
         }
         let point = loader(ctx)?
             .load_one(PointKey(self.model.service_point_id))

@@ -78,6 +78,17 @@ enum Driver<'a> {
     Sqlite(&'a sqlx::sqlite::SqliteRow),
 }
 
+impl Driver<'_> {
+    /// The name of the row's column at `index`, if it has that many.
+    #[inline]
+    fn column_name(&self, index: usize) -> Option<&str> {
+        match self {
+            Driver::Postgres(row) => row.columns().get(index).map(sqlx::Column::name),
+            Driver::Sqlite(row) => row.columns().get(index).map(sqlx::Column::name),
+        }
+    }
+}
+
 /// The driver's row, read column after column.
 struct Columns<'a> {
     row: Driver<'a>,
@@ -108,17 +119,7 @@ impl<'a> Columns<'a> {
     /// fields it does not hold).
     #[inline]
     fn holds(&self, name: &str) -> bool {
-        !self.partial
-            || match self.row {
-                Driver::Postgres(row) => row
-                    .columns()
-                    .get(self.index)
-                    .is_some_and(|c| sqlx::Column::name(c) == name),
-                Driver::Sqlite(row) => row
-                    .columns()
-                    .get(self.index)
-                    .is_some_and(|c| sqlx::Column::name(c) == name),
-            }
+        !self.partial || self.row.column_name(self.index) == Some(name)
     }
 
     /// The value of the field `name`: its column's, or a placeholder when
@@ -159,27 +160,18 @@ impl<'a> Columns<'a> {
             + for<'r> Decode<'r, Sqlite>
             + Type<Sqlite>,
     {
-        let index = &mut self.index;
+        debug_assert_eq!(self.row.column_name(self.index), Some(name));
+        let index = self.index;
+        self.index += 1;
         let decoded = match self.row {
-            Driver::Postgres(row) => {
-                debug_assert_eq!(sqlx::Column::name(&row.columns()[*index]), name);
-                *index += 1;
-                // sqlx checks each value's type against the Rust type by
-                // comparing PostgreSQL type descriptions: a tenth of a
-                // nested read's instructions (perf/RESULTS.md). The columns
-                // are our schema's, named in order above; debug builds (the
-                // tests) still check the types.
-                if cfg!(debug_assertions) {
-                    row.try_get(*index - 1)
-                } else {
-                    row.try_get_unchecked(*index - 1)
-                }
-            }
-            Driver::Sqlite(row) => {
-                debug_assert_eq!(sqlx::Column::name(&row.columns()[*index]), name);
-                *index += 1;
-                row.try_get(*index - 1)
-            }
+            // sqlx checks each value's type against the Rust type by
+            // comparing PostgreSQL type descriptions: a tenth of a nested
+            // read's instructions (perf/RESULTS.md). The columns are our
+            // schema's, named in order above; debug builds (the tests)
+            // still check the types.
+            Driver::Postgres(row) if cfg!(debug_assertions) => row.try_get(index),
+            Driver::Postgres(row) => row.try_get_unchecked(index),
+            Driver::Sqlite(row) => row.try_get(index),
         };
         decoded.map_err(|error| DbErr::Type(format!("{name}: {error}")))
     }

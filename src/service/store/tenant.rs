@@ -3,6 +3,8 @@
 //! fails on a raw organization filter anywhere else), so no query can
 //! forget the tenant.
 
+use std::any::Any;
+
 use entity::{
     alert_message, alert_settings, api_token, client, import_claim, import_deletion, import_impact,
     import_report, import_run, import_snapshot, import_source, inbound_message, message_template,
@@ -11,13 +13,10 @@ use entity::{
 };
 use sea_orm::sea_query::{ExprTrait, PgFunc, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
-    FromQueryResult, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
-    UpdateMany, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend,
+    DbErr, DeleteMany, EntityTrait, FromQueryResult, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, SqlxPostgresPoolConnection, Statement, UpdateMany, Value,
 };
-use std::any::Any;
-
-use sea_orm::{DatabaseConnection, DatabaseConnectionType, SqlxPostgresPoolConnection};
 use uuid::Uuid;
 
 use super::locks;
