@@ -12,12 +12,21 @@ use crate::config::DbConfig;
 /// Connects with the settings each backend needs: WAL and a busy timeout on
 /// SQLite so readers never wait on the importer, `secure_delete`; on PostgreSQL the
 /// statement and lock timeouts of every session; statement logging off
-/// (tracing's request spans carry what matters).
+/// (tracing's request spans carry what matters); a connection pinged before
+/// use only when it sat idle (see [`PING_WHEN_IDLE_FOR`]).
 pub async fn connect(url: &str, config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options.max_connections(config.db_max_connections.max(2));
     connect_with(options, config).await
 }
+
+/// A pooled connection idle this long is pinged before it is handed out.
+/// sqlx pings every connection it hands out by default: a round trip to
+/// the database before each statement, as long as the read it precedes
+/// (`alertMessages(phone:)`) on loopback. A connection in use within the
+/// last seconds is alive, and one that died since fails its statement and
+/// leaves the pool.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
 pub async fn connect_with(
     mut options: ConnectOptions,
@@ -31,6 +40,7 @@ pub async fn connect_with(
     let busy_timeout = config.db_lock_timeout;
     options
         .sqlx_logging(false)
+        .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(config.db_acquire_timeout)
         .map_sqlx_sqlite_opts(move |opts| {
