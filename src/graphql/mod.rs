@@ -25,6 +25,7 @@ pub mod operation;
 pub mod plain;
 pub mod query;
 pub mod sector;
+pub mod validated;
 pub mod webhook;
 pub mod wording;
 
@@ -32,7 +33,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::OrgId;
@@ -179,6 +180,10 @@ pub fn writer_of<'a>(
 #[derive(Clone)]
 pub struct Schemas {
     pub schema: FlokonSchema,
+    /// The same schema in async-graphql's fast validation mode, for the
+    /// operations that passed the full validation before ([`validated`]).
+    validated_schema: FlokonSchema,
+    validated: Arc<validated::ValidatedOperations>,
     gate: Arc<operation::Gate>,
     /// Documents parsed before, by query text: a client sends the same few
     /// queries over and over, and parsing is a fifth of a small read's
@@ -227,25 +232,32 @@ pub fn build_schemas(
     let subscriptions = admission::Slots::new(limits.max_subscriptions);
     // Depth, cost and aliases are the gate's, measured before validation
     // on the expanded document; directives stay async-graphql's.
-    let builder = Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .data(importer.geocoding.clone())
-    .data(importer.clone())
-    .data(webhooks)
-    .data(alerts)
-    .data(admission::SubscriptionSlots(subscriptions))
-    .limit_directives(16)
-    .data(limits.clone());
-    let schema = match introspection {
-        true => builder.finish(),
-        false => builder.disable_introspection().finish(),
+    let build = |mode| {
+        let builder = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            Subscription::default(),
+        )
+        .validation_mode(mode)
+        .data(importer.geocoding.clone())
+        .data(importer.clone())
+        .data(webhooks)
+        .data(alerts)
+        .data(admission::SubscriptionSlots(subscriptions.clone()))
+        .limit_directives(16)
+        .data(limits.clone());
+        match introspection {
+            true => builder.finish(),
+            false => builder.disable_introspection().finish(),
+        }
     };
+    let schema = build(ValidationMode::Strict);
+    let validated_schema = build(ValidationMode::Fast);
     let gate = operation::Gate::new(&schema.sdl(), limits);
     Schemas {
         schema,
+        validated_schema,
+        validated: Arc::default(),
         gate: Arc::new(gate),
         documents: Arc::new(quick_cache::sync::Cache::new(CACHED_DOCUMENTS)),
     }

@@ -17,6 +17,7 @@ use super::Tenant;
 use super::admission::{Slot, Slots};
 use super::gate::{self, CostModel, Figures, GateLimits, RowCosts};
 use super::loader::Wanted;
+use super::validated::Validation;
 use crate::auth::{Authenticator, OrgId};
 use crate::config::Limits;
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
@@ -66,6 +67,8 @@ pub struct Admitted {
     /// for a mutation or a subscription, and for a document that does not
     /// parse).
     pub wanted: Wanted,
+    /// Whether async-graphql validated it fully before.
+    pub(super) validation: Validation,
 }
 
 /// The rest of an operation's cost budget, which its unpaged lists draw on
@@ -156,6 +159,7 @@ impl super::Schemas {
                 let ty = operation_type(document, operation_name.as_deref());
                 Admitted {
                     figures,
+                    validation: Validation::Always,
                     subscription: ty == Some(OperationType::Subscription),
                     row_costs: (!row_costs.is_empty()).then(|| Arc::new(row_costs)),
                     wanted: match ty {
@@ -168,7 +172,10 @@ impl super::Schemas {
         request.variables = variables;
         request.operation_name = operation_name;
         match measured {
-            Some(admitted) => Ok(admitted?),
+            Some(admitted) => Ok(Admitted {
+                validation: self.validated.of(request),
+                ..admitted?
+            }),
             None => Ok(Admitted::default()),
         }
     }
@@ -202,13 +209,14 @@ impl super::Schemas {
     pub async fn execute(&self, request: Request, admitted: &Admitted) -> Response {
         let request = self.metered(request, admitted);
         let timed = request.uploads.is_empty();
-        let run = self.schema.execute(request);
+        let run = self.schema_for(admitted).execute(request);
         let response = match timed {
             true => tokio::time::timeout(self.gate.timeout, run)
                 .await
                 .unwrap_or_else(|_| error_response(ApiError::Timeout)),
             false => run.await,
         };
+        self.validated.remember(&admitted.validation, &response);
         finish(response)
     }
 
@@ -224,11 +232,14 @@ impl super::Schemas {
     ) -> BoxStream<'static, Response> {
         let request = self.metered(request, &admitted);
         let responses = self
-            .schema
+            .schema_for(&admitted)
             .execute_stream_with_session_data(request, session);
         let max_bytes = self.gate.max_response_bytes;
+        let validated = self.validated.clone();
+        let validation = admitted.validation;
         let bounded = move |response: Response| {
             let _held = &slot;
+            validated.remember(&validation, &response);
             within_size(finish(response), max_bytes)
         };
         if admitted.subscription {
@@ -268,6 +279,15 @@ impl super::Schemas {
                 };
                 serde_json::to_vec(&replacement).unwrap_or_default()
             }
+        }
+    }
+
+    /// The schema that runs an operation: with the full validation unless
+    /// it passed it before.
+    fn schema_for(&self, admitted: &Admitted) -> &super::FlokonSchema {
+        match admitted.validation {
+            Validation::Passed => &self.validated_schema,
+            _ => &self.schema,
         }
     }
 

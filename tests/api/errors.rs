@@ -67,3 +67,31 @@ async fn a_missing_variable_is_bad_input_not_internal() {
     assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
     assert!(error_message(&body).contains("id"));
 }
+
+#[tokio::test]
+async fn an_operation_sent_again_is_validated_again_when_its_variables_change() {
+    let app = spawn_app().await;
+    app.create_client_with_point("C-1").await;
+    // Answered alike the first time (validated in full) and the second
+    // (validated before).
+    let query = "query($first: Int) { clients(first: $first) { edges { node { externalId } } } }";
+    for _ in 0..2 {
+        let body = app.graphql(query, json!({"first": 5})).await;
+        assert_eq!(
+            body["data"]["clients"]["edges"][0]["node"]["externalId"], "C-1",
+            "{body}"
+        );
+    }
+    let body = app.graphql(query, json!({"first": "five"})).await;
+    assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+    assert!(
+        error_message(&body).starts_with("Invalid value for argument \"first\""),
+        "{body}"
+    );
+    assert_eq!(body["data"], serde_json::Value::Null);
+    for _ in 0..2 {
+        let body = app.graphql("{ clients { noSuchField } }", json!({})).await;
+        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
+        assert!(error_message(&body).contains("noSuchField"), "{body}");
+    }
+}
