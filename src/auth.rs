@@ -63,13 +63,7 @@ pub fn generate_token() -> (String, String) {
 }
 
 pub fn hash_token(token: &str) -> String {
-    use std::fmt::Write;
-    let digest = Sha256::digest(token.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.

@@ -55,7 +55,7 @@ fn site() -> Site {
     };
     let ours = |stem: &str, extension: &str, bytes: &'static [u8], content_type| {
         let digest = Sha256::digest(bytes);
-        let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let hash = hex::encode(&digest[..6]);
         Asset {
             name: format!("{stem}-{hash}.{extension}"),
             content_type,
@@ -156,10 +156,7 @@ mod tests {
         ];
         assert_eq!(listed.len(), embedded.len());
         for (name, bytes) in embedded {
-            let sum: String = Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sum = hex::encode(Sha256::digest(bytes));
             assert!(
                 listed.contains(&(name, sum.as_str())),
                 "{name} ({sum}) is not in assets/VERSIONS: run scripts/refresh-graphiql-assets.sh"
