@@ -4,6 +4,7 @@
 # busy two-core machine cannot tell 10 % apart.
 #   perf/instructions.sh [BIN ...]   default: the release build
 #   KEEP=folder perf/instructions.sh ...   keeps the dumps (callgrind_annotate)
+#   CALLGRIND_OPTS=--separate-callers=3 ...   more of callgrind's options
 # For each server binary: a fresh PostgreSQL database (the database's own
 # work is in its processes, not counted) holding 10,000 occupants
 # (perf/server.sh's CSV, imported at full speed), then the binary under
@@ -59,7 +60,7 @@ for bin in "$@"; do
 	# The background workers rest an hour: their passes (alert dispatch every
 	# 500 ms, webhooks every 250 ms) were 8.7 % of a flat read's window.
 	WEBHOOK_WORKER_INTERVAL=1h DISPATCH_WORKER_INTERVAL=1h \
-		valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.out" \
+		valgrind --tool=callgrind --instr-atstart=no ${CALLGRIND_OPTS:-} --callgrind-out-file="$work/cg.out" \
 		"$bin" >"$work/server.log" 2>&1 &
 	server=$!
 	wait_healthy
