@@ -22,11 +22,10 @@ pub async fn connect(url: &str, config: &DbConfig) -> Result<DatabaseConnection,
 
 /// A pooled connection idle this long is pinged before it is handed out.
 /// sqlx pings every connection it hands out by default: a round trip to
-/// the database before each statement, as long as the read it precedes
-/// (`alertMessages(phone:)`) on loopback. A connection in use within the
-/// last seconds is alive, and one that died since fails its statement and
-/// leaves the pool.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
+/// the database before each statement. A connection used within the last
+/// second is alive (HikariCP skips its check within 500 ms for the same
+/// reason); one that died since fails its statement and leaves the pool.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
 pub async fn connect_with(
     mut options: ConnectOptions,
