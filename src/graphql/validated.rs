@@ -8,9 +8,9 @@
 //! The operation is known by all that validation reads: its text, the
 //! operation chosen, and the variables' values (an argument given by a
 //! variable is checked against its type with the value). An operation seen
-//! before runs on a schema in async-graphql's fast validation mode, which
-//! keeps only the checks a document's shape alone cannot settle once
-//! (fragment cycles, uploads).
+//! before runs on a twin schema in async-graphql's fast validation mode,
+//! which keeps only the checks execution itself relies on (fragment
+//! cycles, uploads).
 
 use async_graphql::{Request, Response, Value};
 
