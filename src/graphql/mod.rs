@@ -17,6 +17,7 @@ pub mod connection;
 pub mod gate;
 pub mod id;
 pub mod import;
+pub mod known;
 pub mod loader;
 pub mod mutation;
 pub mod node;
@@ -25,7 +26,6 @@ pub mod operation;
 pub mod plain;
 pub mod query;
 pub mod sector;
-pub mod validated;
 pub mod webhook;
 pub mod wording;
 
@@ -181,9 +181,9 @@ pub fn writer_of<'a>(
 pub struct Schemas {
     pub schema: FlokonSchema,
     /// The same schema in async-graphql's fast validation mode, for the
-    /// operations that passed the full validation before ([`validated`]).
+    /// operations that passed the full validation before ([`known`]).
     validated_schema: FlokonSchema,
-    validated: Arc<validated::ValidatedOperations>,
+    known: Arc<known::KnownOperations>,
     gate: Arc<operation::Gate>,
     /// Documents parsed before, by query text: a client sends the same few
     /// queries over and over, and parsing is a fifth of a small read's
@@ -257,7 +257,7 @@ pub fn build_schemas(
     Schemas {
         schema,
         validated_schema,
-        validated: Arc::default(),
+        known: Arc::default(),
         gate: Arc::new(gate),
         documents: Arc::new(quick_cache::sync::Cache::new(CACHED_DOCUMENTS)),
     }

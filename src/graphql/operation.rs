@@ -16,8 +16,8 @@ use async_graphql::{Data, Executor, Pos, Request, Response, ServerError};
 use super::Tenant;
 use super::admission::{Slot, Slots};
 use super::gate::{self, CostModel, Figures, GateLimits, RowCosts};
+use super::known::{OperationKey, Validation};
 use super::loader::Wanted;
-use super::validated::Validation;
 use crate::auth::{Authenticator, OrgId};
 use crate::config::Limits;
 use crate::error::{ApiError, Message, current_lang, current_request_id, internal_message};
@@ -133,8 +133,8 @@ pub fn operation_type(
 
 impl super::Schemas {
     /// Parses `request` (or takes its document from those parsed before)
-    /// and measures it; a document that does not parse passes, for
-    /// async-graphql to say why.
+    /// and measures it, or takes what it was admitted with before; a
+    /// document that does not parse passes, for async-graphql to say why.
     pub fn admit(&self, request: &mut Request) -> Result<Admitted, ApiError> {
         let gate = self.gate.clone();
         if request.query.len() > gate.max_query_bytes {
@@ -143,6 +143,12 @@ impl super::Schemas {
                 format!("Requête trop longue : {max} octets au plus."),
                 format!("Query too long: {max} bytes at most."),
             )));
+        }
+        let key = OperationKey::of(request);
+        if let Some(admitted) = key.as_ref().and_then(|key| self.known.get(key))
+            && self.parse(request).is_some()
+        {
+            return Ok(admitted);
         }
         // Taken out while the document is borrowed, put back after.
         let operation_name = request.operation_name.take();
@@ -172,10 +178,7 @@ impl super::Schemas {
         request.variables = variables;
         request.operation_name = operation_name;
         match measured {
-            Some(admitted) => Ok(Admitted {
-                validation: self.validated.of(request),
-                ..admitted?
-            }),
+            Some(admitted) => Ok(self.known.admitted(key, admitted?)),
             None => Ok(Admitted::default()),
         }
     }
@@ -216,7 +219,7 @@ impl super::Schemas {
                 .unwrap_or_else(|_| error_response(ApiError::Timeout)),
             false => run.await,
         };
-        self.validated.remember(&admitted.validation, &response);
+        self.known.answered(admitted, &response);
         finish(response)
     }
 
@@ -235,14 +238,17 @@ impl super::Schemas {
             .schema_for(&admitted)
             .execute_stream_with_session_data(request, session);
         let max_bytes = self.gate.max_response_bytes;
-        let validated = self.validated.clone();
-        let validation = admitted.validation;
+        let known = self.known.clone();
+        let subscription = admitted.subscription;
+        let mut unanswered = Some(admitted);
         let bounded = move |response: Response| {
             let _held = &slot;
-            validated.remember(&validation, &response);
+            if let Some(admitted) = unanswered.take() {
+                known.answered(&admitted, &response);
+            }
             within_size(finish(response), max_bytes)
         };
-        if admitted.subscription {
+        if subscription {
             return responses.map(bounded).boxed();
         }
         let deadline = self.gate.timeout;
