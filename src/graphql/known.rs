@@ -11,8 +11,8 @@
 //! value). One that passed validation before runs on a twin schema in
 //! async-graphql's fast validation mode, which keeps only the checks
 //! execution itself relies on (fragment cycles, uploads). What the gate
-//! refuses, and what validation refuses, is never kept: it is measured
-//! and refused again each time.
+//! refuses is never kept, and an operation validation refused is
+//! validated in full again each time.
 
 use async_graphql::{Request, Response, Value};
 
