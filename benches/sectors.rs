@@ -610,12 +610,12 @@ async fn seed_messages(db: &DatabaseConnection, org: OrgId, sector: Uuid) {
     db.execute_unprepared(settle).await.unwrap();
 }
 
-/// A running server's GraphQL endpoint, with the statement log of its
-/// database connection.
 /// Rounds of a read over HTTP and of its replayed statements: reads of
 /// a millisecond or less need more than a few to find their best.
 const ROUNDS: usize = 20;
 
+/// A running server's GraphQL endpoint, with the statement log of its
+/// database connection.
 struct Asked<'a> {
     http: reqwest::Client,
     base: &'a str,
