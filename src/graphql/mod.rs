@@ -13,6 +13,7 @@
 
 pub mod admission;
 pub mod alert;
+pub mod compiled;
 pub mod connection;
 pub mod gate;
 pub mod id;

@@ -15,6 +15,8 @@ use async_graphql::{Data, Executor, Pos, Request, Response, ServerError};
 
 use super::Tenant;
 use super::admission::{Slot, Slots};
+use super::compiled::Compiled;
+use super::compiled::plan::{Inputs, PageLimits};
 use super::gate::{self, CostModel, Figures, GateLimits, RowCosts};
 use super::known::{OperationKey, Validation};
 use super::loader::Wanted;
@@ -28,9 +30,10 @@ pub struct Gate {
     limits: GateLimits,
     expensive: Arc<Slots>,
     threshold: u64,
-    timeout: Duration,
-    max_response_bytes: usize,
+    pub(super) timeout: Duration,
+    pub(super) max_response_bytes: usize,
     max_query_bytes: usize,
+    max_page_size: u64,
 }
 
 impl Gate {
@@ -49,7 +52,13 @@ impl Gate {
             timeout: limits.request_timeout,
             max_response_bytes: limits.max_response_bytes,
             max_query_bytes: limits.max_query_bytes,
+            max_page_size: limits.max_page_size,
         }
+    }
+
+    /// `LIMIT_EXCEEDED` for an answer over `MAX_RESPONSE_BYTES`.
+    pub(super) fn too_large(&self) -> ApiError {
+        too_large(self.max_response_bytes)
     }
 }
 
@@ -69,6 +78,8 @@ pub struct Admitted {
     pub wanted: Wanted,
     /// Whether async-graphql validated it fully before.
     pub(super) validation: Validation,
+    /// The one statement that answers it, when one can.
+    pub(super) compiled: Option<Arc<Compiled>>,
 }
 
 /// The rest of an operation's cost budget, which its unpaged lists draw on
@@ -163,10 +174,29 @@ impl super::Schemas {
             )
             .map(|(figures, row_costs)| {
                 let ty = operation_type(document, operation_name.as_deref());
+                // Planned once, for an operation kept: its statement is
+                // used from the second time on.
+                let compiled = match (ty, &key) {
+                    (Some(OperationType::Query), Some(_)) => Compiled::of(
+                        document,
+                        &Inputs {
+                            operation_name: operation_name.as_deref(),
+                            variables: &variables,
+                            pages: PageLimits {
+                                default: gate.limits.default_page_size,
+                                max: gate.max_page_size,
+                            },
+                            row_costs: Some(&row_costs),
+                            budget: gate.limits.max_cost.saturating_sub(figures.cost),
+                        },
+                    ),
+                    _ => None,
+                };
                 Admitted {
                     figures,
                     validation: Validation::Always,
                     subscription: ty == Some(OperationType::Subscription),
+                    compiled,
                     row_costs: (!row_costs.is_empty()).then(|| Arc::new(row_costs)),
                     wanted: match ty {
                         Some(OperationType::Query) => Wanted::of_document(document),

@@ -118,6 +118,14 @@ pub async fn graphql(
             return Ok(multipart_mixed(&state, request, admitted, slot));
         }
         BatchRequest::Single(request) => {
+            if let Some(org) = org
+                && let Some(body) = state
+                    .schema
+                    .answer_compiled(&state.db, org, &admitted[0])
+                    .await
+            {
+                return Ok(graphql_response(body));
+            }
             let request = attach(request, &admitted[0]);
             BatchResponse::Single(run(&state, request, &admitted[0], org).await)
         }
@@ -130,13 +138,18 @@ pub async fn graphql(
             BatchResponse::Batch(responses)
         }
     };
-    let mut answer = Response::new(Body::from(state.schema.serialize(&response)));
+    let mut answer = graphql_response(state.schema.serialize(&response));
+    answer.headers_mut().extend(response.http_headers());
+    Ok(answer)
+}
+
+fn graphql_response(body: Vec<u8>) -> Response {
+    let mut answer = Response::new(Body::from(body));
     answer.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/graphql-response+json"),
     );
-    answer.headers_mut().extend(response.http_headers());
-    Ok(answer)
+    answer
 }
 
 /// How many values (scalars, lists and objects) a JSON text holds at most,

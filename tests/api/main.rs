@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod clients;
+mod compiled;
 mod concurrency;
 mod consent;
 mod cors;

@@ -203,6 +203,24 @@ pub fn selecting<E: EntityTrait>(select: Select<E>, columns: ColumnMask) -> Sele
     select.select_only().columns(wanted)
 }
 
+/// The tenant filter of a statement written by hand for PostgreSQL, on
+/// the table `alias` names: its organization is the statement's first
+/// parameter, which only [`query_owned`] binds.
+pub fn owned_by_first_parameter(alias: &str) -> String {
+    format!("{alias}.organization_id = $1")
+}
+
+/// Runs a PostgreSQL statement whose every table is filtered with
+/// [`owned_by_first_parameter`], for `org`: its one row, if any.
+pub async fn query_owned(
+    db: &DatabaseConnection,
+    org: OrgId,
+    sql: &str,
+) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, [org.uuid().into()]);
+    db.query_one_raw(statement).await
+}
+
 /// `column IN (ids)`, as each database reads it best. PostgreSQL gets
 /// `column = ANY($1)` with one `uuid[]`: one statement text whatever the
 /// count, which the driver keeps prepared, where an `IN` list is a new
