@@ -146,8 +146,15 @@ logfile=$(psql -Atd postgres -c "SELECT coalesce(current_setting('data_directory
 [ -n "$logfile" ] || logfile="${PG_LOG:-/var/log/postgresql/postgresql-$(psql -Atd postgres -c "SELECT current_setting('server_version_num')::int / 10000")-main.log}"
 logsize() { psql -Atd postgres -c "SELECT (pg_stat_file('$logfile')).size"; }
 start_server
-capture() { # name, query: that request's statements, one per line, parameters inlined
-	ask "$ours" "$2" "$token" >/dev/null # warm: pool connections open, caches filled
+# The first time an operation is seen, the resolvers answer it (their
+# statements: NAME_resolvers.sql); from the second, its one statement when
+# it has one (NAME.sql, what the floors replay).
+capture() { # name, query
+	ask "$ours" '{ __typename }' "$token" >/dev/null # warm: pool connections open, token known
+	capture_one "$1_resolvers" "$2"
+	capture_one "$1" "$2"
+}
+capture_one() { # file name, query: that request's statements, one per line, parameters inlined
 	local from
 	from=$(logsize)
 	ask "$ours" "$2" "$token" >/dev/null
@@ -197,7 +204,7 @@ capture nested "$q_ours_nested"
 capture flat "$q_ours_flat"
 stop_server
 psql -qd "$db" -c "ALTER DATABASE $db RESET log_statement"
-for q in nested flat; do
+for q in nested flat nested_resolvers flat_resolvers; do
 	[ -s "$work/$q.sql" ] || { echo "no statement captured for $q (is $logfile its log, PG_LOG=...? does log_line_prefix hold [%p] and %d?)" >&2; exit 1; }
 	echo "== statements of one $q request ($(wc -l <"$work/$q.sql")), long IN lists shortened here:"
 	perl -pe 's/IN \(((?:\x27[^\x27]*\x27(?:, )?)+)\)/"IN (<" . scalar(() = $1 =~ m{\x27[^\x27]*\x27}g) . " values>)"/ge' "$work/$q.sql"
@@ -224,6 +231,12 @@ done
 # answer is ours, to the byte once both are compacted.
 ask "$ours" "$q_ours_nested" "$token" >"$work/ours_nested.json"
 ask "$ours" "$q_ours_flat" "$token" >"$work/ours_flat.json"
+# Sent again, each is answered by its one statement: the same bytes.
+for q in nested flat; do
+	q_ours="q_ours_$q"
+	ask "$ours" "${!q_ours}" "$token" | cmp -s - "$work/ours_$q.json" ||
+		{ echo "our second $q answer (one statement) differs from the first (the resolvers)" >&2; exit 1; }
+done
 ask "$stack" "$q_ours_nested" >"$work/stack_nested.json"
 ask "$stack" "$q_ours_flat" >"$work/stack_flat.json"
 for pg in pg4 pg5; do
@@ -303,22 +316,25 @@ done
 # --- The SQL floor, part two: one pgbench transaction = one request's
 # statements, prepared once per connection as the server's driver does.
 echo
-echo "median req/s (median p99 ms); SQL floor = pgbench -M prepared -c16 -j2 -T${seconds} of one request's statements; stack floor = axum + sqlx, the same statements and JSON"
-printf '%-7s %18s %18s %18s %9s %9s %18s %12s %10s %11s\n' query flokon-api PostGraphile4 PostGraphile5 ours/pg4 ours/pg5 stack_floor SQL_floor_tx/s ours/SQL ours/stack
+echo "median req/s (median p99 ms); SQL floor = pgbench -M prepared -c16 -j2 -T${seconds} of one request's statements (its one statement; resolvers': the statements of the first time, the resolvers'); stack floor = axum + sqlx, the same statements and JSON"
+printf '%-7s %18s %18s %18s %9s %9s %18s %12s %10s %11s %16s %13s\n' query flokon-api PostGraphile4 PostGraphile5 ours/pg4 ours/pg5 stack_floor SQL_floor_tx/s ours/SQL ours/stack resolvers_tx/s ours/resolvers
 for q in nested flat; do
 	mo=$(median <"$work/rps_ours_$q")
 	m4=$(median <"$work/rps_pg4_$q")
 	m5=$(median <"$work/rps_pg5_$q")
 	ms=$(median <"$work/rps_stack_$q")
 	p99() { median <"$work/p99_$1_$q"; }
-	pgbench -n -M prepared -c 16 -j 2 -T "$seconds" -f "$work/$q.sql" "$db" >"$work/pgbench_$q.txt" 2>&1 ||
-		{ echo "pgbench failed on $q:" >&2; cat "$work/pgbench_$q.txt" >&2; exit 1; }
+	for f in "$q" "${q}_resolvers"; do
+		pgbench -n -M prepared -c 16 -j 2 -T "$seconds" -f "$work/$f.sql" "$db" >"$work/pgbench_$f.txt" 2>&1 ||
+			{ echo "pgbench failed on $f:" >&2; cat "$work/pgbench_$f.txt" >&2; exit 1; }
+		failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench_$f.txt")
+		[ "${failed:-0}" -eq 0 ] || echo "   pgbench: $failed failed transactions ($f)"
+	done
 	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench_$q.txt")
-	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench_$q.txt")
-	awk -v q="$q" -v mo="$mo" -v m4="$m4" -v m5="$m5" -v ms="$ms" -v tps="$tps" \
+	tps_r=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench_${q}_resolvers.txt")
+	awk -v q="$q" -v mo="$mo" -v m4="$m4" -v m5="$m5" -v ms="$ms" -v tps="$tps" -v tpsr="$tps_r" \
 		-v po="$(p99 ours)" -v p4="$(p99 pg4)" -v p5="$(p99 pg5)" -v ps="$(p99 stack)" \
-		'BEGIN { printf "%-7s %18s %18s %18s %9.2f %9.2f %18s %12.1f %10.2f %11.2f\n", q, mo " (" po ")", m4 " (" p4 ")", m5 " (" p5 ")", mo / m4, mo / m5, ms " (" ps ")", tps, mo / tps, mo / ms }'
-	[ "${failed:-0}" -eq 0 ] || echo "   pgbench: $failed failed transactions"
+		'BEGIN { printf "%-7s %18s %18s %18s %9.2f %9.2f %18s %12.1f %10.2f %11.2f %16.1f %13.2f\n", q, mo " (" po ")", m4 " (" p4 ")", m5 " (" p5 ")", mo / m4, mo / m5, ms " (" ps ")", tps, mo / tps, mo / ms, tpsr, mo / tpsr }'
 done
 
 # --- Where our server's time goes (PERF=1): perf samples the server, call
