@@ -168,6 +168,15 @@ async fn a_read_seen_before_is_answered_by_one_statement_as_the_resolvers_answer
         3
     );
 
+    // The organization's points, a page at a time.
+    let points = "{ servicePoints(first: 2) { totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { id addressLine1 fullAddress geocodeStatus occupants { phone language } } } } }";
+    let data = twice(&app, points, json!({})).await;
+    let points = &data["data"]["servicePoints"];
+    assert_eq!(points["totalCount"], 3);
+    assert_eq!(points["pageInfo"]["hasNextPage"], true);
+    assert_eq!(points["edges"][1]["node"]["fullAddress"], "2 rue B");
+
     // Aliases, a variable's default, a page of points past a cursor.
     let aliased = "query($n: Int = 1) { a: clients(first: $n) { e: edges { n: node {
         x: externalId p: servicePoints(first: 1) { i: pageInfo { more: hasNextPage } e: edges { c: cursor } } } } }

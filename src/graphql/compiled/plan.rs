@@ -1,6 +1,6 @@
 //! Which reads one statement can answer, as plain types: a query whose
 //! every field is a column of a client, a service point or an occupant,
-//! or a connection or list of them under `clients`. Anything else (a
+//! or a connection or list of them under `clients` or `servicePoints`. Anything else (a
 //! fragment, a directive, a filter, a field that needs a loader or a
 //! format of ours, a duplicated response key) has no plan and goes to the
 //! resolvers, which stay the reference: a plan must answer exactly what
@@ -31,6 +31,7 @@ pub struct Plan {
 pub enum RootField {
     Typename,
     Clients(Connection<ClientField>),
+    ServicePoints(Connection<PointField>),
 }
 
 /// A page of records in id order: `first` after the cursor `after`.
@@ -143,6 +144,9 @@ pub fn plan(document: &ExecutableDocument, inputs: &Inputs<'_>) -> Option<Plan> 
         "clients" => reader
             .connection(field, |node| reader.client(node))
             .map(RootField::Clients),
+        "servicePoints" => reader
+            .connection(field, |node| reader.point(node))
+            .map(RootField::ServicePoints),
         _ => None,
     })?;
     Some(Plan {
@@ -432,7 +436,7 @@ mod tests {
         let first = |query: &str, variables| {
             plan_of(query, variables).map(|plan| match &plan.fields[0].1 {
                 RootField::Clients(clients) => (clients.first, clients.after),
-                RootField::Typename => unreachable!(),
+                _ => unreachable!(),
             })
         };
         let query = "query($f: Int, $a: String) { clients(first: $f, after: $a) { totalCount } }";
@@ -464,7 +468,8 @@ mod tests {
             "{ clients { edges { node { servicePoints { edges { node { latitude } } } } } } }",
             "{ clients { edges { node { servicePoints { edges { node { client { id } } } } } } } }",
             "{ clients { edges { node { servicePoints { edges { node { occupants { consentStatus } } } } } } } }",
-            "{ servicePoints { totalCount } }",
+            "{ servicePoints(clientId: null) { totalCount } }",
+            "{ servicePoints { edges { node { sectors { name } } } } }",
             "mutation { __typename }",
             "query A { __typename } query B { __typename }",
         ] {

@@ -37,14 +37,15 @@ pub fn statement(plan: &Plan) -> String {
     data.literal("{");
     for (index, (key, field)) in plan.fields.iter().enumerate() {
         data.key(index, key);
-        match field {
-            RootField::Typename => data.literal("\"Query\""),
-            RootField::Clients(clients) => {
-                let alias = writer.next();
-                let alias = joins.add(writer.connection(clients, None, alias));
-                data.value(format!("{alias}.json"));
+        let lateral = match field {
+            RootField::Typename => {
+                data.literal("\"Query\"");
+                continue;
             }
-        }
+            RootField::Clients(clients) => writer.connection(clients, None),
+            RootField::ServicePoints(points) => writer.connection(points, None),
+        };
+        data.value(format!("{}.json", joins.add(lateral)));
     }
     data.literal("}");
     format!(
@@ -154,8 +155,8 @@ impl Writer {
         &mut self,
         connection: &Connection<N>,
         parent: Option<(&str, &str)>,
-        alias: String,
     ) -> (String, String) {
+        let alias = self.next();
         let page = format!("{alias}p");
         let owned = |table_alias: &str| {
             let mut filter = owned_by_first_parameter(table_alias);
@@ -354,8 +355,7 @@ impl Node for ClientField {
             ClientField::ExternalId => json.value(text(&format!("{page}.external_id"))),
             ClientField::Name => json.value(nullable(&format!("{page}.name"))),
             ClientField::ServicePoints(points) => {
-                let alias = writer.next();
-                let lateral = writer.connection(points, Some(("client_id", page)), alias);
+                let lateral = writer.connection(points, Some(("client_id", page)));
                 let alias = joins.add(lateral);
                 json.value(format!("{alias}.json"));
             }
