@@ -82,6 +82,14 @@ pub struct Admitted {
     pub(super) compiled: Option<Arc<Compiled>>,
 }
 
+impl Admitted {
+    /// Whether one statement answers it (on PostgreSQL): it has one, and
+    /// async-graphql validated it in full before.
+    pub(super) fn has_statement(&self) -> bool {
+        self.compiled.is_some() && matches!(self.validation, Validation::Passed)
+    }
+}
+
 /// The rest of an operation's cost budget, which its unpaged lists draw on
 /// for the rows they return beyond their stated bounds (request data): a
 /// response is refused while it is built, not after.
@@ -156,10 +164,12 @@ impl super::Schemas {
             )));
         }
         let key = OperationKey::of(request);
-        if let Some(admitted) = key.as_ref().and_then(|key| self.known.get(key))
-            && self.parse(request).is_some()
-        {
-            return Ok(admitted);
+        if let Some(admitted) = key.as_ref().and_then(|key| self.known.get(key)) {
+            // A read its statement answers needs no document: the
+            // resolvers' runners parse it if they run it after all.
+            if admitted.has_statement() || self.parse(request).is_some() {
+                return Ok(admitted);
+            }
         }
         // Taken out while the document is borrowed, put back after.
         let operation_name = request.operation_name.take();
@@ -240,7 +250,7 @@ impl super::Schemas {
     /// carry their file excepted: they run as jobs and have their own
     /// limits), every error given a code.
     pub async fn execute(&self, request: Request, admitted: &Admitted) -> Response {
-        let request = self.metered(request, admitted);
+        let request = self.metered(self.parsed(request, admitted), admitted);
         let timed = request.uploads.is_empty();
         let run = self.schema_for(admitted).execute(request);
         let response = match timed {
@@ -263,7 +273,7 @@ impl super::Schemas {
         admitted: Admitted,
         slot: Option<Slot>,
     ) -> BoxStream<'static, Response> {
-        let request = self.metered(request, &admitted);
+        let request = self.metered(self.parsed(request, &admitted), &admitted);
         let responses = self
             .schema_for(&admitted)
             .execute_stream_with_session_data(request, session);
@@ -325,6 +335,15 @@ impl super::Schemas {
             Validation::Passed => &self.validated_schema,
             _ => &self.schema,
         }
+    }
+
+    /// The request with its document, which `admit` left out for a read
+    /// its statement answers.
+    fn parsed(&self, mut request: Request, admitted: &Admitted) -> Request {
+        if admitted.has_statement() {
+            self.parse(&mut request);
+        }
+        request
     }
 
     /// The request with its row meter, when it has unpaged lists.

@@ -318,3 +318,20 @@ async fn rows_past_the_budget_get_the_row_meters_answer_from_a_plan_too() {
         answers[1]
     );
 }
+
+/// A batch runs through the resolvers, which parse the document a read's
+/// statement did without: the same answers as alone.
+#[tokio::test]
+async fn a_read_known_to_its_statement_is_answered_alike_in_a_batch() {
+    let app = spawn_app_with(|config| config.limits.max_batch = 2).await;
+    seed(&app).await;
+    let alone = twice(&app, EVERY_FIELD, json!({})).await;
+    let batch = json!([{"query": EVERY_FIELD}, {"query": EVERY_FIELD}]);
+    let answers: Value = app
+        .post_graphql(Some(&app.token), batch, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answers, json!([alone.clone(), alone]));
+}

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use async_graphql::parser::types::ExecutableDocument;
 use sea_orm::{DatabaseConnection, DbBackend};
 
-use super::known::Validation;
 use super::operation::{Admitted, error_response};
 use crate::auth::OrgId;
 use crate::error::ApiError;
@@ -54,9 +53,7 @@ impl super::Schemas {
         admitted: &Admitted,
     ) -> Option<Vec<u8>> {
         let compiled = admitted.compiled.as_ref()?;
-        if !matches!(admitted.validation, Validation::Passed)
-            || db.get_database_backend() != DbBackend::Postgres
-        {
+        if !admitted.has_statement() || db.get_database_backend() != DbBackend::Postgres {
             return None;
         }
         // Refused: the resolvers' turn says why.
