@@ -335,3 +335,56 @@ async fn a_read_known_to_its_statement_is_answered_alike_in_a_batch() {
         .unwrap();
     assert_eq!(answers, json!([alone.clone(), alone]));
 }
+
+/// The deadline holds on a read its statement answers: held up by a lock,
+/// it is stopped with `TIMEOUT` like any other operation.
+#[tokio::test]
+async fn a_statement_past_its_deadline_is_stopped_with_timeout() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app_with(|config| {
+        config.limits.request_timeout = std::time::Duration::from_millis(300)
+    })
+    .await;
+    if !plans_answer(&app) {
+        return;
+    }
+    seed(&app).await;
+    twice(&app, EVERY_FIELD, json!({})).await;
+
+    let lock = app.db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE client IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let body = app.graphql(EVERY_FIELD, json!({})).await;
+    let waited = started.elapsed();
+    lock.rollback().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+    assert!(waited < std::time::Duration::from_secs(2), "{waited:?}");
+    // And the next one is answered again.
+    let again = app.graphql(EVERY_FIELD, json!({})).await;
+    assert_eq!(again["data"]["clients"]["totalCount"], 3, "{again}");
+}
+
+/// The response-size bound holds on a read its statement answers: the same
+/// error in the same words both times.
+#[tokio::test]
+async fn a_statements_answer_over_its_size_is_replaced_by_an_error() {
+    let app = spawn_app_with(|config| config.limits.max_response_bytes = 300).await;
+    seed(&app).await;
+    let body = json!({"query": EVERY_FIELD});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        app.reset_statements();
+        let answer: Value = app
+            .post_graphql(Some(&app.token), body.clone(), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        answers.push((answer, app.statements()));
+    }
+    assert_eq!(answers[1].0, answers[0].0);
+    assert_eq!(answers[1].0["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert_eq!(planned(&answers[1].1), plans_answer(&app), "{:#?}", answers[1].1);
+}
