@@ -102,16 +102,73 @@ async fn seed(app: &TestApp) -> Vec<String> {
 
 const EVERY_FIELD: &str = "{ __typename clients(first: 3) { __typename totalCount
     pageInfo { __typename hasNextPage endCursor }
-    edges { __typename cursor node { __typename id externalId name
+    edges { __typename cursor node { __typename id externalId name createdAt updatedAt
         servicePoints(first: 5) { __typename totalCount pageInfo { hasNextPage endCursor __typename }
             edges { __typename cursor node { __typename id addressLine1 city province postalCode
-                fullAddress geocodeStatus
-                occupants { __typename id firstName lastName phone contactMethod notes language } } } } } } } }";
+                fullAddress geocodeStatus createdAt updatedAt
+                occupants { __typename id firstName lastName phone contactMethod notes language
+                    consentStatus optedOutAt createdAt updatedAt } } } } } } } }";
+
+/// Creation dates to the second, the millisecond and the microsecond
+/// (chrono writes the fraction only as long as it needs), and what two
+/// phones answered:
+/// one consent pending, one unsubscribed to the microsecond.
+async fn date_and_consent(app: &TestApp) {
+    use chrono::{Duration, TimeZone, Utc};
+    use entity::values::Consent;
+    use entity::{client, phone_consent};
+    use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+
+    let clients = client::Entity::find()
+        .order_by_asc(client::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let whole = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    let dates = [
+        whole,
+        whole + Duration::milliseconds(123),
+        whole + Duration::microseconds(456_789),
+    ];
+    for (model, at) in clients.iter().zip(dates) {
+        client::ActiveModel {
+            id: Set(model.id),
+            created_at: Set(at),
+            ..Default::default()
+        }
+        .update(&app.db)
+        .await
+        .unwrap();
+    }
+    let answers = [
+        ("418-555-0101", Consent::Pending, None),
+        (
+            "418-555-0102",
+            Consent::Accepted,
+            Some(whole + Duration::microseconds(8)),
+        ),
+    ];
+    for (phone, consent, opted_out_at) in answers {
+        phone_consent::ActiveModel {
+            organization_id: Set(clients[0].organization_id),
+            phone: Set(phone.to_owned()),
+            consent: Set(consent),
+            opted_out_at: Set(opted_out_at),
+            consent_requested_at: Set(None),
+            consent_answered_at: Set(None),
+            updated_at: Set(whole),
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+}
 
 #[tokio::test]
 async fn a_read_seen_before_is_answered_by_one_statement_as_the_resolvers_answer_it() {
     let app = spawn_app().await;
     let clients = seed(&app).await;
+    date_and_consent(&app).await;
 
     let data = twice(&app, EVERY_FIELD, json!({})).await;
     let connection = &data["data"]["clients"];
@@ -138,6 +195,24 @@ async fn a_read_seen_before_is_answered_by_one_statement_as_the_resolvers_answer
     assert_eq!(occupants[2]["notes"], "chien \"méchant\"\\ 🐕");
     assert_eq!(occupants[2]["language"], "EN");
     assert_eq!(occupants[1]["contactMethod"], "CALL");
+    assert_eq!(nodes[0]["createdAt"], "2026-01-02T03:04:05+00:00");
+    assert_eq!(nodes[1]["createdAt"], "2026-01-02T03:04:05.123+00:00");
+    assert_eq!(nodes[2]["createdAt"], "2026-01-02T03:04:05.456789+00:00");
+    let consent: Vec<(&Value, &Value)> = occupants
+        .iter()
+        .map(|o| (&o["consentStatus"], &o["optedOutAt"]))
+        .collect();
+    assert_eq!(
+        consent,
+        [
+            (&json!("PENDING"), &Value::Null),
+            (
+                &json!("OPTED_OUT"),
+                &json!("2026-01-02T03:04:05.000008+00:00")
+            ),
+            (&json!("UNKNOWN"), &Value::Null)
+        ]
+    );
 
     // Pages: the first two, then past the second's cursor, then none,
     // and the default page.
@@ -221,11 +296,11 @@ async fn what_a_plan_does_not_cover_is_answered_by_the_resolvers_every_time() {
     let app = spawn_app().await;
     seed(&app).await;
     for query in [
-        "{ clients(first: 2) { edges { node { externalId createdAt } } } }",
+        "{ clients(first: 2) { edges { node { externalId servicePoints { edges { node { client { id } } } } } } } }",
         "{ clients(search: \"c-1\") { edges { node { externalId } } } }",
         "{ clients { edges { node { ...F } } } } fragment F on Client { externalId }",
         "{ clients { edges { node { externalId @include(if: true) } } } }",
-        "{ clients { edges { node { servicePoints { edges { node { latitude occupants { consentStatus } } } } } } } }",
+        "{ clients { edges { node { servicePoints { edges { node { latitude occupants { phone } } } } } } } }",
     ] {
         let body = json!({"query": query});
         let first = app.post_graphql(Some(&app.token), body.clone(), None).await;
@@ -385,6 +460,14 @@ async fn a_statements_answer_over_its_size_is_replaced_by_an_error() {
         answers.push((answer, app.statements()));
     }
     assert_eq!(answers[1].0, answers[0].0);
-    assert_eq!(answers[1].0["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
-    assert_eq!(planned(&answers[1].1), plans_answer(&app), "{:#?}", answers[1].1);
+    assert_eq!(
+        answers[1].0["errors"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    assert_eq!(
+        planned(&answers[1].1),
+        plans_answer(&app),
+        "{:#?}",
+        answers[1].1
+    );
 }

@@ -1,8 +1,9 @@
 //! Which reads one statement can answer, as plain types: a query whose
 //! every field is a column of a client, a service point or an occupant,
 //! or a connection or list of them under `clients` or `servicePoints`. Anything else (a
-//! fragment, a directive, a filter, a field that needs a loader or a
-//! format of ours, a duplicated response key) has no plan and goes to the
+//! fragment, a directive, a filter, a way back up, a field whose text
+//! PostgreSQL would write otherwise (a float: `47` for `47.0`), a
+//! duplicated response key) has no plan and goes to the
 //! resolvers, which stay the reference: a plan must answer exactly what
 //! they answer.
 
@@ -71,6 +72,8 @@ pub enum ClientField {
     ExternalId,
     Name,
     ServicePoints(Connection<PointField>),
+    CreatedAt,
+    UpdatedAt,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +87,8 @@ pub enum PointField {
     FullAddress,
     GeocodeStatus,
     Occupants(Occupants),
+    CreatedAt,
+    UpdatedAt,
 }
 
 /// A point's occupants: an unpaged list, its rows past
@@ -104,6 +109,11 @@ pub enum OccupantField {
     ContactMethod,
     Notes,
     Language,
+    /// What the phone answered the organization (`phone_consent`).
+    ConsentStatus,
+    OptedOutAt,
+    CreatedAt,
+    UpdatedAt,
 }
 
 /// The occupants a point lists within the query's stated cost.
@@ -301,6 +311,8 @@ impl Reader<'_> {
             "servicePoints" => self
                 .connection(field, |field| self.point(field))
                 .map(ClientField::ServicePoints),
+            "createdAt" => self.bare(field, ClientField::CreatedAt),
+            "updatedAt" => self.bare(field, ClientField::UpdatedAt),
             _ => None,
         }
     }
@@ -326,6 +338,8 @@ impl Reader<'_> {
                     fields,
                 }))
             }
+            "createdAt" => self.bare(field, PointField::CreatedAt),
+            "updatedAt" => self.bare(field, PointField::UpdatedAt),
             _ => None,
         }
     }
@@ -340,6 +354,10 @@ impl Reader<'_> {
             "contactMethod" => OccupantField::ContactMethod,
             "notes" => OccupantField::Notes,
             "language" => OccupantField::Language,
+            "consentStatus" => OccupantField::ConsentStatus,
+            "optedOutAt" => OccupantField::OptedOutAt,
+            "createdAt" => OccupantField::CreatedAt,
+            "updatedAt" => OccupantField::UpdatedAt,
             _ => return None,
         };
         self.bare(field, read)
@@ -463,11 +481,10 @@ mod tests {
             "query Q @deprecated { __typename }",
             "{ clients(search: \"x\") { totalCount } }",
             "{ clients(sectorId: null) { totalCount } }",
-            "{ clients { edges { node { createdAt } } } }",
             "{ clients { edges { node { id id } } } }",
             "{ clients { edges { node { servicePoints { edges { node { latitude } } } } } } }",
             "{ clients { edges { node { servicePoints { edges { node { client { id } } } } } } } }",
-            "{ clients { edges { node { servicePoints { edges { node { occupants { consentStatus } } } } } } } }",
+            "{ clients { edges { node { servicePoints { edges { node { occupants { servicePoint { id } } } } } } } } }",
             "{ servicePoints(clientId: null) { totalCount } }",
             "{ servicePoints { edges { node { sectors { name } } } } }",
             "mutation { __typename }",

@@ -287,6 +287,27 @@ impl Writer {
                 }
                 OccupantField::Notes => json.value(nullable(&column("notes", &mut columns))),
                 OccupantField::Language => json.value(text(&column("language", &mut columns))),
+                OccupantField::ConsentStatus => {
+                    let phone = column("phone", &mut columns);
+                    json.value(format!(
+                        "coalesce((SELECT CASE WHEN c.opted_out_at IS NULL THEN to_json(c.consent)::text ELSE '\"OPTED_OUT\"' END {}), '\"UNKNOWN\"')",
+                        consent_of(&phone)
+                    ))
+                }
+                OccupantField::OptedOutAt => {
+                    let phone = column("phone", &mut columns);
+                    json.value(format!(
+                        "coalesce((SELECT {} {}), 'null')",
+                        timestamp("c.opted_out_at"),
+                        consent_of(&phone)
+                    ))
+                }
+                OccupantField::CreatedAt => {
+                    json.value(timestamp(&column("created_at", &mut columns)))
+                }
+                OccupantField::UpdatedAt => {
+                    json.value(timestamp(&column("updated_at", &mut columns)))
+                }
             }
         }
         json.literal("}");
@@ -326,6 +347,27 @@ fn global_id(kind: &str, id: &str) -> String {
     format!("concat('\"', {}, '\"')", base64url(&text))
 }
 
+/// `FROM` the organization's consent of the phone `phone` (one row at
+/// most: its key), as `c`.
+fn consent_of(phone: &str) -> String {
+    format!(
+        "FROM phone_consent AS c WHERE {} AND c.phone = {phone}",
+        owned_by_first_parameter("c")
+    )
+}
+
+/// A `timestamptz` as a JSON string in chrono's RFC 3339 (async-graphql's
+/// `DateTime`): UTC as `+00:00`, the fraction of a second only when there
+/// is one, in milliseconds when it is whole ones, else in microseconds
+/// (PostgreSQL keeps no finer); NULL stays NULL.
+fn timestamp(column: &str) -> String {
+    let utc = format!("({column} AT TIME ZONE 'UTC')");
+    let micros = format!("(extract(microseconds FROM {utc})::bigint % 1000000)");
+    format!(
+        "('\"' || to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {micros} = 0 THEN '' WHEN {micros} % 1000 = 0 THEN to_char({utc}, '.MS') ELSE to_char({utc}, '.US') END || '+00:00\"')"
+    )
+}
+
 fn text(column: &str) -> String {
     format!("to_json({column})")
 }
@@ -344,6 +386,8 @@ impl Node for ClientField {
         columns.extend(match self {
             ClientField::ExternalId => Some("external_id"),
             ClientField::Name => Some("name"),
+            ClientField::CreatedAt => Some("created_at"),
+            ClientField::UpdatedAt => Some("updated_at"),
             _ => None,
         });
     }
@@ -359,6 +403,8 @@ impl Node for ClientField {
                 let alias = joins.add(lateral);
                 json.value(format!("{alias}.json"));
             }
+            ClientField::CreatedAt => json.value(timestamp(&format!("{page}.created_at"))),
+            ClientField::UpdatedAt => json.value(timestamp(&format!("{page}.updated_at"))),
         }
     }
 }
@@ -377,6 +423,8 @@ impl Node for PointField {
             PointField::PostalCode => &["postal_code"],
             PointField::FullAddress => &["address_line1", "city", "province", "postal_code"],
             PointField::GeocodeStatus => &["geocode_status"],
+            PointField::CreatedAt => &["created_at"],
+            PointField::UpdatedAt => &["updated_at"],
             _ => &[],
         });
     }
@@ -403,6 +451,8 @@ impl Node for PointField {
                 let alias = joins.add(writer.occupants(occupants, page));
                 json.value(format!("{alias}.json"));
             }
+            PointField::CreatedAt => json.value(timestamp(&column("created_at"))),
+            PointField::UpdatedAt => json.value(timestamp(&column("updated_at"))),
         }
     }
 }
