@@ -471,3 +471,15 @@ async fn a_statements_answer_over_its_size_is_replaced_by_an_error() {
         answers[1].1
     );
 }
+
+/// A selection wider than PostgreSQL's hundred arguments a call is still
+/// one statement, and the same bytes.
+#[tokio::test]
+async fn a_wide_read_is_answered_alike() {
+    let app = spawn_app_with(|config| config.limits.max_aliases = 200).await;
+    seed(&app).await;
+    let fields: String = (0..150).map(|i| format!("a{i}: externalId ")).collect();
+    let query = format!("{{ clients(first: 2) {{ edges {{ node {{ {fields} }} }} }} }}");
+    let data = twice(&app, &query, json!({})).await;
+    assert_eq!(data["data"]["clients"]["edges"][1]["node"]["a149"], "C-2");
+}

@@ -91,10 +91,26 @@ impl Json {
 
     fn finish(mut self) -> String {
         self.flush();
-        match self.args.len() {
-            1 => self.args.remove(0),
-            _ => format!("concat({})", self.args.join(", ")),
-        }
+        concat(self.args)
+    }
+}
+
+/// The most arguments one `concat` is given: PostgreSQL takes 100 at most
+/// (`FUNC_MAX_ARGS`).
+const MAX_CONCAT: usize = 90;
+
+/// `args` joined: one `concat`, or `concat`s of `concat`s past
+/// [`MAX_CONCAT`].
+fn concat(mut args: Vec<String>) -> String {
+    while args.len() > MAX_CONCAT {
+        args = args
+            .chunks(MAX_CONCAT)
+            .map(|chunk| format!("concat({})", chunk.join(", ")))
+            .collect();
+    }
+    match args.len() {
+        1 => args.remove(0),
+        _ => format!("concat({})", args.join(", ")),
     }
 }
 
@@ -454,5 +470,57 @@ impl Node for PointField {
             PointField::CreatedAt => json.value(timestamp(&column("created_at"))),
             PointField::UpdatedAt => json.value(timestamp(&column("updated_at"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many arguments the widest call of `sql` is given.
+    fn widest_call(sql: &str) -> usize {
+        let mut open: Vec<usize> = Vec::new();
+        let mut widest = 0;
+        let mut quoted = false;
+        for byte in sql.bytes() {
+            match (quoted, byte) {
+                (_, b'\'') => quoted = !quoted,
+                (true, _) => {}
+                (false, b'(') => open.push(1),
+                (false, b',') => {
+                    if let Some(count) = open.last_mut() {
+                        *count += 1;
+                    }
+                }
+                (false, b')') => widest = widest.max(open.pop().unwrap_or(0)),
+                _ => {}
+            }
+        }
+        widest
+    }
+
+    #[test]
+    fn a_wide_selection_is_written_in_calls_postgresql_takes() {
+        let names: Vec<(String, ClientField)> = (0..300)
+            .map(|i| (format!("a{i}"), ClientField::ExternalId))
+            .collect();
+        let plan = Plan {
+            fields: vec![(
+                "clients".to_owned(),
+                RootField::Clients(Connection {
+                    first: 1,
+                    after: None,
+                    fields: vec![(
+                        "edges".to_owned(),
+                        ConnectionField::Edges(vec![("node".to_owned(), EdgeField::Node(names))]),
+                    )],
+                }),
+            )],
+            budget: 0,
+        };
+        let sql = statement(&plan);
+        assert!(widest_call(&sql) <= 100, "{}", widest_call(&sql));
+        assert_eq!(sql.matches("to_json(l1p.external_id)").count(), 300);
+        assert!(sql.contains("\"a299\":"));
     }
 }
