@@ -9,9 +9,10 @@
 //!
 //! The resolvers stay the reference and answer everything else: the
 //! first time an operation is seen (it is then validated in full), on
-//! SQLite, over a websocket or in a batch, and whenever a plan would not
-//! answer as they do (rows past the row meter's budget; a failed
-//! statement). The tests hold both to the same bytes.
+//! SQLite (no base64 for ids and cursors, no `LATERAL` to carry the row
+//! meter's count up), over a websocket or in a batch, and whenever a plan
+//! would not answer as they do (rows past the row meter's budget; a
+//! failed statement). The tests hold both to the same bytes.
 
 pub mod plan;
 pub mod sql;
