@@ -60,6 +60,17 @@ async fn both(app: &TestApp, query: &str, variables: Value) -> (Vec<u8>, Vec<u8>
     (first.to_vec(), second.to_vec())
 }
 
+/// An operation refused the same way twice: the second answer, and the
+/// statements it ran.
+async fn refused_twice(app: &TestApp, query: &str) -> (Value, Vec<String>) {
+    let first = app.graphql(query, json!({})).await;
+    app.reset_statements();
+    let second = app.graphql(query, json!({})).await;
+    assert_eq!(second, first, "{query}");
+    assert!(second.get("errors").is_some(), "{second}");
+    (second, app.statements())
+}
+
 /// Three clients: one with two points (the first with three occupants,
 /// the second with none), one without points, one with a point whose
 /// texts hold what JSON must escape; their ids in creation order.
@@ -302,17 +313,10 @@ async fn what_a_plan_does_not_cover_is_answered_by_the_resolvers_every_time() {
         "{ clients { edges { node { externalId @include(if: true) } } } }",
         "{ clients { edges { node { servicePoints { edges { node { latitude occupants { phone } } } } } } } }",
     ] {
-        let body = json!({"query": query});
-        let first = app.post_graphql(Some(&app.token), body.clone(), None).await;
-        let first: Value = first.json().await.unwrap();
+        let first = app.graphql(query, json!({})).await;
         assert!(first.get("errors").is_none(), "{first}");
         app.reset_statements();
-        let second: Value = app
-            .post_graphql(Some(&app.token), body, None)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let second = app.graphql(query, json!({})).await;
         assert_eq!(second, first, "{query}");
         assert!(
             !planned(&app.statements()),
@@ -375,22 +379,10 @@ async fn rows_past_the_budget_get_the_row_meters_answer_from_a_plan_too() {
         app.create_occupant(&point, &format!("418-555-{n:04}"), "SMS")
             .await;
     }
-    let body = json!({"query": query});
-    let mut answers = Vec::new();
-    for _ in 0..2 {
-        let answer: Value = app
-            .post_graphql(Some(&app.token), body.clone(), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        answers.push(answer);
-    }
-    assert_eq!(answers[0], answers[1]);
+    let (refused, _) = refused_twice(&app, query).await;
     assert_eq!(
-        answers[1]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
-        "{}",
-        answers[1]
+        refused["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{refused}"
     );
 }
 
@@ -447,29 +439,12 @@ async fn a_statement_past_its_deadline_is_stopped_with_timeout() {
 async fn a_statements_answer_over_its_size_is_replaced_by_an_error() {
     let app = spawn_app_with(|config| config.limits.max_response_bytes = 300).await;
     seed(&app).await;
-    let body = json!({"query": EVERY_FIELD});
-    let mut answers = Vec::new();
-    for _ in 0..2 {
-        app.reset_statements();
-        let answer: Value = app
-            .post_graphql(Some(&app.token), body.clone(), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        answers.push((answer, app.statements()));
-    }
-    assert_eq!(answers[1].0, answers[0].0);
+    let (refused, statements) = refused_twice(&app, EVERY_FIELD).await;
     assert_eq!(
-        answers[1].0["errors"][0]["extensions"]["code"],
-        "LIMIT_EXCEEDED"
+        refused["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{refused}"
     );
-    assert_eq!(
-        planned(&answers[1].1),
-        plans_answer(&app),
-        "{:#?}",
-        answers[1].1
-    );
+    assert_eq!(planned(&statements), plans_answer(&app), "{statements:#?}");
 }
 
 /// A selection wider than PostgreSQL's hundred arguments a call is still
