@@ -375,8 +375,9 @@ impl Occupant {
     }
 }
 
-/// The fields an occupant answers from its record alone.
-#[derive(Clone, Copy, Debug)]
+/// The fields an occupant answers from its record alone (in lists
+/// without a future per field, and in one statement: `compiled`).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OccupantField {
     Id,
     FirstName,

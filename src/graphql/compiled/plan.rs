@@ -15,6 +15,9 @@ use async_graphql::{Name, Positioned, Value, Variables};
 use uuid::Uuid;
 
 use crate::graphql::gate::{RowCosts, stated_bound};
+use crate::graphql::object::Occupant;
+pub use crate::graphql::object::OccupantField as RecordField;
+use crate::graphql::plain::PlainObject;
 
 /// A response key (the alias, or the field's name) and what it holds.
 pub type Fields<F> = Vec<(String, F)>;
@@ -102,18 +105,11 @@ pub struct Occupants {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OccupantField {
     Typename,
-    Id,
-    FirstName,
-    LastName,
-    Phone,
-    ContactMethod,
-    Notes,
-    Language,
+    /// A field of its record ([`Occupant`]'s plain fields).
+    Record(RecordField),
     /// What the phone answered the organization (`phone_consent`).
     ConsentStatus,
     OptedOutAt,
-    CreatedAt,
-    UpdatedAt,
 }
 
 /// The occupants a point lists within the query's stated cost.
@@ -347,18 +343,9 @@ impl Reader<'_> {
     fn occupant(&self, field: &Positioned<Field>) -> Option<OccupantField> {
         let read = match name(field) {
             "__typename" => OccupantField::Typename,
-            "id" => OccupantField::Id,
-            "firstName" => OccupantField::FirstName,
-            "lastName" => OccupantField::LastName,
-            "phone" => OccupantField::Phone,
-            "contactMethod" => OccupantField::ContactMethod,
-            "notes" => OccupantField::Notes,
-            "language" => OccupantField::Language,
             "consentStatus" => OccupantField::ConsentStatus,
             "optedOutAt" => OccupantField::OptedOutAt,
-            "createdAt" => OccupantField::CreatedAt,
-            "updatedAt" => OccupantField::UpdatedAt,
-            _ => return None,
+            other => OccupantField::Record(Occupant::plain_field(other)?),
         };
         self.bare(field, read)
     }
@@ -412,7 +399,10 @@ mod tests {
                                 "occupants".to_owned(),
                                 PointField::Occupants(Occupants {
                                     per_row: 1,
-                                    fields: vec![("phone".to_owned(), OccupantField::Phone)],
+                                    fields: vec![(
+                                        "phone".to_owned(),
+                                        OccupantField::Record(RecordField::Phone),
+                                    )],
                                 }),
                             ),
                         ]),

@@ -22,7 +22,7 @@ use crate::service::owned_by_first_parameter;
 
 use super::plan::{
     ClientField, Connection, ConnectionField, EdgeField, OccupantField, Occupants, PageInfoField,
-    Plan, PointField, RootField, occupants_bound,
+    Plan, PointField, RecordField, RootField, occupants_bound,
 };
 
 /// The statement answering `plan`: one row of `data` (text) and `extra`
@@ -292,17 +292,20 @@ impl Writer {
             };
             match field {
                 OccupantField::Typename => json.literal("\"Occupant\""),
-                OccupantField::Id => json.value(global_id("Occupant", &format!("{rows}.id"))),
-                OccupantField::FirstName => {
-                    json.value(nullable(&column("first_name", &mut columns)))
+                OccupantField::Record(field) => {
+                    let value = match field {
+                        RecordField::Id => global_id("Occupant", &format!("{rows}.id")),
+                        RecordField::FirstName => nullable(&column("first_name", &mut columns)),
+                        RecordField::LastName => nullable(&column("last_name", &mut columns)),
+                        RecordField::Phone => text(&column("phone", &mut columns)),
+                        RecordField::ContactMethod => text(&column("contact_method", &mut columns)),
+                        RecordField::Notes => nullable(&column("notes", &mut columns)),
+                        RecordField::Language => text(&column("language", &mut columns)),
+                        RecordField::CreatedAt => timestamp(&column("created_at", &mut columns)),
+                        RecordField::UpdatedAt => timestamp(&column("updated_at", &mut columns)),
+                    };
+                    json.value(value);
                 }
-                OccupantField::LastName => json.value(nullable(&column("last_name", &mut columns))),
-                OccupantField::Phone => json.value(text(&column("phone", &mut columns))),
-                OccupantField::ContactMethod => {
-                    json.value(text(&column("contact_method", &mut columns)))
-                }
-                OccupantField::Notes => json.value(nullable(&column("notes", &mut columns))),
-                OccupantField::Language => json.value(text(&column("language", &mut columns))),
                 OccupantField::ConsentStatus => {
                     let phone = column("phone", &mut columns);
                     json.value(format!(
@@ -317,12 +320,6 @@ impl Writer {
                         timestamp("c.opted_out_at"),
                         consent_of(&phone)
                     ))
-                }
-                OccupantField::CreatedAt => {
-                    json.value(timestamp(&column("created_at", &mut columns)))
-                }
-                OccupantField::UpdatedAt => {
-                    json.value(timestamp(&column("updated_at", &mut columns)))
                 }
             }
         }
