@@ -15,7 +15,10 @@
 # the statements our server issued for one request and writing the same
 # JSON. Then pgbench replays, 16 clients, those very statements (captured
 # from PostgreSQL's statement log): the floor any server on this database
-# pays. Needs node/npm (PostGraphile 4 is installed in perf/.node,
+# pays. Our server answers an operation seen before with one statement
+# that writes the JSON (src/graphql/compiled/), the first time with its
+# resolvers' statements: both sets are captured and replayed, the first
+# is the floor. Needs node/npm (PostGraphile 4 is installed in perf/.node,
 # PostGraphile 5 with the Node 22 it needs in perf/.node5, on first run),
 # wrk, pgbench, psql, jq and a PostgreSQL server where PGUSER may create
 # databases and is superuser (default postgres@127.0.0.1:5432, trust auth;
