@@ -211,14 +211,22 @@ pub fn owned_by_first_parameter(alias: &str) -> String {
 }
 
 /// Runs a PostgreSQL statement whose every table is filtered with
-/// [`owned_by_first_parameter`], for `org`: its one row, if any.
+/// [`owned_by_first_parameter`], for `org`: its one row, if any. Through
+/// sqlx, which SeaORM does not let choose: a statement `prepared` is kept
+/// prepared on each connection that runs it, any other is planned each
+/// time. `db` must be PostgreSQL's.
 pub async fn query_owned(
     db: &DatabaseConnection,
     org: OrgId,
     sql: &str,
-) -> Result<Option<sea_orm::QueryResult>, DbErr> {
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, [org.uuid().into()]);
-    db.query_one_raw(statement).await
+    prepared: bool,
+) -> Result<Option<sea_orm::sqlx::postgres::PgRow>, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx;
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.uuid())
+        .persistent(prepared)
+        .fetch_optional(db.get_postgres_connection_pool())
+        .await
 }
 
 /// `column IN (ids)`, as each database reads it best. PostgreSQL gets
