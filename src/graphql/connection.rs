@@ -18,6 +18,13 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// What pages default to and may not exceed.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSizes {
+    pub default: u64,
+    pub max: u64,
+}
+
 /// Reads `first`/`after`, refusing a `first` beyond the configured cap.
 pub fn page_request(
     ctx: &Context<'_>,
@@ -27,16 +34,32 @@ pub fn page_request(
     let limits = ctx
         .data::<Limits>()
         .map_err(|_| ApiError::internal(MissingData("Limits")))?;
+    let sizes = PageSizes {
+        default: limits.default_page_size,
+        max: limits.max_page_size,
+    };
+    read_page(first, after.as_deref(), sizes)
+}
+
+/// `first`/`after` as every connection reads them (and a read's one
+/// statement, `compiled::plan`): a page of `sizes.default` when `first`
+/// is omitted; a negative or too large `first`, or a malformed cursor,
+/// refused.
+pub fn read_page(
+    first: Option<i32>,
+    after: Option<&str>,
+    sizes: PageSizes,
+) -> Result<PageRequest, ApiError> {
     let first = match first {
-        None => limits.default_page_size,
+        None => sizes.default,
         Some(n) if n < 0 => {
             return Err(ApiError::BadInput(Message::new(
                 "`first` ne peut pas être négatif.",
                 "`first` cannot be negative.",
             )));
         }
-        Some(n) if n as u64 > limits.max_page_size => {
-            let max = limits.max_page_size;
+        Some(n) if n as u64 > sizes.max => {
+            let max = sizes.max;
             return Err(ApiError::LimitExceeded(Message::new(
                 format!("`first` ne peut pas dépasser {max}."),
                 format!("`first` cannot exceed {max}."),
@@ -44,7 +67,7 @@ pub fn page_request(
         }
         Some(n) => n as u64,
     };
-    let after = after.as_deref().map(parse_cursor).transpose()?;
+    let after = after.map(parse_cursor).transpose()?;
     Ok(PageRequest { first, after })
 }
 

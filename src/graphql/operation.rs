@@ -16,7 +16,8 @@ use async_graphql::{Data, Executor, Pos, Request, Response, ServerError};
 use super::Tenant;
 use super::admission::{Slot, Slots};
 use super::compiled::Compiled;
-use super::compiled::plan::{Inputs, PageLimits};
+use super::compiled::plan::Inputs;
+use super::connection::PageSizes;
 use super::gate::{self, CostModel, Figures, GateLimits, RowCosts};
 use super::known::{OperationKey, Validation};
 use super::loader::Wanted;
@@ -192,7 +193,7 @@ impl super::Schemas {
                         &Inputs {
                             operation_name: operation_name.as_deref(),
                             variables: &variables,
-                            pages: PageLimits {
+                            pages: PageSizes {
                                 default: gate.limits.default_page_size,
                                 max: gate.max_page_size,
                             },

@@ -14,6 +14,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Positioned, Value, Variables};
 use uuid::Uuid;
 
+use crate::graphql::connection::{PageSizes, read_page};
 use crate::graphql::gate::{RowCosts, stated_bound};
 use crate::graphql::object::Occupant;
 pub use crate::graphql::object::OccupantField as RecordField;
@@ -117,18 +118,11 @@ pub fn occupants_bound() -> u64 {
     stated_bound("ServicePoint", "occupants").unwrap_or(0)
 }
 
-/// What pages default to and may not exceed.
-#[derive(Debug, Clone, Copy)]
-pub struct PageLimits {
-    pub default: u64,
-    pub max: u64,
-}
-
 /// Everything a plan is made from besides the document.
 pub struct Inputs<'a> {
     pub operation_name: Option<&'a str>,
     pub variables: &'a Variables,
-    pub pages: PageLimits,
+    pub pages: PageSizes,
     pub row_costs: Option<&'a RowCosts>,
     pub budget: u64,
 }
@@ -238,18 +232,18 @@ impl Reader<'_> {
         {
             return None;
         }
-        let pages = self.inputs.pages;
         let first = match self.argument(field, "first") {
-            Value::Null => pages.default,
-            Value::Number(n) => n.as_u64().filter(|n| *n <= pages.max)?,
+            Value::Null => None,
+            Value::Number(n) => Some(i32::try_from(n.as_i64()?).ok()?),
             _ => return None,
         };
         let after = match self.argument(field, "after") {
             Value::Null => None,
-            Value::String(cursor) => Some(crate::graphql::id::parse_cursor(&cursor).ok()?),
+            Value::String(cursor) => Some(cursor),
             _ => return None,
         };
-        Some((first, after))
+        let page = read_page(first, after.as_deref(), self.inputs.pages).ok()?;
+        Some((page.first, page.after))
     }
 
     fn connection<N>(
@@ -366,7 +360,7 @@ mod tests {
             &Inputs {
                 operation_name: None,
                 variables: &Variables::from_json(variables),
-                pages: PageLimits {
+                pages: PageSizes {
                     default: 50,
                     max: 500,
                 },
