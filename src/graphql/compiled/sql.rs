@@ -146,11 +146,38 @@ trait Node {
     const CONNECTION: &'static str;
     const EDGE: &'static str;
 
-    /// The columns of `page` this field reads (besides `id`).
-    fn columns(&self, columns: &mut Vec<&'static str>);
+    /// Writes this field's value for `row`, reading the columns it needs.
+    fn write(&self, writer: &mut Writer, row: &mut Row, json: &mut Json, joins: &mut Joins);
+}
 
-    /// Writes this field's value for the row `page`.
-    fn write(&self, writer: &mut Writer, page: &str, json: &mut Json, joins: &mut Joins);
+/// The rows of a subquery (`alias`), and the columns their fields read.
+struct Row {
+    alias: String,
+    columns: Vec<&'static str>,
+}
+
+impl Row {
+    /// Rows read by `alias`, their `id` always among the columns.
+    fn new(alias: String) -> Row {
+        Row {
+            alias,
+            columns: vec!["id"],
+        }
+    }
+
+    /// `alias.name`, a column read.
+    fn column(&mut self, name: &'static str) -> String {
+        self.columns.push(name);
+        format!("{}.{name}", self.alias)
+    }
+
+    /// The columns read, as the select list of the table `t`.
+    fn select_list(mut self) -> String {
+        self.columns.sort_unstable();
+        self.columns.dedup();
+        let columns: Vec<String> = self.columns.iter().map(|c| format!("t.{c}")).collect();
+        columns.join(", ")
+    }
 }
 
 struct Writer {
@@ -173,7 +200,7 @@ impl Writer {
         parent: Option<(&str, &str)>,
     ) -> (String, String) {
         let alias = self.next();
-        let page = format!("{alias}p");
+        let mut page = Row::new(format!("{alias}p"));
         let owned = |table_alias: &str| {
             let mut filter = owned_by_first_parameter(table_alias);
             if let Some((column, parent)) = parent {
@@ -189,7 +216,6 @@ impl Writer {
             ),
             None => owned(table_alias),
         };
-        let mut columns = vec!["id"];
         let mut json = Json::default();
         let mut joins = Joins::default();
         json.literal("{");
@@ -219,7 +245,7 @@ impl Writer {
                             // as its bytes.
                             PageInfoField::EndCursor => json.value(format!(
                                 "coalesce('\"' || {} || '\"', 'null')",
-                                cursor(&format!("max({page}.id::text)::uuid"))
+                                cursor(&format!("max({}::text)::uuid", page.column("id")))
                             )),
                         }
                     }
@@ -234,14 +260,13 @@ impl Writer {
                             EdgeField::Typename => edge.literal(&format!("\"{}\"", N::EDGE)),
                             EdgeField::Cursor => edge.value(format!(
                                 "concat('\"', {}, '\"')",
-                                cursor(&format!("{page}.id"))
+                                cursor(&page.column("id"))
                             )),
                             EdgeField::Node(fields) => {
                                 edge.literal("{");
                                 for (index, (key, field)) in fields.iter().enumerate() {
                                     edge.key(index, key);
-                                    field.columns(&mut columns);
-                                    field.write(self, &page, &mut edge, &mut joins);
+                                    field.write(self, &mut page, &mut edge, &mut joins);
                                 }
                                 edge.literal("}");
                             }
@@ -255,14 +280,12 @@ impl Writer {
             }
         }
         json.literal("}");
-        columns.sort_unstable();
-        columns.dedup();
-        let columns: Vec<String> = columns.iter().map(|c| format!("t.{c}")).collect();
+        let page_alias = page.alias.clone();
         let subquery = format!(
-            "SELECT {} AS json, coalesce(sum({}), 0) AS extra FROM (SELECT {} FROM {} AS t WHERE {} ORDER BY t.id LIMIT {}) AS {page}{}",
+            "SELECT {} AS json, coalesce(sum({}), 0) AS extra FROM (SELECT {} FROM {} AS t WHERE {} ORDER BY t.id LIMIT {}) AS {page_alias}{}",
             json.finish(),
             joins.extra(),
-            columns.join(", "),
+            page.select_list(),
             N::TABLE,
             after("t"),
             connection.first,
@@ -275,46 +298,42 @@ impl Writer {
     /// more tells it was passed).
     fn occupants(&mut self, occupants: &Occupants, point: &str) -> (String, String) {
         let alias = self.next();
-        let rows = format!("{alias}o");
+        let mut rows = Row::new(format!("{alias}o"));
         let bound = occupants_bound();
         let most = bound
             .saturating_add(self.budget / occupants.per_row)
             .saturating_add(1)
             .min(i64::MAX as u64);
-        let mut columns = vec!["id"];
         let mut json = Json::default();
         json.literal("{");
         for (index, (key, field)) in occupants.fields.iter().enumerate() {
             json.key(index, key);
-            let column = |column: &'static str, columns: &mut Vec<&'static str>| {
-                columns.push(column);
-                format!("{rows}.{column}")
-            };
+            let mut column = |name| rows.column(name);
             match field {
                 OccupantField::Typename => json.literal("\"Occupant\""),
                 OccupantField::Record(field) => {
                     let value = match field {
-                        RecordField::Id => global_id("Occupant", &format!("{rows}.id")),
-                        RecordField::FirstName => nullable(&column("first_name", &mut columns)),
-                        RecordField::LastName => nullable(&column("last_name", &mut columns)),
-                        RecordField::Phone => text(&column("phone", &mut columns)),
-                        RecordField::ContactMethod => text(&column("contact_method", &mut columns)),
-                        RecordField::Notes => nullable(&column("notes", &mut columns)),
-                        RecordField::Language => text(&column("language", &mut columns)),
-                        RecordField::CreatedAt => timestamp(&column("created_at", &mut columns)),
-                        RecordField::UpdatedAt => timestamp(&column("updated_at", &mut columns)),
+                        RecordField::Id => global_id("Occupant", &column("id")),
+                        RecordField::FirstName => nullable(&column("first_name")),
+                        RecordField::LastName => nullable(&column("last_name")),
+                        RecordField::Phone => text(&column("phone")),
+                        RecordField::ContactMethod => text(&column("contact_method")),
+                        RecordField::Notes => nullable(&column("notes")),
+                        RecordField::Language => text(&column("language")),
+                        RecordField::CreatedAt => timestamp(&column("created_at")),
+                        RecordField::UpdatedAt => timestamp(&column("updated_at")),
                     };
                     json.value(value);
                 }
                 OccupantField::ConsentStatus => {
-                    let phone = column("phone", &mut columns);
+                    let phone = column("phone");
                     json.value(format!(
                         "coalesce((SELECT CASE WHEN c.opted_out_at IS NULL THEN to_json(c.consent)::text ELSE '\"OPTED_OUT\"' END {}), '\"UNKNOWN\"')",
                         consent_of(&phone)
                     ))
                 }
                 OccupantField::OptedOutAt => {
-                    let phone = column("phone", &mut columns);
+                    let phone = column("phone");
                     json.value(format!(
                         "coalesce((SELECT {} {}), 'null')",
                         timestamp("c.opted_out_at"),
@@ -324,14 +343,12 @@ impl Writer {
             }
         }
         json.literal("}");
-        columns.sort_unstable();
-        columns.dedup();
-        let columns: Vec<String> = columns.iter().map(|c| format!("t.{c}")).collect();
+        let rows_alias = rows.alias.clone();
         let subquery = format!(
-            "SELECT concat('[', string_agg({}, ','), ']') AS json, greatest(count(*) - {bound}, 0) * {} AS extra FROM (SELECT {} FROM occupant AS t WHERE {} AND t.service_point_id = {point}.id ORDER BY t.id LIMIT {most}) AS {rows}",
+            "SELECT concat('[', string_agg({}, ','), ']') AS json, greatest(count(*) - {bound}, 0) * {} AS extra FROM (SELECT {} FROM occupant AS t WHERE {} AND t.service_point_id = {point}.id ORDER BY t.id LIMIT {most}) AS {rows_alias}",
             json.finish(),
             occupants.per_row,
-            columns.join(", "),
+            rows.select_list(),
             owned_by_first_parameter("t"),
         );
         (alias, subquery)
@@ -395,29 +412,19 @@ impl Node for ClientField {
     const CONNECTION: &'static str = "ClientConnection";
     const EDGE: &'static str = "ClientEdge";
 
-    fn columns(&self, columns: &mut Vec<&'static str>) {
-        columns.extend(match self {
-            ClientField::ExternalId => Some("external_id"),
-            ClientField::Name => Some("name"),
-            ClientField::CreatedAt => Some("created_at"),
-            ClientField::UpdatedAt => Some("updated_at"),
-            _ => None,
-        });
-    }
-
-    fn write(&self, writer: &mut Writer, page: &str, json: &mut Json, joins: &mut Joins) {
+    fn write(&self, writer: &mut Writer, row: &mut Row, json: &mut Json, joins: &mut Joins) {
         match self {
             ClientField::Typename => json.literal(&format!("\"{}\"", Self::KIND)),
-            ClientField::Id => json.value(global_id(Self::KIND, &format!("{page}.id"))),
-            ClientField::ExternalId => json.value(text(&format!("{page}.external_id"))),
-            ClientField::Name => json.value(nullable(&format!("{page}.name"))),
+            ClientField::Id => json.value(global_id(Self::KIND, &row.column("id"))),
+            ClientField::ExternalId => json.value(text(&row.column("external_id"))),
+            ClientField::Name => json.value(nullable(&row.column("name"))),
             ClientField::ServicePoints(points) => {
-                let lateral = writer.connection(points, Some(("client_id", page)));
+                let lateral = writer.connection(points, Some(("client_id", &row.alias)));
                 let alias = joins.add(lateral);
                 json.value(format!("{alias}.json"));
             }
-            ClientField::CreatedAt => json.value(timestamp(&format!("{page}.created_at"))),
-            ClientField::UpdatedAt => json.value(timestamp(&format!("{page}.updated_at"))),
+            ClientField::CreatedAt => json.value(timestamp(&row.column("created_at"))),
+            ClientField::UpdatedAt => json.value(timestamp(&row.column("updated_at"))),
         }
     }
 }
@@ -428,22 +435,8 @@ impl Node for PointField {
     const CONNECTION: &'static str = "ServicePointConnection";
     const EDGE: &'static str = "ServicePointEdge";
 
-    fn columns(&self, columns: &mut Vec<&'static str>) {
-        columns.extend_from_slice(match self {
-            PointField::AddressLine1 => &["address_line1"],
-            PointField::City => &["city"],
-            PointField::Province => &["province"],
-            PointField::PostalCode => &["postal_code"],
-            PointField::FullAddress => &["address_line1", "city", "province", "postal_code"],
-            PointField::GeocodeStatus => &["geocode_status"],
-            PointField::CreatedAt => &["created_at"],
-            PointField::UpdatedAt => &["updated_at"],
-            _ => &[],
-        });
-    }
-
-    fn write(&self, writer: &mut Writer, page: &str, json: &mut Json, joins: &mut Joins) {
-        let column = |name: &str| format!("{page}.{name}");
+    fn write(&self, writer: &mut Writer, row: &mut Row, json: &mut Json, joins: &mut Joins) {
+        let mut column = |name| row.column(name);
         match self {
             PointField::Typename => json.literal(&format!("\"{}\"", Self::KIND)),
             PointField::Id => json.value(global_id(Self::KIND, &column("id"))),
@@ -461,7 +454,7 @@ impl Node for PointField {
             ))),
             PointField::GeocodeStatus => json.value(text(&column("geocode_status"))),
             PointField::Occupants(occupants) => {
-                let alias = joins.add(writer.occupants(occupants, page));
+                let alias = joins.add(writer.occupants(occupants, &row.alias));
                 json.value(format!("{alias}.json"));
             }
             PointField::CreatedAt => json.value(timestamp(&column("created_at"))),
